@@ -1,0 +1,71 @@
+# accounts: `make run` serves on the embedded defaults, `make test` runs every check.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
+STAMP_RUNTIME := $(VENV)/.runtime-installed
+STAMP_DEV := $(VENV)/.dev-installed
+
+.PHONY: help run test lint typecheck imports unit integration format lock migrate openapi clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# uv installs from the hashed lock files; bootstrapped into the venv when the machine lacks it.
+$(BIN)/uv: | $(BIN)/python
+	@command -v uv >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+
+$(STAMP_RUNTIME): requirements/runtime.txt pyproject.toml | $(BIN)/uv
+	$(UV) pip sync --python $(BIN)/python --require-hashes requirements/runtime.txt
+	$(UV) pip install --python $(BIN)/python --no-deps --editable .
+	@rm -f $(STAMP_DEV) && touch $@
+
+$(STAMP_DEV): requirements/dev.txt pyproject.toml | $(BIN)/uv
+	$(UV) pip sync --python $(BIN)/python --require-hashes requirements/dev.txt
+	$(UV) pip install --python $(BIN)/python --no-deps --editable .
+	@touch $@ $(STAMP_RUNTIME)
+
+run: $(STAMP_RUNTIME) ## Migrate the SQLite file and serve on http://127.0.0.1:8000
+	$(BIN)/accounts migrate
+	$(BIN)/accounts serve
+
+test: $(STAMP_DEV) lint typecheck imports unit integration ## Lint, types, import contracts, unit and integration tests
+
+lint: $(STAMP_DEV) ## ruff lint and format check
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+format: $(STAMP_DEV) ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix src tests
+	$(BIN)/ruff format src tests
+
+typecheck: $(STAMP_DEV) ## mypy --strict on src/
+	$(BIN)/mypy
+
+imports: $(STAMP_DEV) ## import-linter contracts (the hexagon's layers)
+	$(BIN)/lint-imports
+
+unit: $(STAMP_DEV) ## Unit tests (fakes only, no I/O)
+	$(BIN)/pytest tests/unit -q
+
+integration: $(STAMP_DEV) ## Integration tests (TEST_DATABASE_URL, else testcontainers, else skip)
+	$(BIN)/pytest tests/integration -q
+
+migrate: $(STAMP_RUNTIME) ## Apply migrations to ACCOUNTS_DATABASE_URL
+	$(BIN)/accounts migrate
+
+openapi: $(STAMP_RUNTIME) ## Print the OpenAPI document
+	@$(BIN)/accounts openapi
+
+lock: | $(BIN)/uv ## Re-pin requirements/*.txt from pyproject.toml (versions and hashes only)
+	$(UV) pip compile pyproject.toml --generate-hashes --no-header --python-version 3.11 -o requirements/runtime.txt
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --no-header --python-version 3.11 -o requirements/dev.txt
+
+clean: ## Remove the venv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

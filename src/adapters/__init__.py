@@ -1,0 +1,1 @@
+"""Adapters: the infrastructure that implements the application's ports."""

@@ -1,0 +1,1 @@
+"""Adapters for credentials: password hashing and signed tokens."""

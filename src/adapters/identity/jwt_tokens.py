@@ -1,0 +1,115 @@
+"""Signed JWT access tokens (RFC 9068 profile) through PyJWT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import jwt
+
+from application.errors import InvalidToken
+from application.ports import AccessToken, AccessTokenClaims, TokenIssuer, TokenVerifier
+from domain.users import Role, User, UserId
+
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a JOSE media type, not a secret
+_ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "role"]
+SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256"})
+
+
+@dataclass(frozen=True, slots=True)
+class JwtKeys:
+    """The one pinned algorithm and its keys: a shared secret (HS256) or a PEM pair."""
+
+    algorithm: str
+    signing_key: str | bytes = field(repr=False)
+    verification_key: str | bytes = field(repr=False)
+    key_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in SUPPORTED_ALGORITHMS:
+            raise ValueError(f"Unsupported JWT algorithm {self.algorithm!r}.")
+
+
+class JwtTokenService(TokenIssuer, TokenVerifier):
+    """Issues and verifies access tokens with one configured algorithm.
+
+    Verification never takes the algorithm from the token (so no `alg=none` or HS/RS
+    confusion), requires every claim and refuses any `typ` but `at+jwt` (refresh or reset
+    tokens are never accepted as access tokens).
+    """
+
+    def __init__(
+        self, keys: JwtKeys, *, issuer: str, audience: str, access_token_ttl: timedelta
+    ) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._audience = audience
+        self._ttl = access_token_ttl
+        self._algorithms = [keys.algorithm]
+        self._headers: dict[str, Any] = {"typ": ACCESS_TOKEN_TYPE}
+        if keys.key_id:
+            self._headers["kid"] = keys.key_id
+
+    def issue_access_token(self, user: User, now: datetime) -> AccessToken:
+        issued_at = now.replace(microsecond=0)
+        expires_at = issued_at + self._ttl
+        claims = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": str(user.id),
+            "iat": int(issued_at.timestamp()),
+            "exp": int(expires_at.timestamp()),
+            "jti": str(uuid4()),
+            "role": user.role.value,
+        }
+        token = jwt.encode(
+            claims, self._keys.signing_key, algorithm=self._keys.algorithm, headers=self._headers
+        )
+        return AccessToken(
+            value=token, expires_in=int(self._ttl.total_seconds()), expires_at=expires_at
+        )
+
+    def verify_access_token(self, token: str) -> AccessTokenClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+            if str(header.get("typ", "")).lower() not in _ACCEPTED_TYPES:
+                raise InvalidToken("The token is not an access token.")
+            claims = jwt.decode(
+                token,
+                self._keys.verification_key,
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+            return AccessTokenClaims(
+                subject=UserId(UUID(str(claims["sub"]))),
+                role=Role(claims["role"]) if claims["role"] in Role._value2member_map_ else None,
+                token_id=str(claims["jti"]),
+                issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
+                expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            )
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(_reason(exc)) from exc
+        except (ValueError, TypeError) as exc:
+            raise InvalidToken("The token's claims are malformed.") from exc
+
+
+def _reason(exc: jwt.InvalidTokenError) -> str:
+    """A client-safe reason: which check failed, never the library's own message."""
+    reasons: list[tuple[type[jwt.InvalidTokenError], str]] = [
+        (jwt.ExpiredSignatureError, "The token has expired."),
+        (jwt.InvalidAudienceError, "The token is not meant for this service."),
+        (jwt.InvalidIssuerError, "The token was issued by someone else."),
+        (jwt.InvalidSignatureError, "The token's signature is not valid."),
+        (jwt.MissingRequiredClaimError, "The token lacks a required claim."),
+        (jwt.ImmatureSignatureError, "The token is not valid yet."),
+        (jwt.InvalidAlgorithmError, "The token is signed with an algorithm not accepted here."),
+    ]
+    for kind, reason in reasons:
+        if isinstance(exc, kind):
+            return reason
+    return "The token is malformed or cannot be verified."

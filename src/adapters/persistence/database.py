@@ -1,0 +1,112 @@
+"""Engines and sessions: pool settings for PostgreSQL, safe transaction handling for SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+
+from adapters.persistence.errors import translate_errors
+
+# Well under the idle timeouts of common proxies and managed databases (PgBouncer, RDS, Azure),
+# so the pool never hands out a connection the network has already dropped.
+POOL_RECYCLE_SECONDS = 1800
+
+# A readiness probe must answer before the orchestrator's own probe timeout gives up on it.
+PING_TIMEOUT_SECONDS = 5.0
+
+# How long a SQLite connection waits for another writer's lock before giving up.
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def create_engine(
+    url: str,
+    *,
+    pool_size: int,
+    max_overflow: int,
+    pool_timeout: float,
+    echo: bool = False,
+    connect_timeout: float = 10.0,
+) -> AsyncEngine:
+    """An async engine for `url`; pool settings apply to PostgreSQL, SQLite ignores them."""
+    parsed = make_url(url)
+    if _is_sqlite(parsed):
+        return _create_sqlite_engine(parsed, echo=echo)
+    return _create_async_engine(
+        parsed,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+        pool_recycle=POOL_RECYCLE_SECONDS,
+        connect_args=_connect_args(parsed, connect_timeout),
+    )
+
+
+def create_migration_engine(url: str) -> AsyncEngine:
+    """An engine without a pool, for one-off work such as running migrations."""
+    parsed = make_url(url)
+    if _is_sqlite(parsed):
+        return _create_sqlite_engine(parsed, echo=False, poolclass=NullPool)
+    return _create_async_engine(parsed, poolclass=NullPool)
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose objects stay readable after commit (no lazy reload in async code)."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Run `SELECT 1`; raises `StorageUnavailable` when the database does not answer in time."""
+    with translate_errors():
+        async with asyncio.timeout(PING_TIMEOUT_SECONDS), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+
+def _is_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite"
+
+
+def _connect_args(url: URL, connect_timeout: float) -> dict[str, Any]:
+    # asyncpg waits 60 s for a connection by default: far too long for a readiness probe.
+    if url.get_driver_name() == "asyncpg":
+        return {"timeout": connect_timeout}
+    return {}
+
+
+def _create_sqlite_engine(
+    url: URL, *, echo: bool, poolclass: type[NullPool] | None = None
+) -> AsyncEngine:
+    options: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_SECONDS}}
+    if poolclass is not None:
+        options["poolclass"] = poolclass
+    engine = _create_async_engine(url, echo=echo, **options)
+    sync_engine = engine.sync_engine
+
+    # The recipe from SQLAlchemy's SQLite dialect documentation: take BEGIN away from the
+    # sqlite3 module and emit BEGIN IMMEDIATE ourselves. A deferred BEGIN lets two writers both
+    # start reading and then fails one with "database is locked" when it tries to write; an
+    # immediate one takes the write lock up front, so writers queue on the busy timeout instead.
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            # Commits append to a log instead of rewriting pages, and readers outside this
+            # engine (backups, the sqlite3 shell) are not blocked by our writers.
+            cursor.execute("PRAGMA journal_mode=WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,58 @@
+"""Translate database and driver failures into the application's own errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
+from sqlalchemy import exc as sa_exc
+
+from adapters.persistence.tables import EMAIL_UNIQUE_INDEX
+from application.errors import EmailAlreadyRegistered, StorageUnavailable
+
+# asyncpg errors that mean "no usable connection" rather than "bad statement"; SQLAlchemy
+# wraps some of them (for example a server restarting) in a plain DBAPIError.
+_ASYNCPG_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, *_ASYNCPG_CONNECTION_ERRORS)
+
+_UNAVAILABLE_MESSAGE = "The database is unavailable right now."
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Re-raise database failures as `EmailAlreadyRegistered` or `StorageUnavailable`.
+
+    The original stays attached as `__cause__` for logs; messages never carry SQL or parameters.
+    """
+    try:
+        yield
+    except sa_exc.IntegrityError as exc:
+        if EMAIL_UNIQUE_INDEX in str(exc.orig):
+            raise EmailAlreadyRegistered("An account with this email already exists.") from exc
+        raise
+    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as exc:
+        raise StorageUnavailable(_UNAVAILABLE_MESSAGE) from exc
+    except sa_exc.DBAPIError as exc:
+        if exc.connection_invalidated or _caused_by_lost_connection(exc):
+            raise StorageUnavailable(_UNAVAILABLE_MESSAGE) from exc
+        raise
+    except _CONNECTION_ERRORS as exc:
+        # Connection refused, DNS failure and connect timeouts surface unwrapped from connect().
+        raise StorageUnavailable(_UNAVAILABLE_MESSAGE) from exc
+
+
+def _caused_by_lost_connection(exc: sa_exc.DBAPIError) -> bool:
+    seen: set[int] = set()
+    current: BaseException | None = exc.orig
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _ASYNCPG_CONNECTION_ERRORS):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False

@@ -1,0 +1,81 @@
+"""The unit of work: one session, one transaction, committed only on request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from adapters.persistence.errors import translate_errors
+from adapters.persistence.user_repository import SqlAlchemyUserRepository
+from application.errors import StorageUnavailable
+from application.ports.persistence import UnitOfWork, UserRepository
+
+
+class SqlAlchemyUnitOfWork(UnitOfWork):
+    """A transaction over a fresh session; one instance serves one `async with` at a time."""
+
+    users: UserRepository
+
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("This unit of work is already in use; make one per transaction.")
+        self._session = self._session_factory()
+        self.users = SqlAlchemyUserRepository(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
+        failing = exc is not None
+        try:
+            if session.in_transaction():
+                with _reported_unless(failing):
+                    await session.rollback()
+        finally:
+            with _reported_unless(failing):
+                await session.close()
+
+    async def commit(self) -> None:
+        """Make every write of this unit durable."""
+        if self._session is None:
+            raise RuntimeError("Commit outside `async with`: the unit of work has no session.")
+        with translate_errors():
+            await self._session.commit()
+
+
+@contextmanager
+def _reported_unless(failing: bool) -> Iterator[None]:
+    """Translate storage failures, but let an error already on its way out win over them."""
+    try:
+        with translate_errors():
+            yield
+    except StorageUnavailable:
+        # A rollback on a broken connection fails too, and the server discards the transaction
+        # anyway: the error that made the block fail is the one worth reporting.
+        if not failing:
+            raise
+
+
+def unit_of_work_factory(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> Callable[[], SqlAlchemyUnitOfWork]:
+    """A factory that makes a fresh unit of work per call, for use cases to hold."""
+
+    def make() -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(session_factory)
+
+    return make

@@ -1,0 +1,132 @@
+"""The user repository on SQLAlchemy Core: explicit row <-> `User` mapping, no ORM state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Select, func, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.persistence.errors import translate_errors
+from adapters.persistence.tables import users
+from application.errors import ConcurrentUpdate
+from application.ports.persistence import UserFilter, UserRepository
+from domain.users import EmailAddress, FullName, HashedPassword, Role, User, UserId
+
+
+class SqlAlchemyUserRepository(UserRepository):
+    """Users in the `users` table; runs inside the caller's session and never commits."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get_by_id(self, user_id: UserId, *, for_update: bool = False) -> User | None:
+        """The user, or None; `for_update` locks the row (SQLite: BEGIN IMMEDIATE already has)."""
+        statement = select(users).where(users.c.id == user_id)
+        if for_update:
+            statement = statement.with_for_update()
+        return await self._one_or_none(statement)
+
+    async def get_by_email(self, email: EmailAddress) -> User | None:
+        """The user whose email matches case-insensitively, or None."""
+        statement = select(users).where(func.lower(users.c.email) == email.normalized)
+        return await self._one_or_none(statement)
+
+    async def add(self, user: User) -> None:
+        """Insert now, so a taken email fails here as `EmailAlreadyRegistered`."""
+        with translate_errors():
+            await self._session.execute(insert(users).values(**_to_row(user)))
+
+    async def update(self, user: User) -> None:
+        """Write the user if its stored version is still `user.version`, then bump the version."""
+        row = _to_row(user)
+        del row["id"], row["created_at"], row["version"]
+        statement = (
+            update(users)
+            .where(users.c.id == user.id, users.c.version == user.version)
+            .values(**row, version=users.c.version + 1)
+        )
+        with translate_errors():
+            result = cast(CursorResult[Any], await self._session.execute(statement))
+        if result.rowcount != 1:
+            raise ConcurrentUpdate("The user was changed or deleted since it was read.")
+        user.version += 1
+
+    async def list_page(self, query: UserFilter) -> list[User]:
+        """Up to `query.limit` users matching the filter, in ascending id order."""
+        statement = select(users).order_by(users.c.id).limit(max(query.limit, 0))
+        if query.after is not None:
+            statement = statement.where(users.c.id > query.after)
+        if query.role is not None:
+            statement = statement.where(users.c.role == query.role.value)
+        if query.is_active is not None:
+            statement = statement.where(users.c.is_active.is_(query.is_active))
+        if query.email is not None:
+            statement = statement.where(func.lower(users.c.email) == query.email.normalized)
+        with translate_errors():
+            result = await self._session.execute(statement)
+            rows = result.mappings().all()
+        return [_to_user(row) for row in rows]
+
+    async def lock_active_admin_ids(self) -> list[UserId]:
+        """Ids of every active admin, locked in id order so concurrent callers cannot deadlock."""
+        statement = (
+            select(users.c.id)
+            .where(users.c.role == Role.ADMIN.value, users.c.is_active.is_(True))
+            .order_by(users.c.id)
+            .with_for_update()
+        )
+        with translate_errors():
+            result = await self._session.execute(statement)
+            ids = result.scalars().all()
+        return [UserId(user_id) for user_id in ids]
+
+    async def _one_or_none(self, statement: Select[Any]) -> User | None:
+        with translate_errors():
+            result = await self._session.execute(statement)
+            row = result.mappings().one_or_none()
+        return _to_user(row) if row is not None else None
+
+
+def _to_row(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email.value,
+        "full_name": user.full_name.value,
+        "role": user.role.value,
+        "is_active": user.is_active,
+        "password_hash": user.password_hash.value,
+        "created_at": _to_utc(user.created_at),
+        "updated_at": _to_utc(user.updated_at),
+        "version": user.version,
+    }
+
+
+def _to_user(row: RowMapping) -> User:
+    return User(
+        id=UserId(row["id"]),
+        email=EmailAddress(row["email"]),
+        full_name=FullName(row["full_name"]),
+        role=Role(row["role"]),
+        is_active=bool(row["is_active"]),
+        password_hash=HashedPassword(row["password_hash"]),
+        created_at=_from_db_time(row["created_at"]),
+        updated_at=_from_db_time(row["updated_at"]),
+        version=int(row["version"]),
+    )
+
+
+def _to_utc(moment: datetime) -> datetime:
+    # SQLite stores the wall-clock digits and drops the offset, so they must already be UTC.
+    if moment.tzinfo is None:
+        raise ValueError("Refusing to store a naive datetime; the domain works in aware UTC.")
+    return moment.astimezone(UTC)
+
+
+def _from_db_time(moment: datetime) -> datetime:
+    # SQLite hands back what _to_utc stored, without an offset; PostgreSQL returns it aware.
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -1,0 +1,45 @@
+"""Failures the application reports in its own words; adapters translate theirs into these."""
+
+
+class ApplicationError(Exception):
+    """Base of every error a use case raises on purpose."""
+
+
+class EmailAlreadyRegistered(ApplicationError):
+    """An account with this email (compared case-insensitively) exists."""
+
+
+class InvalidCredentials(ApplicationError):
+    """Wrong email or password, or an inactive account: one error for all, on purpose."""
+
+
+class InvalidToken(ApplicationError):
+    """The credential is not a valid, current access token or API key."""
+
+
+class AccountDisabled(ApplicationError):
+    """The credential is valid but its account is deactivated."""
+
+
+class Forbidden(ApplicationError):
+    """The principal lacks the role the operation needs."""
+
+
+class UserNotFound(ApplicationError):
+    """No user has this id."""
+
+
+class PreconditionFailed(ApplicationError):
+    """The client's `If-Match` does not match the resource's current version."""
+
+
+class ConcurrentUpdate(ApplicationError):
+    """Someone else changed the record between our read and our write."""
+
+
+class InvalidCursor(ApplicationError):
+    """The pagination cursor was not issued by this service."""
+
+
+class StorageUnavailable(ApplicationError):
+    """A backing store (database, cache) cannot be reached right now."""

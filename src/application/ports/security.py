@@ -1,0 +1,62 @@
+"""Security ports: password hashing and access tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from domain.users import HashedPassword, Role, User, UserId
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordVerification:
+    """The outcome of a check; `upgraded_hash` is set when the stored hash should be replaced."""
+
+    valid: bool
+    upgraded_hash: HashedPassword | None = None
+
+
+class PasswordHasher(Protocol):
+    """Hashes and verifies passwords without blocking the event loop."""
+
+    async def hash(self, password: str) -> HashedPassword: ...
+
+    async def verify(self, password: str, hashed: HashedPassword) -> PasswordVerification: ...
+
+    async def verify_dummy(self, password: str) -> None:
+        """Spend the same time as `verify`, for accounts that do not exist."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    """A signed access token as sent to the client."""
+
+    value: str = field(repr=False)
+    expires_in: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccessTokenClaims:
+    """What a verified access token says; `role` is informational, the database decides."""
+
+    subject: UserId
+    role: Role | None
+    token_id: UUID | str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class TokenIssuer(Protocol):
+    """Signs access tokens for a user."""
+
+    def issue_access_token(self, user: User, now: datetime) -> AccessToken: ...
+
+
+class TokenVerifier(Protocol):
+    """Checks an access token's signature, type and claims; raises `InvalidToken` otherwise."""
+
+    def verify_access_token(self, token: str) -> AccessTokenClaims: ...

@@ -1,0 +1,19 @@
+"""Ports for the things the domain may not touch itself: time and randomness."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+
+class Clock(Protocol):
+    """Tells the current time, timezone-aware in UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    """Makes new, unique, time-ordered identifiers."""
+
+    def new_id(self) -> UUID: ...

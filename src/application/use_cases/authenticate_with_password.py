@@ -1,0 +1,70 @@
+"""The OAuth2 password grant: email and password in, access token out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from application.errors import InvalidCredentials
+from application.ports import AccessToken, Clock, PasswordHasher, TokenIssuer, UnitOfWorkFactory
+from domain.errors import InvalidEmail
+from domain.users import EmailAddress, PasswordPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordGrantCommand:
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    access_token: AccessToken
+
+
+class AuthenticateWithPassword:
+    """Check the password and issue tokens; every failure is the same `InvalidCredentials`.
+
+    Unknown emails are verified against a dummy hash, so the answer takes as long whether or
+    not the account exists. The database connection is released before hashing starts.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        tokens: TokenIssuer,
+        clock: Clock,
+        policy: PasswordPolicy,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._tokens = tokens
+        self._clock = clock
+        self._policy = policy
+
+    async def execute(self, command: PasswordGrantCommand) -> IssuedTokens:
+        if not command.password or len(command.password) > self._policy.max_length:
+            # Refused before hashing: a megabyte "password" must not cost a hash.
+            raise InvalidCredentials("Invalid email or password.")
+        try:
+            email = EmailAddress(command.username)
+        except InvalidEmail:
+            email = None
+        user = None
+        if email is not None:
+            async with self._uow() as uow:
+                user = await uow.users.get_by_email(email)
+        if user is None:
+            await self._hasher.verify_dummy(command.password)
+            raise InvalidCredentials("Invalid email or password.")
+        check = await self._hasher.verify(command.password, user.password_hash)
+        if not check.valid or not user.is_active:
+            raise InvalidCredentials("Invalid email or password.")
+        if check.upgraded_hash is not None:
+            async with self._uow() as uow:
+                current = await uow.users.get_by_id(user.id, for_update=True)
+                if current is not None and current.password_hash == user.password_hash:
+                    current.change_password_hash(check.upgraded_hash, self._clock.now())
+                    await uow.users.update(current)
+                    await uow.commit()
+        return IssuedTokens(access_token=self._tokens.issue_access_token(user, self._clock.now()))

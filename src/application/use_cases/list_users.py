@@ -1,0 +1,56 @@
+"""List users for admins, a page at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.pagination import decode_cursor, encode_cursor
+from application.ports import UnitOfWorkFactory
+from application.ports.persistence import UserFilter
+from application.principal import Principal
+from domain.users import EmailAddress, Role, User
+
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True, slots=True)
+class ListUsersQuery:
+    principal: Principal
+    limit: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+    role: Role | None = None
+    is_active: bool | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    items: list[User]
+    next_cursor: str | None
+
+
+class ListUsers:
+    """Keyset pagination in id order (ids are time-ordered): stable under concurrent inserts."""
+
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def execute(self, query: ListUsersQuery) -> UserPage:
+        query.principal.ensure_admin()
+        if not 1 <= query.limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+        after = decode_cursor(query.cursor) if query.cursor else None
+        email = EmailAddress(query.email) if query.email is not None else None
+        async with self._uow() as uow:
+            users = await uow.users.list_page(
+                UserFilter(
+                    limit=query.limit + 1,
+                    after=after,
+                    role=query.role,
+                    is_active=query.is_active,
+                    email=email,
+                )
+            )
+        page, more = users[: query.limit], len(users) > query.limit
+        return UserPage(items=page, next_cursor=encode_cursor(page[-1].id) if more else None)

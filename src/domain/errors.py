@@ -1,0 +1,42 @@
+"""Errors the domain raises when one of its rules would be broken."""
+
+
+class DomainError(Exception):
+    """Base of every business-rule violation."""
+
+
+class InvalidValue(DomainError):
+    """A value object refused its input; `field` names the concept, `code` is stable."""
+
+    field: str = "value"
+    code: str = "invalid_value"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        if field is not None:
+            self.field = field
+
+
+class InvalidEmail(InvalidValue):
+    """The text is not a usable email address."""
+
+    field = "email"
+    code = "invalid_email"
+
+
+class InvalidFullName(InvalidValue):
+    """The full name is too long or holds control characters."""
+
+    field = "full_name"
+    code = "invalid_full_name"
+
+
+class WeakPassword(InvalidValue):
+    """The password breaks the password policy."""
+
+    field = "password"
+    code = "weak_password"
+
+
+class LastActiveAdmin(DomainError):
+    """The change would leave the service without an active admin."""

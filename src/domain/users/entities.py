@@ -1,0 +1,91 @@
+"""The user aggregate root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from domain.users.values import EmailAddress, FullName, HashedPassword, Role, UserId
+
+
+@dataclass(eq=False, slots=True)
+class User:
+    """A person or machine owner that can sign in; compared by id.
+
+    `version` counts committed changes; the persistence layer bumps it on every update and
+    uses it for optimistic locking, and the HTTP layer shows it as the ETag.
+    """
+
+    id: UserId
+    email: EmailAddress
+    full_name: FullName
+    role: Role
+    is_active: bool
+    password_hash: HashedPassword = field(repr=False)
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+    @classmethod
+    def register(
+        cls,
+        *,
+        user_id: UserId,
+        email: EmailAddress,
+        full_name: FullName,
+        password_hash: HashedPassword,
+        now: datetime,
+        role: Role = Role.USER,
+    ) -> User:
+        """A new, active account."""
+        return cls(
+            id=user_id,
+            email=email,
+            full_name=full_name,
+            role=role,
+            is_active=True,
+            password_hash=password_hash,
+            created_at=now,
+            updated_at=now,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, User):
+            return NotImplemented
+        return self.id == other.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def is_active_admin(self) -> bool:
+        return self.is_active and self.role is Role.ADMIN
+
+    def rename(self, full_name: FullName, now: datetime) -> None:
+        if full_name != self.full_name:
+            self.full_name = full_name
+            self.updated_at = now
+
+    def change_role(self, role: Role, now: datetime) -> None:
+        if role is not self.role:
+            self.role = role
+            self.updated_at = now
+
+    def deactivate(self, now: datetime) -> None:
+        if self.is_active:
+            self.is_active = False
+            self.updated_at = now
+
+    def reactivate(self, now: datetime) -> None:
+        if not self.is_active:
+            self.is_active = True
+            self.updated_at = now
+
+    def change_password_hash(self, password_hash: HashedPassword, now: datetime) -> None:
+        """Store a new hash: after a password change, or a rehash with stronger parameters."""
+        self.password_hash = password_hash
+        self.updated_at = now

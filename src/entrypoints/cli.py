@@ -1,0 +1,130 @@
+"""The `accounts` command line: serve, migrate, create-admin, openapi."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import os
+import secrets
+import sys
+from typing import Annotated
+
+import typer
+
+from application.errors import ApplicationError, EmailAlreadyRegistered, StorageUnavailable
+from application.use_cases.create_admin import CreateAdminCommand
+from domain.errors import DomainError
+from entrypoints.container import Container, build_services, migrate_database, shutdown
+from entrypoints.settings import Settings, SettingsError, load_settings
+
+cli = typer.Typer(
+    name="accounts",
+    help="Identity and accounts service.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default ACCOUNTS_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default ACCOUNTS_PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development).")] = False,
+) -> None:
+    """Serve the API with Uvicorn (production runs Gunicorn; see the Dockerfile)."""
+    import uvicorn  # noqa: PLC0415 - only `serve` needs the server
+
+    settings = _settings()
+    if workers > 1 and settings.jwt_algorithm == "HS256" and settings.jwt_secret is None:
+        # Every worker must verify the others' tokens: share one random development secret.
+        os.environ["ACCOUNTS_JWT_SECRET"] = secrets.token_urlsafe(48)
+    uvicorn.run(
+        "entrypoints.asgi:create",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=False,
+        server_header=False,
+        log_config=None,
+    )
+
+
+@cli.command()
+def migrate(
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Apply database migrations."""
+    settings = _settings()
+    try:
+        migrate_database(settings, revision)
+    except StorageUnavailable as exc:
+        typer.echo(f"migrate: database unavailable: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"migrated to {revision}")
+
+
+@cli.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="The admin's email.")],
+    full_name: Annotated[str, typer.Option(help="Display name.")] = "",
+) -> None:
+    """Create an admin account; the password is read from stdin when it is not a terminal."""
+    settings = _settings()
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            typer.echo("create-admin: passwords do not match", err=True)
+            raise typer.Exit(1)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = asyncio.run(_create_admin(settings, email, password, full_name))
+    except EmailAlreadyRegistered:
+        typer.echo(f"create-admin: {email} is already registered", err=True)
+        raise typer.Exit(1) from None
+    except (DomainError, ApplicationError) as exc:
+        typer.echo(f"create-admin: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps({"id": str(user), "email": email, "role": "admin"}))
+
+
+async def _create_admin(settings: Settings, email: str, password: str, full_name: str) -> str:
+    container = Container(settings=settings)
+    await build_services(container)
+    try:
+        create = container.create_admin()
+        user = await create.execute(
+            CreateAdminCommand(email=email, password=password, full_name=full_name)
+        )
+        return str(user.id)
+    finally:
+        await shutdown(container)
+
+
+@cli.command()
+def openapi(
+    indent: Annotated[int, typer.Option(help="JSON indentation.")] = 2,
+) -> None:
+    """Print the OpenAPI document."""
+    from entrypoints.http.app import create_app  # noqa: PLC0415 - keeps other commands light
+
+    settings = _settings()
+    typer.echo(json.dumps(create_app(settings).openapi(), indent=indent, ensure_ascii=False))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

@@ -1,0 +1,183 @@
+"""The composition root: the only module that imports adapters.
+
+Everything with a lifetime (engine, hashing threads) is a `providers.Resource`, opened in the
+app's lifespan and closed after it; tests replace any provider with `.override(...)`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.identity.common_passwords import load_common_passwords
+from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
+from adapters.identity.password_hasher import Argon2PasswordHasher
+from adapters.persistence import migrator
+from adapters.persistence.database import create_engine, create_session_factory, ping
+from adapters.persistence.unit_of_work import unit_of_work_factory
+from adapters.system.clock import SystemClock
+from adapters.system.ids import UuidV7Generator
+from application.use_cases.authenticate_with_password import AuthenticateWithPassword
+from application.use_cases.create_admin import CreateAdmin
+from application.use_cases.get_own_profile import GetOwnProfile
+from application.use_cases.get_user import GetUser
+from application.use_cases.list_users import ListUsers
+from application.use_cases.register_user import RegisterUser
+from application.use_cases.resolve_principal import ResolvePrincipal
+from application.use_cases.update_own_profile import UpdateOwnProfile
+from application.use_cases.update_user import UpdateUser
+from domain.users import PasswordPolicy
+from entrypoints.settings import Settings
+
+
+async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+def _hasher() -> Iterator[Argon2PasswordHasher]:
+    hasher = Argon2PasswordHasher()
+    try:
+        yield hasher
+    finally:
+        hasher.close()
+
+
+def _jwt_keys(settings: Settings) -> JwtKeys:
+    if settings.jwt_algorithm == "HS256":
+        secret = settings.hmac_secret()
+        return JwtKeys("HS256", signing_key=secret, verification_key=secret)
+    private, public = settings.jwt_private_key_file, settings.jwt_public_key_file
+    if private is None or public is None:
+        raise ValueError(f"{settings.jwt_algorithm} needs both key files")
+    return JwtKeys(
+        settings.jwt_algorithm,
+        signing_key=private.read_bytes(),
+        verification_key=public.read_bytes(),
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """Builds adapters from settings and hands them to the use cases."""
+
+    settings = providers.Dependency(instance_of=Settings)
+
+    engine = providers.Resource(_engine, settings)
+    session_factory = providers.Singleton(create_session_factory, engine)
+    uow = providers.Singleton(unit_of_work_factory, session_factory)
+
+    clock = providers.Singleton(SystemClock)
+    ids = providers.Singleton(UuidV7Generator)
+    hasher = providers.Resource(_hasher)
+    tokens = providers.Singleton(
+        JwtTokenService,
+        keys=providers.Callable(_jwt_keys, settings),
+        issuer=settings.provided.jwt_issuer,
+        audience=settings.provided.jwt_audience,
+        access_token_ttl=providers.Callable(
+            lambda s: timedelta(seconds=s.access_token_ttl_seconds), settings
+        ),
+    )
+    password_policy = providers.Singleton(
+        PasswordPolicy,
+        min_length=settings.provided.password_min_length,
+        blocklist=providers.Singleton(load_common_passwords),
+    )
+
+    register_user = providers.Singleton(
+        RegisterUser, uow=uow, hasher=hasher, clock=clock, ids=ids, policy=password_policy
+    )
+    create_admin = providers.Singleton(
+        CreateAdmin, uow=uow, hasher=hasher, clock=clock, ids=ids, policy=password_policy
+    )
+    authenticate = providers.Singleton(
+        AuthenticateWithPassword,
+        uow=uow,
+        hasher=hasher,
+        tokens=tokens,
+        clock=clock,
+        policy=password_policy,
+    )
+    resolve_principal = providers.Singleton(ResolvePrincipal, uow=uow, verifier=tokens)
+    get_own_profile = providers.Singleton(GetOwnProfile)
+    update_own_profile = providers.Singleton(UpdateOwnProfile, uow=uow, clock=clock)
+    list_users = providers.Singleton(ListUsers, uow=uow)
+    get_user = providers.Singleton(GetUser, uow=uow)
+    update_user = providers.Singleton(UpdateUser, uow=uow, clock=clock)
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything the HTTP layer calls, resolved once at start-up (no per-request graphs)."""
+
+    register_user: RegisterUser
+    authenticate: AuthenticateWithPassword
+    resolve_principal: ResolvePrincipal
+    get_own_profile: GetOwnProfile
+    update_own_profile: UpdateOwnProfile
+    list_users: ListUsers
+    get_user: GetUser
+    update_user: UpdateUser
+    engine: AsyncEngine
+
+    async def check_database(self) -> None:
+        """Raise `StorageUnavailable` when the database does not answer."""
+        await ping(self.engine)
+
+
+async def _resolve(provider: providers.Provider[Any]) -> Any:
+    value = provider()
+    return await value if inspect.isawaitable(value) else value
+
+
+async def build_services(container: Container) -> Services:
+    """Open the container's resources and resolve every service once."""
+    await _resolve_resources(container)
+    return Services(
+        register_user=await _resolve(container.register_user),
+        authenticate=await _resolve(container.authenticate),
+        resolve_principal=await _resolve(container.resolve_principal),
+        get_own_profile=await _resolve(container.get_own_profile),
+        update_own_profile=await _resolve(container.update_own_profile),
+        list_users=await _resolve(container.list_users),
+        get_user=await _resolve(container.get_user),
+        update_user=await _resolve(container.update_user),
+        engine=await _resolve(container.engine),
+    )
+
+
+async def _resolve_resources(container: Container) -> None:
+    result = container.init_resources()
+    if inspect.isawaitable(result):
+        await result
+
+
+async def shutdown(container: Container) -> None:
+    """Close every resource the container opened."""
+    result = container.shutdown_resources()
+    if inspect.isawaitable(result):
+        await result
+
+
+def migrate_database(settings: Settings, revision: str = "head") -> None:
+    """Apply migrations up to `revision` (a separate step, never inside a worker's start)."""
+    migrator.upgrade(settings.database_url, revision)
+
+
+def migration_status(settings: Settings) -> tuple[str | None, str | None]:
+    """The database's current revision and the code's head revision."""
+    return migrator.current(settings.database_url), migrator.head()

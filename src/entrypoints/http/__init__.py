@@ -1,0 +1,1 @@
+"""The HTTP entrypoint: a thin FastAPI layer over the use cases."""

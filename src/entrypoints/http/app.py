@@ -1,0 +1,94 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from entrypoints.container import Container, build_services, shutdown
+from entrypoints.http.error_handlers import install_error_handlers
+from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from entrypoints.http.routes import auth, errors, health, users
+from entrypoints.logging import configure_logging
+from entrypoints.settings import Settings
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """
+Identity and accounts: register, log in with the OAuth2 password flow to get a signed JWT
+access token, call the API with it, and manage users with role-based access control.
+
+Every error is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem
+(`application/problem+json`) with a stable `code`; see [the error index](/errors).
+"""
+
+
+def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
+    """Build the app; nothing is opened until the lifespan starts."""
+    configure_logging(settings.log_level, settings.effective_log_format)
+    container = container or Container(settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.services = await build_services(container)
+        try:
+            yield
+        finally:
+            await shutdown(container)
+
+    docs = settings.docs_served
+    app = FastAPI(
+        title="accounts",
+        version="1.0.0",
+        summary="Identity and accounts microservice",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+        swagger_ui_init_oauth={"clientId": "swagger-ui"},
+        swagger_ui_parameters={"persistAuthorization": False},
+    )
+    app.state.container = container
+    app.state.settings = settings
+    app.state.error_docs_base_url = (
+        str(settings.error_docs_base_url) if settings.error_docs_base_url else None
+    )
+    install_error_handlers(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(auth.router)
+    api.include_router(users.router)
+    app.include_router(api)
+    app.include_router(health.router)
+    app.include_router(errors.router)
+
+    # Added innermost first: the request-context middleware wraps everything, so even a 413
+    # or a CORS preflight carries the request id and security headers.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "X-API-Key",
+                "X-Request-ID",
+            ],
+            expose_headers=[
+                "ETag",
+                "Location",
+                "Retry-After",
+                "X-Request-ID",
+                "RateLimit",
+                "RateLimit-Policy",
+            ],
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,67 @@
+"""FastAPI dependencies: the services, the caller's principal, and role checks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import structlog
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from application.principal import Principal
+from entrypoints.container import Services
+from entrypoints.http.problems import ProblemError
+
+TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL,
+    scheme_name="OAuth2PasswordBearer",
+    description="Log in with your email as `username` and your password.",
+    auto_error=False,
+)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def current_principal(
+    request: Request,
+    services: ServicesDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Principal:
+    """The authenticated caller, read fresh from the database; 401 without credentials."""
+    if not token:
+        raise ProblemError("not_authenticated")
+    principal = await services.resolve_principal.execute(token)
+    # Async on purpose: bound here, the user id reaches the access-log line of this request.
+    structlog.contextvars.bind_contextvars(user_id=str(principal.user.id))
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def require_admin(principal: CurrentPrincipal) -> Principal:
+    """The caller, if an admin right now; 403 `forbidden` otherwise."""
+    principal.ensure_admin()
+    return principal
+
+
+AdminPrincipal = Annotated[Principal, Depends(require_admin)]
+
+
+def require_json(request: Request) -> None:
+    """415 unless the body is declared as JSON."""
+    content_type = request.headers.get("content-type", "")
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise ProblemError(
+            "unsupported_media_type", "Send the body as JSON with Content-Type: application/json."
+        )

@@ -1,0 +1,127 @@
+"""The one table from application and domain errors to problem responses."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Match
+
+from application import errors as app_errors
+from domain import errors as domain_errors
+from entrypoints.http.problems import FieldError, ProblemError, problem_response
+
+_ERROR_CODES: dict[type[Exception], str] = {
+    app_errors.EmailAlreadyRegistered: "email_taken",
+    app_errors.InvalidToken: "invalid_token",
+    app_errors.AccountDisabled: "account_disabled",
+    app_errors.Forbidden: "forbidden",
+    app_errors.UserNotFound: "user_not_found",
+    app_errors.PreconditionFailed: "precondition_failed",
+    app_errors.ConcurrentUpdate: "precondition_failed",
+    app_errors.StorageUnavailable: "service_unavailable",
+    domain_errors.LastActiveAdmin: "last_admin",
+}
+
+_STATUS_CODES = {
+    400: "malformed_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_failed",
+    503: "service_unavailable",
+}
+
+
+def problem_for(exc: Exception) -> ProblemError:
+    """The problem a known error answers with; anything unknown is an internal error."""
+    if isinstance(exc, ProblemError):
+        return exc
+    if isinstance(exc, domain_errors.InvalidValue):
+        return ProblemError(
+            "validation_failed",
+            errors=[FieldError(pointer=f"#/{exc.field}", detail=str(exc), code=exc.code)],
+        )
+    if isinstance(exc, app_errors.InvalidCursor):
+        return ProblemError(
+            "validation_failed",
+            errors=[FieldError(pointer="#/query/cursor", detail=str(exc), code="invalid_cursor")],
+        )
+    for kind in type(exc).__mro__:
+        code = _ERROR_CODES.get(kind)
+        if code is not None:
+            detail = str(exc) if code not in {"service_unavailable"} else None
+            return ProblemError(code, detail)
+    return ProblemError("internal_error")
+
+
+def _pointer(loc: Sequence[int | str]) -> str:
+    """RFC 6901 pointer: `#/email` into the body, `#/query/limit`, `#/path/user_id`."""
+    where, *path = loc
+    parts = [str(p).replace("~", "~0").replace("/", "~1") for p in path]
+    prefix = "" if where == "body" else f"/{where}"
+    return "#" + prefix + "".join(f"/{p}" for p in parts)
+
+
+def validation_problem(errors: Sequence[Any]) -> ProblemError:
+    """A 422 listing each invalid field once; unparseable JSON is a 400 instead."""
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return ProblemError("malformed_request", "The request body is not valid JSON.")
+    seen: dict[str, FieldError] = {}
+    for error in errors:
+        pointer = _pointer(error.get("loc") or ("body",))
+        code = str(error.get("type", "invalid"))
+        detail = str(error.get("msg", "Invalid value.")).removeprefix("Value error, ")
+        if code == "extra_forbidden":
+            detail = "This field is not accepted."
+        seen.setdefault(pointer, FieldError(pointer=pointer, detail=detail, code=code))
+    return ProblemError("validation_failed", errors=list(seen.values()))
+
+
+async def _handle_known(request: Request, exc: Exception) -> Response:
+    return problem_response(request, problem_for(exc))
+
+
+async def _handle_validation(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type
+    return problem_response(request, validation_problem(exc.errors()))
+
+
+async def _handle_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type
+    code = _STATUS_CODES.get(exc.status_code, "internal_error" if exc.status_code >= 500 else "")
+    if not code:
+        code = "malformed_request" if exc.status_code < 500 else "internal_error"
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    if exc.status_code == 413:
+        headers["Connection"] = "close"
+    return problem_response(request, ProblemError(code, headers=headers))
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every error the framework or the use cases raise to one problem response."""
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(ProblemError, _handle_known)
+    app.add_exception_handler(app_errors.ApplicationError, _handle_known)
+    app.add_exception_handler(domain_errors.DomainError, _handle_known)

@@ -1,0 +1,187 @@
+"""The caller's own account, and user management for admins."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from application.use_cases.get_user import GetUserQuery
+from application.use_cases.list_users import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ListUsersQuery
+from application.use_cases.update_own_profile import UpdateOwnProfileCommand
+from application.use_cases.update_user import UpdateUserCommand
+from domain.users import Role, UserId
+from entrypoints.http.dependencies import (
+    AdminPrincipal,
+    CurrentPrincipal,
+    ServicesDep,
+    require_json,
+)
+from entrypoints.http.etag import etag_of, parse_if_match
+from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
+from entrypoints.http.schemas import (
+    AdminUpdateUserRequest,
+    EmailField,
+    UpdateProfileRequest,
+    UserPageResponse,
+    UserResponse,
+)
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+_ETAG_HEADER = {
+    "ETag": {
+        "description": "The user's version, for `If-Match`.",
+        "schema": {"type": "string", "example": '"v3"'},
+    }
+}
+_ADMIN = (*AUTHENTICATED, "forbidden", *ALWAYS)
+
+
+@router.get(
+    "/me",
+    operation_id="get_current_user",
+    summary="Get your own account",
+    description="The account the credentials belong to, as stored now.",
+    response_model=UserResponse,
+    responses={200: {"headers": _ETAG_HEADER}, **problem_responses(*AUTHENTICATED, *ALWAYS)},
+)
+async def get_me(
+    principal: CurrentPrincipal, response: Response, services: ServicesDep
+) -> UserResponse:
+    user = await services.get_own_profile.execute(principal)
+    response.headers["ETag"] = etag_of(user)
+    return UserResponse.of(user)
+
+
+@router.patch(
+    "/me",
+    operation_id="update_current_user",
+    summary="Update your own profile",
+    description="Changes your `full_name`. Role and activity can only be changed by an admin.",
+    response_model=UserResponse,
+    responses={
+        200: {"headers": _ETAG_HEADER},
+        **problem_responses(
+            *AUTHENTICATED,
+            "validation_failed",
+            "malformed_request",
+            "unsupported_media_type",
+            "payload_too_large",
+            *ALWAYS,
+        ),
+    },
+    dependencies=[Depends(require_json)],
+)
+async def update_me(
+    body: UpdateProfileRequest,
+    principal: CurrentPrincipal,
+    response: Response,
+    services: ServicesDep,
+) -> UserResponse:
+    user = await services.update_own_profile.execute(
+        UpdateOwnProfileCommand(principal=principal, full_name=body.full_name)
+    )
+    response.headers["ETag"] = etag_of(user)
+    return UserResponse.of(user)
+
+
+@router.get(
+    "",
+    operation_id="list_users",
+    summary="List users (admin)",
+    description="Keyset pagination in creation order: pass `next_cursor` back as `cursor` "
+    "until it is `null`. `email` matches exactly, case-insensitively.",
+    response_model=UserPageResponse,
+    responses=problem_responses(*_ADMIN, "validation_failed"),
+)
+async def list_users(
+    *,
+    principal: AdminPrincipal,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    role: Role | None = None,
+    is_active: bool | None = None,
+    email: Annotated[EmailField | None, Query()] = None,
+) -> UserPageResponse:
+    page = await services.list_users.execute(
+        ListUsersQuery(
+            principal=principal,
+            limit=limit,
+            cursor=cursor,
+            role=role,
+            is_active=is_active,
+            email=email,
+        )
+    )
+    return UserPageResponse(
+        items=[UserResponse.of(u) for u in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/{user_id}",
+    operation_id="get_user",
+    summary="Get a user (admin)",
+    response_model=UserResponse,
+    responses={
+        200: {"headers": _ETAG_HEADER},
+        **problem_responses(*_ADMIN, "user_not_found", "validation_failed"),
+    },
+)
+async def get_user(
+    user_id: UUID, principal: AdminPrincipal, response: Response, services: ServicesDep
+) -> UserResponse:
+    user = await services.get_user.execute(
+        GetUserQuery(principal=principal, user_id=UserId(user_id))
+    )
+    response.headers["ETag"] = etag_of(user)
+    return UserResponse.of(user)
+
+
+@router.patch(
+    "/{user_id}",
+    operation_id="update_user",
+    summary="Update a user (admin)",
+    description="Changes `full_name`, `role` or `is_active`; absent fields stay unchanged. "
+    "Send `If-Match` with the ETag you read to refuse the change (412) if the user changed "
+    "meanwhile. The last active admin cannot be demoted or deactivated (409 `last_admin`).",
+    response_model=UserResponse,
+    responses={
+        200: {"headers": _ETAG_HEADER},
+        **problem_responses(
+            *_ADMIN,
+            "user_not_found",
+            "last_admin",
+            "precondition_failed",
+            "validation_failed",
+            "malformed_request",
+            "unsupported_media_type",
+            "payload_too_large",
+        ),
+    },
+    dependencies=[Depends(require_json)],
+)
+async def update_user(
+    *,
+    user_id: UUID,
+    body: AdminUpdateUserRequest,
+    principal: AdminPrincipal,
+    response: Response,
+    services: ServicesDep,
+    if_match: Annotated[str | None, Header(description="An ETag from a previous read.")] = None,
+) -> UserResponse:
+    user = await services.update_user.execute(
+        UpdateUserCommand(
+            principal=principal,
+            user_id=UserId(user_id),
+            full_name=body.full_name,
+            role=body.role,
+            is_active=body.is_active,
+            if_match=parse_if_match(if_match),
+        )
+    )
+    response.headers["ETag"] = etag_of(user)
+    return UserResponse.of(user)

@@ -1,0 +1,186 @@
+"""Request and response bodies of the HTTP API (never the domain entities themselves)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from domain.errors import InvalidValue
+from domain.users import EmailAddress, FullName, Role, User
+
+
+def _domain_checked(factory: type[Any]) -> AfterValidator:
+    """Validate with the domain's value object, so HTTP and domain agree on what is valid."""
+
+    def check(value: str) -> str:
+        try:
+            return str(factory(value))
+        except InvalidValue as exc:
+            raise PydanticCustomError(exc.code, str(exc)) from None
+
+    return AfterValidator(check)
+
+
+EmailField = Annotated[
+    str,
+    Field(min_length=3, max_length=320, examples=["ada@example.com"]),
+    _domain_checked(EmailAddress),
+]
+FullNameField = Annotated[
+    str, Field(max_length=400, examples=["Ada Lovelace"]), _domain_checked(FullName)
+]
+# The policy's real bounds come from settings and are checked by the use case; this cap only
+# stops absurd inputs before they reach the hasher.
+PasswordField = Annotated[
+    str, Field(min_length=1, max_length=1024, examples=["correct-horse-battery-staple-42"])
+]
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
+
+
+class RegisterRequest(_Input):
+    email: EmailField
+    password: PasswordField
+    full_name: FullNameField = ""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.com",
+                    "password": "correct-horse-battery-staple-42",
+                    "full_name": "Ada Lovelace",
+                }
+            ]
+        },
+    )
+
+
+class UpdateProfileRequest(_Input):
+    full_name: FullNameField
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"full_name": "Ada King"}]}
+    )
+
+
+class AdminUpdateUserRequest(_Input):
+    """Absent fields stay as they are; `null` is refused."""
+
+    full_name: FullNameField | None = None
+    role: Role | None = None
+    is_active: bool | None = None
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"role": "admin"}, {"is_active": False}]},
+    )
+
+    @field_validator("full_name", "role", "is_active", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for fields present in the body: absent means "unchanged", null is an error.
+        if value is None:
+            raise PydanticCustomError("null_not_allowed", "May be omitted but not null.")
+        return value
+
+
+class UserResponse(BaseModel):
+    id: UUID
+    email: str
+    full_name: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    updated_at: datetime
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+                    "email": "ada@example.com",
+                    "full_name": "Ada Lovelace",
+                    "role": "user",
+                    "is_active": True,
+                    "created_at": "2026-11-23T10:15:30Z",
+                    "updated_at": "2026-11-23T10:15:30Z",
+                }
+            ]
+        }
+    )
+
+    @classmethod
+    def of(cls, user: User) -> UserResponse:
+        return cls(
+            id=user.id,
+            email=user.email.value,
+            full_name=user.full_name.value,
+            role=user.role,
+            is_active=user.is_active,
+            created_at=user.created_at,
+            updated_at=user.updated_at,
+        )
+
+
+class UserPageResponse(BaseModel):
+    items: list[UserResponse]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; `null` on the last page."
+    )
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = Field("Bearer", examples=["Bearer"])
+    expires_in: int = Field(examples=[900], description="Seconds until the access token expires.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9…",
+                    "token_type": "Bearer",
+                    "expires_in": 900,
+                }
+            ]
+        }
+    )
+
+
+class HealthResponse(BaseModel):
+    status: str = Field(examples=["ok"])
+    checks: dict[str, str] = Field(default_factory=dict, examples=[{"database": "ok"}])
+
+
+class FieldErrorModel(BaseModel):
+    pointer: str = Field(examples=["#/email"])
+    detail: str
+    code: str = Field(examples=["invalid_email"])
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with a stable machine-readable `code`."""
+
+    type: str = Field(examples=["http://127.0.0.1:8000/errors/email_taken"])
+    title: str = Field(examples=["Email already registered"])
+    status: int = Field(examples=[409])
+    detail: str = Field(examples=["An account with this email already exists."])
+    instance: str = Field(examples=["/api/v1/auth/register"])
+    code: str = Field(examples=["email_taken"])
+    request_id: str | None = Field(examples=["5f0c8d1e9a7b4c3d"])
+    errors: list[FieldErrorModel] | None = None
+
+
+class OAuthProblem(Problem):
+    """RFC 6749 §5.2 error members beside the problem members; `code` equals `error`."""
+
+    error: str = Field(examples=["invalid_grant"])
+    error_description: str = Field(examples=["Invalid email or password."])

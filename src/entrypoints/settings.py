@@ -1,0 +1,185 @@
+"""Configuration, from `ACCOUNTS_*` environment variables only, validated at start."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIN_HMAC_SECRET_BYTES = 32
+_WEAK_SECRETS = frozenset({"secret", "changeme", "change-me", "password", "jwt-secret", "dev"})
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ACCOUNTS_", extra="ignore", frozen=True, validate_default=True
+    )
+
+    env: Environment = Field(Environment.DEVELOPMENT, description="`development` or `production`.")
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./accounts.db",
+        description="SQLAlchemy async URL; Postgres is `postgresql+asyncpg://…`.",
+    )
+    db_pool_size: int = Field(10, ge=1, le=1000, description="Connection pool size (Postgres).")
+    db_max_overflow: int = Field(10, ge=0, le=1000, description="Connections beyond the pool.")
+    db_pool_timeout_seconds: float = Field(
+        5, gt=0, le=300, description="Seconds to wait for a pooled connection before a 503."
+    )
+    jwt_algorithm: Literal["HS256", "RS256", "ES256"] = Field(
+        "HS256", description="The one algorithm tokens are signed and verified with."
+    )
+    jwt_secret: SecretStr | None = Field(
+        None, description="HMAC secret for HS256 (≥ 32 bytes); random per process in development."
+    )
+    jwt_private_key_file: Path | None = Field(None, description="PEM private key for RS256/ES256.")
+    jwt_public_key_file: Path | None = Field(None, description="PEM public key for RS256/ES256.")
+    jwt_issuer: str = Field("accounts", min_length=1, description="`iss` of issued tokens.")
+    jwt_audience: str = Field("accounts-api", min_length=1, description="`aud` of tokens.")
+    access_token_ttl_seconds: int = Field(
+        900, ge=30, le=86_400, description="Access token lifetime."
+    )
+    password_min_length: int = Field(
+        15, ge=8, le=128, description="Minimum password length (NIST SP 800-63B-4)."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, le=100 * 1_048_576, description="Larger request bodies get 413."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Comma-separated CORS allow-list."
+    )
+    docs_enabled: bool | None = Field(
+        None,
+        description="Serve /docs, /redoc, /openapi.json (default: on in development only).",
+    )
+    error_docs_base_url: AnyHttpUrl | None = Field(
+        None, description="Base of every problem `type` (default: the service's own /errors)."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="Lowest level logged."
+    )
+    log_format: Literal["console", "json"] | None = Field(
+        None, description="`console` (default in development) or `json` (default in production)."
+    )
+    host: str = Field("127.0.0.1", description="Address `accounts serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `accounts serve` binds to.")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_urls(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not origin.startswith(("http://", "https://")):
+                raise ValueError(f"CORS origin {origin!r} must start with http:// or https://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must be sqlite+aiosqlite://… or postgresql+asyncpg://…")
+        return value
+
+    @model_validator(mode="after")
+    def _keys_and_production_rules(self) -> Self:
+        if self.jwt_algorithm == "HS256":
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else None
+            if secret is not None and len(secret.encode()) < MIN_HMAC_SECRET_BYTES:
+                raise ValueError(
+                    f"ACCOUNTS_JWT_SECRET must be at least {MIN_HMAC_SECRET_BYTES} bytes"
+                )
+            if self.is_production and (secret is None or _is_weak(secret)):
+                raise ValueError(
+                    "ACCOUNTS_JWT_SECRET must be set to a strong random value in production"
+                )
+        else:
+            for name in ("jwt_private_key_file", "jwt_public_key_file"):
+                path = getattr(self, name)
+                if path is None or not path.is_file():
+                    raise ValueError(
+                        f"ACCOUNTS_{name.upper()} must name a readable PEM file for "
+                        f"{self.jwt_algorithm}"
+                    )
+        if self.is_production and "*" in self.cors_origins:
+            raise ValueError("ACCOUNTS_CORS_ORIGINS may not be '*' in production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def docs_served(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else not self.is_production
+
+    @property
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.is_production else "console")
+
+    def hmac_secret(self) -> str:
+        """The HS256 secret; in development without one, a random secret for this process."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return _process_secret()
+
+
+_PROCESS_SECRET: list[str] = []
+
+
+def _process_secret() -> str:
+    if not _PROCESS_SECRET:
+        _PROCESS_SECRET.append(secrets.token_urlsafe(48))
+    return _PROCESS_SECRET[0]
+
+
+def _is_weak(secret: str) -> bool:
+    return (
+        secret.lower() in _WEAK_SECRETS
+        or len(set(secret)) < 8
+        or len(secret.encode()) < MIN_HMAC_SECRET_BYTES
+    )
+
+
+class SettingsError(Exception):
+    """Configuration is invalid; the message is one line naming the variable."""
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment, or raise `SettingsError` with one clear line."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        message = first["msg"].removeprefix("Value error, ")
+        if field:
+            message = f"ACCOUNTS_{field.upper()}: {message}"
+        raise SettingsError(f"invalid configuration: {message}") from None

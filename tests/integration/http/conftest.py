@@ -1,0 +1,118 @@
+"""The HTTP app end to end against real Postgres, through its real lifespan."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from application.use_cases.create_admin import CreateAdminCommand
+from entrypoints.container import Container
+from entrypoints.http.app import create_app
+from entrypoints.settings import Settings
+
+JWT_SECRET = "integration-tests-secret-0123456789-abcdefghijklmnop"
+PASSWORD = "correct-horse-battery-staple-42"
+BASE_URL = "http://testserver"
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "jwt_secret": JWT_SECRET,
+        "log_level": "WARNING",
+        "db_pool_timeout_seconds": 2,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@dataclass
+class Api:
+    """A client for the running app, with helpers for the flows most tests need."""
+
+    client: httpx.AsyncClient
+    app: FastAPI
+
+    async def register(self, email: str, password: str = PASSWORD, **extra: Any) -> httpx.Response:
+        return await self.client.post(
+            "/api/v1/auth/register", json={"email": email, "password": password, **extra}
+        )
+
+    async def token(self, email: str, password: str = PASSWORD) -> httpx.Response:
+        return await self.client.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "password", "username": email, "password": password},
+        )
+
+    async def login(self, email: str, password: str = PASSWORD) -> dict[str, str]:
+        response = await self.token(email, password)
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    async def user(self, email: str) -> tuple[str, dict[str, str]]:
+        """Register `email` and log in: its id and auth headers."""
+        created = await self.register(email)
+        assert created.status_code == 201, created.text
+        return created.json()["id"], await self.login(email)
+
+    async def admin(self, email: str = "root@example.com") -> tuple[str, dict[str, str]]:
+        """Create an admin the way operators do (the CreateAdmin use case) and log in."""
+        container: Container = self.app.state.container
+        create = await _resolved(container.create_admin())
+        admin = await create.execute(CreateAdminCommand(email=email, password=PASSWORD))
+        return str(admin.id), await self.login(email)
+
+
+async def _resolved(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+AppFactory = Callable[..., Awaitable[Api]]
+
+
+@pytest.fixture
+async def api_factory(backend_url: str) -> AsyncIterator[AppFactory]:
+    """Start apps with custom settings; every one is shut down after the test."""
+    managers: list[tuple[LifespanManager, httpx.AsyncClient]] = []
+
+    async def start(database_url: str | None = None, **overrides: Any) -> Api:
+        app = create_app(make_settings(database_url or backend_url, **overrides))
+        manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
+        await manager.__aenter__()
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url=BASE_URL, timeout=30
+        )
+        managers.append((manager, client))
+        return Api(client=client, app=app)
+
+    yield start
+    for manager, client in reversed(managers):
+        await client.aclose()
+        await manager.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def api(api_factory: AppFactory) -> Api:
+    return await api_factory()
+
+
+def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is the RFC 9457 problem of `code`, shaped as the contract says."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["type"] == f"{BASE_URL}/errors/{code}"
+    assert body["title"]
+    assert body["detail"]
+    assert body["instance"] == response.request.url.path
+    assert body["request_id"] == response.headers["x-request-id"]
+    return body

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import base64
+from uuid import UUID, uuid4
+
+import pytest
+
+from application.errors import InvalidCursor
+from application.pagination import decode_cursor, encode_cursor
+from domain.users import UserId
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+@pytest.mark.parametrize(
+    "user_id",
+    [UUID(int=0), UUID(int=1), UUID(int=2**128 - 1), uuid4()],
+    ids=["nil", "one", "max", "random"],
+)
+def test_round_trips(user_id: UUID) -> None:
+    assert decode_cursor(encode_cursor(UserId(user_id))) == user_id
+
+
+def test_is_url_safe_without_padding() -> None:
+    cursor = encode_cursor(UserId(UUID(int=2**128 - 1)))
+
+    assert not set(cursor) & {"=", "+", "/"}
+
+
+def test_does_not_show_the_raw_id() -> None:
+    user_id = uuid4()
+
+    assert str(user_id) not in encode_cursor(UserId(user_id))
+    assert user_id.hex not in encode_cursor(UserId(user_id))
+
+
+VALID = encode_cursor(UserId(UUID(int=42)))
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("not-a-cursor", id="garbage"),
+        pytest.param("!!!!", id="no-base64-characters"),
+        pytest.param("A", id="bad-padding"),
+        pytest.param("é" * 8, id="non-ascii"),
+        pytest.param(str(UUID(int=42)), id="raw-uuid"),
+        pytest.param(VALID[:-2], id="truncated"),
+        pytest.param(VALID + "AAAA", id="extended"),
+        pytest.param("X" + VALID[1:], id="tampered-prefix"),
+        pytest.param(_b64(b"u2:" + bytes(16)), id="other-version"),
+        pytest.param(_b64(b"u1:" + bytes(15)), id="id-too-short"),
+        pytest.param(_b64(b"u1:" + bytes(17)), id="id-too-long"),
+        pytest.param(_b64(bytes(19)), id="no-prefix"),
+    ],
+)
+def test_rejects_cursors_it_did_not_issue(cursor: str) -> None:
+    with pytest.raises(InvalidCursor):
+        decode_cursor(cursor)
