@@ -13,9 +13,15 @@ from typing import Annotated
 import typer
 
 from application.errors import ApplicationError, EmailAlreadyRegistered, StorageUnavailable
-from application.use_cases.create_admin import CreateAdminCommand
+from application.use_cases.create_admin import CreateAdmin, CreateAdminCommand
 from domain.errors import DomainError
-from entrypoints.container import Container, build_services, migrate_database, shutdown
+from entrypoints.container import (
+    Container,
+    build_services,
+    migrate_database,
+    resolve,
+    shutdown,
+)
 from entrypoints.settings import Settings, SettingsError, load_settings
 
 cli = typer.Typer(
@@ -105,7 +111,7 @@ async def _create_admin(settings: Settings, email: str, password: str, full_name
     container = Container(settings=settings)
     await build_services(container)
     try:
-        create = container.create_admin()
+        create: CreateAdmin = await resolve(container.create_admin)
         user = await create.execute(
             CreateAdminCommand(email=email, password=password, full_name=full_name)
         )

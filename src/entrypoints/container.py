@@ -139,7 +139,8 @@ class Services:
         await ping(self.engine)
 
 
-async def _resolve(provider: providers.Provider[Any]) -> Any:
+async def resolve(provider: providers.Provider[Any]) -> Any:
+    """A provider's value; providers that depend on async resources hand back awaitables."""
     value = provider()
     return await value if inspect.isawaitable(value) else value
 
@@ -148,15 +149,15 @@ async def build_services(container: Container) -> Services:
     """Open the container's resources and resolve every service once."""
     await _resolve_resources(container)
     return Services(
-        register_user=await _resolve(container.register_user),
-        authenticate=await _resolve(container.authenticate),
-        resolve_principal=await _resolve(container.resolve_principal),
-        get_own_profile=await _resolve(container.get_own_profile),
-        update_own_profile=await _resolve(container.update_own_profile),
-        list_users=await _resolve(container.list_users),
-        get_user=await _resolve(container.get_user),
-        update_user=await _resolve(container.update_user),
-        engine=await _resolve(container.engine),
+        register_user=await resolve(container.register_user),
+        authenticate=await resolve(container.authenticate),
+        resolve_principal=await resolve(container.resolve_principal),
+        get_own_profile=await resolve(container.get_own_profile),
+        update_own_profile=await resolve(container.update_own_profile),
+        list_users=await resolve(container.list_users),
+        get_user=await resolve(container.get_user),
+        update_user=await resolve(container.update_user),
+        engine=await resolve(container.engine),
     )
 
 

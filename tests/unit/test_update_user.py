@@ -261,3 +261,17 @@ async def test_invalid_full_name_changes_nothing(
         await update_user.execute(UpdateUserCommand(admin, user.id, full_name="x" * 201))
 
     assert stored(uow, user).full_name == FullName("Ada")
+
+
+async def test_an_admin_demoted_since_their_request_began_cannot_change_privileges(
+    update_user: UpdateUser, admin: Principal, seed: UserSeeder, uow: FakeUnitOfWork
+) -> None:
+    other_admin = Principal(user=seed.admin("other@example.com"))
+    target = seed()
+    # `admin` authenticated as an admin, then lost the role before its change ran.
+    await update_user.execute(UpdateUserCommand(other_admin, admin.user.id, role=Role.USER))
+
+    with pytest.raises(Forbidden):
+        await update_user.execute(UpdateUserCommand(admin, target.id, role=Role.ADMIN))
+
+    assert stored(uow, target).role is Role.USER

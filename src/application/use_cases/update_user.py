@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.errors import PreconditionFailed, UserNotFound
+from application.errors import Forbidden, PreconditionFailed, UserNotFound
 from application.ports import Clock, UnitOfWorkFactory
 from application.principal import Principal
 from domain.users import FullName, Role, User, UserId, ensure_an_active_admin_remains
@@ -24,9 +24,9 @@ class UpdateUserCommand:
 class UpdateUser:
     """Apply an admin's changes atomically, never leaving the service without an active admin.
 
-    When the change may remove an admin, every active admin row is locked first (always in that
-    order, so two such updates cannot deadlock): of two admins demoting each other at once, the
-    second waits, then sees the first one's change and is refused.
+    When the change touches role or activity, every active admin row is locked first (always in
+    that order, so two such updates cannot deadlock) and the caller must be among them: of two
+    admins demoting each other at once, the second waits, then is refused.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
@@ -36,9 +36,15 @@ class UpdateUser:
     async def execute(self, command: UpdateUserCommand) -> User:
         command.principal.ensure_admin()
         full_name = FullName(command.full_name) if command.full_name is not None else None
-        may_remove_admin = command.role is Role.USER or command.is_active is False
+        changes_privileges = command.role is not None or command.is_active is not None
         async with self._uow() as uow:
-            admin_ids = await uow.users.lock_active_admin_ids() if may_remove_admin else []
+            admin_ids: list[UserId] = []
+            if changes_privileges:
+                admin_ids = await uow.users.lock_active_admin_ids()
+                # Re-checked under the lock: an admin demoted while this request waited
+                # must not still grant or take away privileges.
+                if command.principal.user.id not in admin_ids:
+                    raise Forbidden("This operation needs the admin role.")
             user = await uow.users.get_by_id(command.user_id, for_update=True)
             if user is None:
                 raise UserNotFound("No user has this id.")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +11,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from application.use_cases.create_admin import CreateAdminCommand
-from entrypoints.container import Container
+from application.use_cases.create_admin import CreateAdmin, CreateAdminCommand
+from entrypoints.container import Container, resolve
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 
@@ -65,13 +64,9 @@ class Api:
     async def admin(self, email: str = "root@example.com") -> tuple[str, dict[str, str]]:
         """Create an admin the way operators do (the CreateAdmin use case) and log in."""
         container: Container = self.app.state.container
-        create = await _resolved(container.create_admin())
+        create: CreateAdmin = await resolve(container.create_admin)
         admin = await create.execute(CreateAdminCommand(email=email, password=PASSWORD))
         return str(admin.id), await self.login(email)
-
-
-async def _resolved(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 AppFactory = Callable[..., Awaitable[Api]]
@@ -82,8 +77,16 @@ async def api_factory(backend_url: str) -> AsyncIterator[AppFactory]:
     """Start apps with custom settings; every one is shut down after the test."""
     managers: list[tuple[LifespanManager, httpx.AsyncClient]] = []
 
-    async def start(database_url: str | None = None, **overrides: Any) -> Api:
-        app = create_app(make_settings(database_url or backend_url, **overrides))
+    async def start(
+        database_url: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        **settings: Any,
+    ) -> Api:
+        """An app on `settings`; `overrides` swap container providers by name."""
+        container = Container(settings=make_settings(database_url or backend_url, **settings))
+        for name, provider in (overrides or {}).items():
+            getattr(container, name).override(provider)
+        app = create_app(container.settings(), container)
         manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
         await manager.__aenter__()
         client = httpx.AsyncClient(

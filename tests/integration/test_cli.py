@@ -1,0 +1,80 @@
+"""The `accounts` console script, run as an operator would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PASSWORD = "correct-horse-battery-staple-42"
+
+
+def _accounts(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).with_name("accounts")
+    return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
+        [str(script), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("ACCOUNTS_")},
+        "ACCOUNTS_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+        "ACCOUNTS_LOG_LEVEL": "WARNING",
+    }
+
+
+def test_migrate_then_create_admin_with_the_password_on_stdin(env: dict[str, str]) -> None:
+    migrated = _accounts("migrate", env=env)
+    created = _accounts("create-admin", "--email", "Root@Example.com", env=env, stdin=PASSWORD)
+    again = _accounts("create-admin", "--email", "root@example.com", env=env, stdin=PASSWORD)
+
+    assert migrated.returncode == 0, migrated.stderr
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["role"] == "admin"
+    assert again.returncode == 1
+    assert "already registered" in again.stderr
+    assert PASSWORD not in created.stdout + created.stderr
+
+
+def test_create_admin_enforces_the_password_policy(env: dict[str, str]) -> None:
+    _accounts("migrate", env=env)
+
+    weak = _accounts("create-admin", "--email", "root@example.com", env=env, stdin="short")
+
+    assert weak.returncode == 1
+    assert "at least 15 characters" in weak.stderr
+
+
+def test_openapi_prints_the_spec(env: dict[str, str]) -> None:
+    result = _accounts("openapi", env=env)
+
+    spec = json.loads(result.stdout)
+    assert spec["info"]["title"] == "accounts"
+    assert "/api/v1/auth/token" in spec["paths"]
+
+
+def test_bad_configuration_stops_with_one_line_naming_the_variable(
+    env: dict[str, str],
+) -> None:
+    bad_pool = _accounts("migrate", env={**env, "ACCOUNTS_DB_POOL_SIZE": "many"})
+    weak_prod = _accounts("migrate", env={**env, "ACCOUNTS_ENV": "production"})
+
+    assert bad_pool.returncode == 2
+    assert bad_pool.stderr.strip().splitlines() == [
+        "invalid configuration: ACCOUNTS_DB_POOL_SIZE: Input should be a valid integer, "
+        "unable to parse string as an integer"
+    ]
+    assert weak_prod.returncode == 2
+    assert "ACCOUNTS_JWT_SECRET" in weak_prod.stderr
