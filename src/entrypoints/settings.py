@@ -183,3 +183,17 @@ def load_settings() -> Settings:
         if field:
             message = f"ACCOUNTS_{field.upper()}: {message}"
         raise SettingsError(f"invalid configuration: {message}") from None
+
+
+def configuration_table() -> str:
+    """The README's configuration table, generated from the fields above."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, info in Settings.model_fields.items():
+        if info.default_factory is not None:
+            default = "empty"
+        elif info.default is None:
+            default = "unset"
+        else:
+            default = f"`{getattr(info.default, 'value', info.default)}`"
+        rows.append(f"| `ACCOUNTS_{name.upper()}` | {default} | {info.description} |")
+    return "\n".join(rows)
