@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from application.accounts import AccountOpener
 from application.ports import Clock, IdGenerator, PasswordHasher, UnitOfWorkFactory
-from domain.users import EmailAddress, FullName, PasswordPolicy, User, UserId
+from domain.users import PasswordPolicy, Role, User
 
 
 @dataclass(frozen=True, slots=True)
 class RegisterUserCommand:
     email: str
-    password: str
+    password: str = field(repr=False)
     full_name: str = ""
 
 
@@ -26,26 +27,12 @@ class RegisterUser:
         ids: IdGenerator,
         policy: PasswordPolicy,
     ) -> None:
-        self._uow = uow
-        self._hasher = hasher
-        self._clock = clock
-        self._ids = ids
-        self._policy = policy
+        self._accounts = AccountOpener(uow, hasher, clock, ids, policy)
 
     async def execute(self, command: RegisterUserCommand) -> User:
-        email = EmailAddress(command.email)
-        full_name = FullName(command.full_name)
-        self._policy.check(command.password, email=email)
-        # Hash before the transaction opens, so no database connection waits on Argon2.
-        password_hash = await self._hasher.hash(command.password)
-        user = User.register(
-            user_id=UserId(self._ids.new_id()),
-            email=email,
-            full_name=full_name,
-            password_hash=password_hash,
-            now=self._clock.now(),
+        return await self._accounts.open(
+            email=command.email,
+            password=command.password,
+            full_name=command.full_name,
+            role=Role.USER,
         )
-        async with self._uow() as uow:
-            await uow.users.add(user)
-            await uow.commit()
-        return user
