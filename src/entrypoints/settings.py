@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -151,13 +152,10 @@ class Settings(BaseSettings):
         return _process_secret()
 
 
-_PROCESS_SECRET: list[str] = []
-
-
+@functools.cache
 def _process_secret() -> str:
-    if not _PROCESS_SECRET:
-        _PROCESS_SECRET.append(secrets.token_urlsafe(48))
-    return _PROCESS_SECRET[0]
+    """One random secret per process, made on first use."""
+    return secrets.token_urlsafe(48)
 
 
 def _is_weak(secret: str) -> bool:

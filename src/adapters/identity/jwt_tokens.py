@@ -87,7 +87,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             )
             return AccessTokenClaims(
                 subject=UserId(UUID(str(claims["sub"]))),
-                role=Role(claims["role"]) if claims["role"] in Role._value2member_map_ else None,
+                role=_role(claims["role"]),
                 token_id=str(claims["jti"]),
                 issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
@@ -96,6 +96,14 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             raise InvalidToken(_reason(exc)) from exc
         except (ValueError, TypeError) as exc:
             raise InvalidToken("The token's claims are malformed.") from exc
+
+
+def _role(value: object) -> Role | None:
+    """The claim's role when it names one; informational only, so unknown roles are None."""
+    try:
+        return Role(str(value))
+    except ValueError:
+        return None
 
 
 def _reason(exc: jwt.InvalidTokenError) -> str:

@@ -58,7 +58,8 @@ def problem_for(exc: Exception) -> ProblemError:
     for kind in type(exc).__mro__:
         code = _ERROR_CODES.get(kind)
         if code is not None:
-            detail = str(exc) if code not in {"service_unavailable"} else None
+            # Storage failures keep the registry's generic detail: never a driver message.
+            detail = None if code == "service_unavailable" else str(exc)
             return ProblemError(code, detail)
     return ProblemError("internal_error")
 
@@ -97,9 +98,8 @@ async def _handle_validation(request: Request, exc: Exception) -> Response:
 
 async def _handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type
-    code = _STATUS_CODES.get(exc.status_code, "internal_error" if exc.status_code >= 500 else "")
-    if not code:
-        code = "malformed_request" if exc.status_code < 500 else "internal_error"
+    fallback = "internal_error" if exc.status_code >= 500 else "malformed_request"
+    code = _STATUS_CODES.get(exc.status_code, fallback)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request)
