@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from uuid import UUID
 
 from application.errors import Forbidden
 from domain.users import User
@@ -18,10 +19,16 @@ class AuthMethod(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """An authenticated, active user and the credential it used."""
+    """An authenticated, active user and the credential it used.
+
+    `api_key_id` names the key for API-key principals; `session_id` the refresh-token family
+    a bearer token was issued for (None for tokens of an external identity provider).
+    """
 
     user: User
     method: AuthMethod = AuthMethod.BEARER
+    api_key_id: UUID | None = None
+    session_id: UUID | None = None
 
     def ensure_admin(self) -> None:
         """Raise `Forbidden` unless the principal is an admin right now."""

@@ -4,6 +4,8 @@ from application.ports.persistence import UnitOfWork, UnitOfWorkFactory, UserRep
 from application.ports.security import (
     AccessToken,
     AccessTokenClaims,
+    ExternalIdentity,
+    ExternalTokenVerifier,
     PasswordHasher,
     PasswordVerification,
     TokenIssuer,
@@ -15,6 +17,8 @@ __all__ = [
     "AccessToken",
     "AccessTokenClaims",
     "Clock",
+    "ExternalIdentity",
+    "ExternalTokenVerifier",
     "IdGenerator",
     "PasswordHasher",
     "PasswordVerification",

@@ -60,3 +60,27 @@ class TokenVerifier(Protocol):
     """Checks an access token's signature, type and claims; raises `InvalidToken` otherwise."""
 
     def verify_access_token(self, token: str) -> AccessTokenClaims: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalIdentity:
+    """Who an external identity provider says the bearer is, from a verified access token."""
+
+    issuer: str
+    subject: str
+    email: str | None
+    email_verified: bool | None
+    name: str | None
+    roles: frozenset[str]
+
+
+class ExternalTokenVerifier(Protocol):
+    """Verifies access tokens signed by an external identity provider (keys from its JWKS)."""
+
+    def claims_issuer(self, token: str) -> bool:
+        """True when the token (unverified) names this provider as its issuer."""
+        ...
+
+    async def verify(self, token: str) -> ExternalIdentity:
+        """The verified identity; raises `InvalidToken` for any failure, unreachable keys too."""
+        ...
