@@ -9,7 +9,7 @@ UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 STAMP_RUNTIME := $(VENV)/.runtime-installed
 STAMP_DEV := $(VENV)/.dev-installed
 
-.PHONY: help run test lint typecheck imports unit integration format lock migrate openapi clean
+.PHONY: help run test lint typecheck imports unit integration format lock migrate openapi readme-config clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ openapi: $(STAMP_RUNTIME) ## Print the OpenAPI document
 lock: | $(BIN)/uv ## Re-pin requirements/*.txt from pyproject.toml (versions and hashes only)
 	$(UV) pip compile pyproject.toml --generate-hashes --no-header --python-version 3.11 -o requirements/runtime.txt
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --no-header --python-version 3.11 -o requirements/dev.txt
+
+readme-config: $(STAMP_RUNTIME) ## Regenerate the README's configuration table from Settings
+	$(BIN)/python -c 'import re, pathlib; from entrypoints.settings import configuration_table as t; p = pathlib.Path("README.md"); p.write_text(re.sub(r"(<!-- config:start -->\n).*?(\n<!-- config:end -->)", lambda m: m[1] + t() + m[2], p.read_text(), flags=re.S))'
 
 clean: ## Remove the venv and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

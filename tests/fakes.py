@@ -13,20 +13,39 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
-from application.errors import ConcurrentUpdate, EmailAlreadyRegistered, InvalidToken
+from application.errors import (
+    ConcurrentUpdate,
+    EmailAlreadyRegistered,
+    ExternalIdentityTaken,
+    InvalidToken,
+)
 from application.ports import (
     AccessToken,
     AccessTokenClaims,
+    ApiKeyRepository,
     Clock,
+    ExternalIdentity,
+    ExternalIdentityRepository,
+    ExternalTokenVerifier,
     IdGenerator,
     PasswordHasher,
     PasswordVerification,
+    RefreshTokenRepository,
+    SecretGenerator,
     TokenIssuer,
     TokenVerifier,
     UnitOfWork,
     UserRepository,
 )
 from application.ports.persistence import UserFilter
+from domain.credentials import (
+    ApiKey,
+    ApiKeyId,
+    RefreshToken,
+    RefreshTokenFamily,
+    RefreshTokenFamilyId,
+    SecretDigest,
+)
 from domain.users import EmailAddress, HashedPassword, Role, User, UserId
 
 DEFAULT_NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -110,23 +129,143 @@ class InMemoryUserRepository(UserRepository):
         return sorted(row.id for row in self._rows.values() if row.is_active_admin)
 
 
-class FakeUnitOfWork(UnitOfWork):
-    """A transaction over an `InMemoryUserRepository`.
+class InMemoryRefreshTokenRepository(RefreshTokenRepository):
+    """Sessions and tokens in dicts; entities are copied in and out like rows."""
 
-    Inside the block, `users` is a private working copy; `commit()` publishes it and leaving
-    the block discards whatever was not committed. The same instance can be entered again and
-    again (not concurrently), so one `FakeUnitOfWork` can serve every unit a use case opens.
-    `committed` tells whether the most recent unit committed.
+    def __init__(
+        self,
+        families: Iterable[RefreshTokenFamily] = (),
+        tokens: Iterable[RefreshToken] = (),
+    ) -> None:
+        self.families = {f.id: dataclasses.replace(f) for f in families}
+        self.tokens = {t.id: dataclasses.replace(t) for t in tokens}
+
+    def clone(self) -> InMemoryRefreshTokenRepository:
+        return InMemoryRefreshTokenRepository(self.families.values(), self.tokens.values())
+
+    async def add_family(self, family: RefreshTokenFamily) -> None:
+        if family.id in self.families:
+            raise ValueError("duplicate family id")
+        self.families[family.id] = dataclasses.replace(family)
+
+    async def get_family(
+        self, family_id: RefreshTokenFamilyId, *, for_update: bool = False
+    ) -> RefreshTokenFamily | None:
+        family = self.families.get(family_id)
+        return None if family is None else dataclasses.replace(family)
+
+    async def update_family(self, family: RefreshTokenFamily) -> None:
+        self.families[family.id] = dataclasses.replace(family)
+
+    async def revoke_families_of(self, user_id: UserId, now: datetime) -> int:
+        live = [f for f in self.families.values() if f.user_id == user_id and not f.is_revoked]
+        for family in live:
+            family.revoke(now)
+        return len(live)
+
+    async def add(self, token: RefreshToken) -> None:
+        if token.id in self.tokens or any(t.digest == token.digest for t in self.tokens.values()):
+            raise ValueError("duplicate refresh token")
+        self.tokens[token.id] = dataclasses.replace(token)
+
+    async def get_by_digest(
+        self, digest: SecretDigest, *, for_update: bool = False
+    ) -> RefreshToken | None:
+        for token in self.tokens.values():
+            if token.digest == digest:
+                return dataclasses.replace(token)
+        return None
+
+    async def update(self, token: RefreshToken) -> None:
+        self.tokens[token.id] = dataclasses.replace(token)
+
+
+class InMemoryApiKeyRepository(ApiKeyRepository):
+    """API keys in a dict, with the real table's unique prefix."""
+
+    def __init__(self, keys: Iterable[ApiKey] = ()) -> None:
+        self.keys = {k.id: dataclasses.replace(k) for k in keys}
+        self.use_writes = 0
+
+    def clone(self) -> InMemoryApiKeyRepository:
+        copy = InMemoryApiKeyRepository(self.keys.values())
+        copy.use_writes = self.use_writes
+        return copy
+
+    async def add(self, key: ApiKey) -> None:
+        if any(k.prefix == key.prefix for k in self.keys.values()):
+            raise ValueError("duplicate prefix")
+        self.keys[key.id] = dataclasses.replace(key)
+
+    async def get(self, key_id: ApiKeyId) -> ApiKey | None:
+        key = self.keys.get(key_id)
+        return None if key is None else dataclasses.replace(key)
+
+    async def get_by_prefix(self, prefix: str) -> ApiKey | None:
+        for key in self.keys.values():
+            if key.prefix == prefix:
+                return dataclasses.replace(key)
+        return None
+
+    async def list_for(self, user_id: UserId) -> list[ApiKey]:
+        mine = [k for k in self.keys.values() if k.user_id == user_id]
+        return [dataclasses.replace(k) for k in sorted(mine, key=lambda k: (k.created_at, k.id))]
+
+    async def delete(self, key_id: ApiKeyId) -> None:
+        self.keys.pop(key_id, None)
+
+    async def record_use(self, key: ApiKey) -> None:
+        self.use_writes += 1
+        self.keys[key.id] = dataclasses.replace(self.keys[key.id], last_used_at=key.last_used_at)
+
+
+class InMemoryExternalIdentityRepository(ExternalIdentityRepository):
+    """(issuer, subject) → user id links."""
+
+    def __init__(self, links: dict[tuple[str, str], UserId] | None = None) -> None:
+        self.links = dict(links or {})
+
+    def clone(self) -> InMemoryExternalIdentityRepository:
+        return InMemoryExternalIdentityRepository(self.links)
+
+    async def find_user_id(self, issuer: str, subject: str) -> UserId | None:
+        return self.links.get((issuer, subject))
+
+    async def link(self, issuer: str, subject: str, user_id: UserId, now: datetime) -> None:
+        if (issuer, subject) in self.links:
+            raise ExternalIdentityTaken("linked already")
+        self.links[(issuer, subject)] = user_id
+
+
+class FakeUnitOfWork(UnitOfWork):
+    """A transaction over in-memory repositories.
+
+    Inside the block, each repository is a private working copy; `commit()` publishes them and
+    leaving the block discards whatever was not committed. The same instance can be entered
+    again and again (not concurrently), so one `FakeUnitOfWork` can serve every unit a use case
+    opens. `committed` tells whether the most recent unit committed.
     """
 
     users: InMemoryUserRepository
+    refresh_tokens: InMemoryRefreshTokenRepository
+    api_keys: InMemoryApiKeyRepository
+    external_identities: InMemoryExternalIdentityRepository
 
     def __init__(self, users: Iterable[User] = ()) -> None:
         self.store = InMemoryUserRepository(users)
-        self.users = self.store
+        self.refresh_store = InMemoryRefreshTokenRepository()
+        self.api_key_store = InMemoryApiKeyRepository()
+        self.external_store = InMemoryExternalIdentityRepository()
+        self._publish()
         self.committed = False
         self.commit_count = 0
         self._active = False
+
+    def _publish(self) -> None:
+        self.users = self.store
+        self.refresh_tokens = self.refresh_store
+        self.api_keys = self.api_key_store
+        self.external_identities = self.external_store
 
     @property
     def in_transaction(self) -> bool:
@@ -143,6 +282,9 @@ class FakeUnitOfWork(UnitOfWork):
         self._active = True
         self.committed = False
         self.users = self.store.clone()
+        self.refresh_tokens = self.refresh_store.clone()
+        self.api_keys = self.api_key_store.clone()
+        self.external_identities = self.external_store.clone()
         return self
 
     async def __aexit__(
@@ -153,12 +295,15 @@ class FakeUnitOfWork(UnitOfWork):
     ) -> None:
         # Uncommitted writes die with the working copy; outside a unit, reads see the store.
         self._active = False
-        self.users = self.store
+        self._publish()
 
     async def commit(self) -> None:
         if not self._active:
             raise RuntimeError("commit() outside of a unit of work.")
         self.store = self.users.clone()
+        self.refresh_store = self.refresh_tokens.clone()
+        self.api_key_store = self.api_keys.clone()
+        self.external_store = self.external_identities.clone()
         self.committed = True
         self.commit_count += 1
 
@@ -240,11 +385,20 @@ class FakeTokens(TokenIssuer, TokenVerifier):
         self._claims: dict[str, AccessTokenClaims] = {}
         self._serial = 0
 
-    def issue_access_token(self, user: User, now: datetime) -> AccessToken:
-        return self.issue_for_claims(subject=user.id, role=user.role, issued_at=now)
+    def issue_access_token(
+        self, user: User, now: datetime, session_id: UUID | None = None
+    ) -> AccessToken:
+        return self.issue_for_claims(
+            subject=user.id, role=user.role, issued_at=now, session_id=session_id
+        )
 
     def issue_for_claims(
-        self, *, subject: UserId, role: Role | None, issued_at: datetime | None = None
+        self,
+        *,
+        subject: UserId,
+        role: Role | None,
+        issued_at: datetime | None = None,
+        session_id: UUID | None = None,
     ) -> AccessToken:
         """A token saying whatever the test needs, e.g. a stale role or a vanished subject."""
         self._serial += 1
@@ -256,6 +410,7 @@ class FakeTokens(TokenIssuer, TokenVerifier):
             token_id=UUID(int=self._serial),
             issued_at=issued_at,
             expires_at=issued_at + self._ttl,
+            session_id=session_id,
         )
         self._claims[value] = claims
         return AccessToken(
@@ -273,3 +428,45 @@ class FakeTokens(TokenIssuer, TokenVerifier):
         if self._clock.now() >= claims.expires_at:
             raise InvalidToken("The token has expired.")
         return claims
+
+
+class SequentialSecrets(SecretGenerator):
+    """Predictable, distinct "random" secrets, so tests can tell tokens and keys apart."""
+
+    def __init__(self) -> None:
+        self._serial = 0
+
+    def token(self, nbytes: int) -> str:
+        self._serial += 1
+        return f"secret{self._serial:04d}".ljust(max(nbytes, 32), "x")
+
+    def choice(self, alphabet: str, length: int) -> str:
+        self._serial += 1
+        digits = ""
+        value = self._serial
+        for _ in range(length):
+            value, index = divmod(value, len(alphabet))
+            digits += alphabet[index]
+        return digits
+
+
+class FakeExternalTokens(ExternalTokenVerifier):
+    """An identity provider's tokens as a table: `ext:<name>` tokens map to identities."""
+
+    def __init__(self, issuer: str = "https://idp.example") -> None:
+        self.issuer = issuer
+        self.identities: dict[str, ExternalIdentity] = {}
+
+    def add(self, name: str, identity: ExternalIdentity) -> str:
+        token = f"ext:{name}"
+        self.identities[token] = identity
+        return token
+
+    def claims_issuer(self, token: str) -> bool:
+        return token.startswith("ext:")
+
+    async def verify(self, token: str) -> ExternalIdentity:
+        identity = self.identities.get(token)
+        if identity is None:
+            raise InvalidToken("Unknown external token.")
+        return identity

@@ -43,3 +43,15 @@ class InvalidCursor(ApplicationError):
 
 class StorageUnavailable(ApplicationError):
     """A backing store (database, cache) cannot be reached right now."""
+
+
+class InvalidCurrentPassword(ApplicationError):
+    """A password change named the wrong current password."""
+
+
+class ApiKeyNotFound(ApplicationError):
+    """The caller has no API key with this id."""
+
+
+class ExternalIdentityTaken(ApplicationError):
+    """Another request linked this external identity first."""

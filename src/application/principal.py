@@ -30,6 +30,14 @@ class Principal:
     api_key_id: UUID | None = None
     session_id: UUID | None = None
 
+    def ensure_bearer(self) -> None:
+        """Raise `Forbidden` for API keys: credentials are managed with a login's token only.
+
+        A leaked key must not be able to mint more keys or change the owner's password.
+        """
+        if self.method is not AuthMethod.BEARER:
+            raise Forbidden("Credentials can only be managed with a bearer token, not an API key.")
+
     def ensure_admin(self) -> None:
         """Raise `Forbidden` unless the principal is an admin right now."""
         if not self.user.is_admin:

@@ -40,3 +40,25 @@ class WeakPassword(InvalidValue):
 
 class LastActiveAdmin(DomainError):
     """The change would leave the service without an active admin."""
+
+
+class InvalidApiKeyName(InvalidValue):
+    """The API key's name is empty, too long or holds control characters."""
+
+    field = "name"
+    code = "invalid_api_key_name"
+
+
+class InvalidExpiry(InvalidValue):
+    """An expiry that is not in the future."""
+
+    field = "expires_at"
+    code = "invalid_expiry"
+
+
+class RefreshTokenReused(DomainError):
+    """A refresh token was presented again after it had been rotated: its family is burnt."""
+
+
+class RefreshTokenExpired(DomainError):
+    """The refresh token, or the login session it belongs to, has expired or was revoked."""

@@ -23,13 +23,24 @@ from adapters.persistence.database import create_engine, create_session_factory,
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.system.clock import SystemClock
 from adapters.system.ids import UuidV7Generator
+from adapters.system.secrets import OsSecretGenerator
+from application.external_accounts import ExternalAccounts
+from application.ports import ExternalTokenVerifier
+from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
+from application.use_cases.change_password import ChangePassword
 from application.use_cases.create_admin import CreateAdmin
+from application.use_cases.create_api_key import CreateApiKey
+from application.use_cases.delete_api_key import DeleteApiKey
 from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.get_user import GetUser
+from application.use_cases.list_api_keys import ListApiKeys
 from application.use_cases.list_users import ListUsers
+from application.use_cases.refresh_access_token import RefreshAccessToken
 from application.use_cases.register_user import RegisterUser
+from application.use_cases.resolve_api_key_principal import ResolveApiKeyPrincipal
 from application.use_cases.resolve_principal import ResolvePrincipal
+from application.use_cases.revoke_token import RevokeToken
 from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
 from domain.users import PasswordPolicy
@@ -82,6 +93,7 @@ class Container(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidV7Generator)
+    secrets = providers.Singleton(OsSecretGenerator)
     hasher = providers.Resource(_hasher)
     tokens = providers.Singleton(
         JwtTokenService,
@@ -98,6 +110,22 @@ class Container(containers.DeclarativeContainer):
         blocklist=providers.Singleton(load_common_passwords),
     )
 
+    sessions = providers.Singleton(
+        SessionIssuer,
+        tokens=tokens,
+        secrets=secrets,
+        ids=ids,
+        refresh_token_lifetime=providers.Callable(
+            lambda s: timedelta(seconds=s.refresh_token_ttl_seconds), settings
+        ),
+        session_lifetime=providers.Callable(
+            lambda s: timedelta(seconds=s.session_max_age_seconds), settings
+        ),
+    )
+    # Replaced by the JWKS verifier when EXTERNAL_* is configured.
+    external_tokens: providers.Provider[ExternalTokenVerifier | None] = providers.Object(None)
+    external_accounts = providers.Singleton(ExternalAccounts, uow=uow, clock=clock, ids=ids)
+
     register_user = providers.Singleton(
         RegisterUser, uow=uow, hasher=hasher, clock=clock, ids=ids, policy=password_policy
     )
@@ -108,11 +136,28 @@ class Container(containers.DeclarativeContainer):
         AuthenticateWithPassword,
         uow=uow,
         hasher=hasher,
-        tokens=tokens,
+        sessions=sessions,
         clock=clock,
         policy=password_policy,
     )
-    resolve_principal = providers.Singleton(ResolvePrincipal, uow=uow, verifier=tokens)
+    refresh = providers.Singleton(RefreshAccessToken, uow=uow, sessions=sessions, clock=clock)
+    revoke = providers.Singleton(RevokeToken, uow=uow, verifier=tokens, clock=clock)
+    resolve_principal = providers.Singleton(
+        ResolvePrincipal,
+        uow=uow,
+        verifier=tokens,
+        external=external_tokens,
+        external_accounts=external_accounts,
+    )
+    resolve_api_key = providers.Singleton(ResolveApiKeyPrincipal, uow=uow, clock=clock)
+    change_password = providers.Singleton(
+        ChangePassword, uow=uow, hasher=hasher, clock=clock, policy=password_policy
+    )
+    create_api_key = providers.Singleton(
+        CreateApiKey, uow=uow, clock=clock, ids=ids, secrets=secrets
+    )
+    list_api_keys = providers.Singleton(ListApiKeys, uow=uow)
+    delete_api_key = providers.Singleton(DeleteApiKey, uow=uow)
     get_own_profile = providers.Singleton(GetOwnProfile)
     update_own_profile = providers.Singleton(UpdateOwnProfile, uow=uow, clock=clock)
     list_users = providers.Singleton(ListUsers, uow=uow)
@@ -126,7 +171,14 @@ class Services:
 
     register_user: RegisterUser
     authenticate: AuthenticateWithPassword
+    refresh: RefreshAccessToken
+    revoke: RevokeToken
     resolve_principal: ResolvePrincipal
+    resolve_api_key: ResolveApiKeyPrincipal
+    change_password: ChangePassword
+    create_api_key: CreateApiKey
+    list_api_keys: ListApiKeys
+    delete_api_key: DeleteApiKey
     get_own_profile: GetOwnProfile
     update_own_profile: UpdateOwnProfile
     list_users: ListUsers
@@ -151,7 +203,14 @@ async def build_services(container: Container) -> Services:
     return Services(
         register_user=await resolve(container.register_user),
         authenticate=await resolve(container.authenticate),
+        refresh=await resolve(container.refresh),
+        revoke=await resolve(container.revoke),
         resolve_principal=await resolve(container.resolve_principal),
+        resolve_api_key=await resolve(container.resolve_api_key),
+        change_password=await resolve(container.change_password),
+        create_api_key=await resolve(container.create_api_key),
+        list_api_keys=await resolve(container.list_api_keys),
+        delete_api_key=await resolve(container.delete_api_key),
         get_own_profile=await resolve(container.get_own_profile),
         update_own_profile=await resolve(container.update_own_profile),
         list_users=await resolve(container.list_users),

@@ -57,6 +57,34 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(
         900, ge=30, le=86_400, description="Access token lifetime."
     )
+    refresh_token_ttl_seconds: int = Field(
+        2_592_000,
+        ge=60,
+        le=31_536_000,
+        description="Lifetime of each refresh token; every refresh issues a new one.",
+    )
+    session_max_age_seconds: int = Field(
+        7_776_000,
+        ge=60,
+        le=31_536_000,
+        description="Absolute lifetime of a login session (a refresh-token family): "
+        "refreshing never extends a session past it.",
+    )
+    external_jwks_url: AnyHttpUrl | None = Field(
+        None, description="JWKS URL of an external identity provider whose tokens are accepted."
+    )
+    external_issuer: str | None = Field(
+        None, min_length=1, description="`iss` of the external provider's access tokens."
+    )
+    external_audience: str | None = Field(
+        None, min_length=1, description="`aud` the external provider's tokens must carry."
+    )
+    external_roles_claim: str | None = Field(
+        None,
+        min_length=1,
+        description="Claim (dotted path allowed) listing the external user's roles; `admin` "
+        "in it makes a newly provisioned account an admin.",
+    )
     password_min_length: int = Field(
         15, ge=8, le=128, description="Minimum password length (NIST SP 800-63B-4)."
     )
@@ -129,9 +157,31 @@ class Settings(BaseSettings):
                         f"ACCOUNTS_{name.upper()} must name a readable PEM file for "
                         f"{self.jwt_algorithm}"
                     )
+        self._check_external_provider()
         if self.is_production and "*" in self.cors_origins:
             raise ValueError("ACCOUNTS_CORS_ORIGINS may not be '*' in production")
         return self
+
+    def _check_external_provider(self) -> None:
+        external = {
+            "external_jwks_url": self.external_jwks_url,
+            "external_issuer": self.external_issuer,
+            "external_audience": self.external_audience,
+        }
+        missing = [name for name, value in external.items() if value is None]
+        if missing and len(missing) < len(external):
+            raise ValueError(
+                f"ACCOUNTS_{missing[0].upper()} must be set with the other EXTERNAL_* settings"
+            )
+        if self.external_issuer is not None and self.external_issuer == self.jwt_issuer:
+            raise ValueError("ACCOUNTS_EXTERNAL_ISSUER must differ from ACCOUNTS_JWT_ISSUER")
+        url = self.external_jwks_url
+        if url is not None and self.is_production and url.scheme != "https":
+            raise ValueError("ACCOUNTS_EXTERNAL_JWKS_URL must use https in production")
+
+    @property
+    def external_provider_configured(self) -> bool:
+        return self.external_jwks_url is not None
 
     @property
     def is_production(self) -> bool:

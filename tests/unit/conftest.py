@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from application.sessions import SessionIssuer
 from domain.users import PasswordPolicy
-from tests.fakes import FakePasswordHasher, FakeTokens, FakeUnitOfWork, FixedClock, SequentialIds
+from tests.fakes import (
+    FakePasswordHasher,
+    FakeTokens,
+    FakeUnitOfWork,
+    FixedClock,
+    SequentialIds,
+    SequentialSecrets,
+)
 from tests.unit.builders import UserSeeder
 
 
@@ -27,6 +37,26 @@ def hasher() -> FakePasswordHasher:
 @pytest.fixture
 def tokens(clock: FixedClock) -> FakeTokens:
     return FakeTokens(clock)
+
+
+@pytest.fixture
+def secrets() -> SequentialSecrets:
+    return SequentialSecrets()
+
+
+REFRESH_TOKEN_LIFETIME = timedelta(days=30)
+SESSION_LIFETIME = timedelta(days=90)
+
+
+@pytest.fixture
+def sessions(tokens: FakeTokens, secrets: SequentialSecrets, ids: SequentialIds) -> SessionIssuer:
+    return SessionIssuer(
+        tokens=tokens,
+        secrets=secrets,
+        ids=ids,
+        refresh_token_lifetime=REFRESH_TOKEN_LIFETIME,
+        session_lifetime=SESSION_LIFETIME,
+    )
 
 
 @pytest.fixture

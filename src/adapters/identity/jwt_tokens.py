@@ -53,7 +53,9 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
         if keys.key_id:
             self._headers["kid"] = keys.key_id
 
-    def issue_access_token(self, user: User, now: datetime) -> AccessToken:
+    def issue_access_token(
+        self, user: User, now: datetime, session_id: UUID | None = None
+    ) -> AccessToken:
         issued_at = now.replace(microsecond=0)
         expires_at = issued_at + self._ttl
         claims = {
@@ -65,6 +67,9 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             "jti": str(uuid4()),
             "role": user.role.value,
         }
+        if session_id is not None:
+            # OpenID Connect's session-id claim: lets revocation of the session end the token.
+            claims["sid"] = str(session_id)
         token = jwt.encode(
             claims, self._keys.signing_key, algorithm=self._keys.algorithm, headers=self._headers
         )
@@ -91,6 +96,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
                 token_id=str(claims["jti"]),
                 issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
                 expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+                session_id=UUID(str(claims["sid"])) if "sid" in claims else None,
             )
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(_reason(exc)) from exc

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 from sqlalchemy import exc as sa_exc
 
-from adapters.persistence.tables import EMAIL_UNIQUE_INDEX
-from application.errors import EmailAlreadyRegistered, StorageUnavailable
+from adapters.persistence.tables import EMAIL_UNIQUE_INDEX, EXTERNAL_IDENTITY_KEYS
+from application.errors import EmailAlreadyRegistered, ExternalIdentityTaken, StorageUnavailable
 
 # asyncpg errors that mean "no usable connection" rather than "bad statement"; SQLAlchemy
 # wraps some of them (for example a server restarting) in a plain DBAPIError.
@@ -35,6 +35,8 @@ def translate_errors() -> Iterator[None]:
     except sa_exc.IntegrityError as exc:
         if EMAIL_UNIQUE_INDEX in str(exc.orig):
             raise EmailAlreadyRegistered("An account with this email already exists.") from exc
+        if any(name in str(exc.orig) for name in EXTERNAL_IDENTITY_KEYS):
+            raise ExternalIdentityTaken("This external identity is linked already.") from exc
         raise
     except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as exc:
         raise StorageUnavailable(_UNAVAILABLE_MESSAGE) from exc

@@ -7,6 +7,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -38,7 +39,7 @@ users = Table(
     Column("full_name", String(200), nullable=False, default="", server_default=""),
     Column("role", String(16), nullable=False),
     Column("is_active", Boolean(), nullable=False),
-    Column("password_hash", String(255), nullable=False),
+    Column("password_hash", String(255), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer(), nullable=False),
@@ -52,3 +53,63 @@ Index(EMAIL_UNIQUE_INDEX, func.lower(users.c.email), unique=True)
 # Trailing `id` lets the admin listing filter by role/activity and walk keyset pages in id
 # order from the index alone; `lock_active_admin_ids` uses the same prefix.
 Index("ix_users_role_is_active", users.c.role, users.c.is_active, users.c.id)
+
+
+# A login session: every refresh token rotated from one password grant.
+refresh_token_families = Table(
+    "refresh_token_families",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_refresh_token_families_user_id", refresh_token_families.c.user_id)
+
+# Tokens are kept after use until their session ends: a spent token coming back is how reuse
+# is detected. Only the SHA-256 of each token is stored.
+refresh_tokens = Table(
+    "refresh_tokens",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column(
+        "family_id",
+        Uuid(),
+        ForeignKey("refresh_token_families.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_refresh_tokens_family_id", refresh_tokens.c.family_id)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("prefix", String(32), nullable=False, unique=True),
+    Column("digest", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_api_keys_user_id", api_keys.c.user_id, api_keys.c.created_at)
+
+EXTERNAL_IDENTITY_KEYS = ("pk_external_identities", "external_identities.issuer")
+"""How PostgreSQL and SQLite name a duplicate link in their errors."""
+
+external_identities = Table(
+    "external_identities",
+    metadata,
+    Column("issuer", String(255), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_external_identities_user_id", external_identities.c.user_id)

@@ -9,16 +9,30 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.persistence.credential_repositories import (
+    SqlAlchemyApiKeyRepository,
+    SqlAlchemyExternalIdentityRepository,
+    SqlAlchemyRefreshTokenRepository,
+)
 from adapters.persistence.errors import translate_errors
 from adapters.persistence.user_repository import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
-from application.ports.persistence import UnitOfWork, UserRepository
+from application.ports.persistence import (
+    ApiKeyRepository,
+    ExternalIdentityRepository,
+    RefreshTokenRepository,
+    UnitOfWork,
+    UserRepository,
+)
 
 
 class SqlAlchemyUnitOfWork(UnitOfWork):
     """A transaction over a fresh session; one instance serves one `async with` at a time."""
 
     users: UserRepository
+    refresh_tokens: RefreshTokenRepository
+    api_keys: ApiKeyRepository
+    external_identities: ExternalIdentityRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -29,6 +43,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             raise RuntimeError("This unit of work is already in use; make one per transaction.")
         self._session = self._session_factory()
         self.users = SqlAlchemyUserRepository(self._session)
+        self.refresh_tokens = SqlAlchemyRefreshTokenRepository(self._session)
+        self.api_keys = SqlAlchemyApiKeyRepository(self._session)
+        self.external_identities = SqlAlchemyExternalIdentityRepository(self._session)
         return self
 
     async def __aexit__(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, func, insert, select, update
@@ -11,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.persistence.errors import translate_errors
 from adapters.persistence.tables import users
+from adapters.persistence.times import from_db_time, to_utc
 from application.errors import ConcurrentUpdate
 from application.ports.persistence import UserFilter, UserRepository
 from domain.users import EmailAddress, FullName, HashedPassword, Role, User, UserId
@@ -97,9 +97,9 @@ def _to_row(user: User) -> dict[str, Any]:
         "full_name": user.full_name.value,
         "role": user.role.value,
         "is_active": user.is_active,
-        "password_hash": user.password_hash.value,
-        "created_at": _to_utc(user.created_at),
-        "updated_at": _to_utc(user.updated_at),
+        "password_hash": user.password_hash.value if user.password_hash else None,
+        "created_at": to_utc(user.created_at),
+        "updated_at": to_utc(user.updated_at),
         "version": user.version,
     }
 
@@ -111,22 +111,8 @@ def _to_user(row: RowMapping) -> User:
         full_name=FullName(row["full_name"]),
         role=Role(row["role"]),
         is_active=bool(row["is_active"]),
-        password_hash=HashedPassword(row["password_hash"]),
-        created_at=_from_db_time(row["created_at"]),
-        updated_at=_from_db_time(row["updated_at"]),
+        password_hash=HashedPassword(row["password_hash"]) if row["password_hash"] else None,
+        created_at=from_db_time(row["created_at"]),
+        updated_at=from_db_time(row["updated_at"]),
         version=int(row["version"]),
     )
-
-
-def _to_utc(moment: datetime) -> datetime:
-    # SQLite stores the wall-clock digits and drops the offset, so they must already be UTC.
-    if moment.tzinfo is None:
-        raise ValueError("Refusing to store a naive datetime; the domain works in aware UTC.")
-    return moment.astimezone(UTC)
-
-
-def _from_db_time(moment: datetime) -> datetime:
-    # SQLite hands back what _to_utc stored, without an offset; PostgreSQL returns it aware.
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)

@@ -1,6 +1,13 @@
 """What the application asks of the world, as `typing.Protocol` classes."""
 
-from application.ports.persistence import UnitOfWork, UnitOfWorkFactory, UserRepository
+from application.ports.persistence import (
+    ApiKeyRepository,
+    ExternalIdentityRepository,
+    RefreshTokenRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UserRepository,
+)
 from application.ports.security import (
     AccessToken,
     AccessTokenClaims,
@@ -11,17 +18,21 @@ from application.ports.security import (
     TokenIssuer,
     TokenVerifier,
 )
-from application.ports.system import Clock, IdGenerator
+from application.ports.system import Clock, IdGenerator, SecretGenerator
 
 __all__ = [
     "AccessToken",
     "AccessTokenClaims",
+    "ApiKeyRepository",
     "Clock",
     "ExternalIdentity",
+    "ExternalIdentityRepository",
     "ExternalTokenVerifier",
     "IdGenerator",
     "PasswordHasher",
     "PasswordVerification",
+    "RefreshTokenRepository",
+    "SecretGenerator",
     "TokenIssuer",
     "TokenVerifier",
     "UnitOfWork",

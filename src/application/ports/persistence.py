@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.credentials import (
+    ApiKey,
+    ApiKeyId,
+    RefreshToken,
+    RefreshTokenFamily,
+    RefreshTokenFamilyId,
+    SecretDigest,
+)
 from domain.users import EmailAddress, Role, User, UserId
 
 
@@ -52,10 +61,89 @@ class UserRepository(Protocol):
         ...
 
 
+class RefreshTokenRepository(Protocol):
+    """Stores login sessions (refresh-token families) and their tokens, by digest only."""
+
+    async def add_family(self, family: RefreshTokenFamily) -> None:
+        """Insert a new session."""
+        ...
+
+    async def get_family(
+        self, family_id: RefreshTokenFamilyId, *, for_update: bool = False
+    ) -> RefreshTokenFamily | None:
+        """The session, or None; `for_update` locks it until the transaction ends."""
+        ...
+
+    async def update_family(self, family: RefreshTokenFamily) -> None:
+        """Write the session's revocation."""
+        ...
+
+    async def revoke_families_of(self, user_id: UserId, now: datetime) -> int:
+        """Revoke every live session of the user; returns how many were revoked."""
+        ...
+
+    async def add(self, token: RefreshToken) -> None:
+        """Insert a new token."""
+        ...
+
+    async def get_by_digest(
+        self, digest: SecretDigest, *, for_update: bool = False
+    ) -> RefreshToken | None:
+        """The token with this digest, or None; `for_update` locks it."""
+        ...
+
+    async def update(self, token: RefreshToken) -> None:
+        """Write the token's `used_at`."""
+        ...
+
+
+class ApiKeyRepository(Protocol):
+    """Stores API keys by digest, found by their public prefix."""
+
+    async def add(self, key: ApiKey) -> None:
+        """Insert a new key."""
+        ...
+
+    async def get(self, key_id: ApiKeyId) -> ApiKey | None:
+        """The key with this id, or None."""
+        ...
+
+    async def get_by_prefix(self, prefix: str) -> ApiKey | None:
+        """The key with this public prefix, or None."""
+        ...
+
+    async def list_for(self, user_id: UserId) -> list[ApiKey]:
+        """Every key of the user, oldest first."""
+        ...
+
+    async def delete(self, key_id: ApiKeyId) -> None:
+        """Remove the key; it stops working at once."""
+        ...
+
+    async def record_use(self, key: ApiKey) -> None:
+        """Write the key's `last_used_at`."""
+        ...
+
+
+class ExternalIdentityRepository(Protocol):
+    """Links a subject at an external identity provider to a local user."""
+
+    async def find_user_id(self, issuer: str, subject: str) -> UserId | None:
+        """The local user linked to (issuer, subject), or None."""
+        ...
+
+    async def link(self, issuer: str, subject: str, user_id: UserId, now: datetime) -> None:
+        """Record the link; raises `ExternalIdentityTaken` when it exists already."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: leaving the block without `commit()` rolls everything back."""
 
     users: UserRepository
+    refresh_tokens: RefreshTokenRepository
+    api_keys: ApiKeyRepository
+    external_identities: ExternalIdentityRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -48,12 +48,18 @@ class AccessTokenClaims:
     token_id: UUID | str
     issued_at: datetime
     expires_at: datetime
+    session_id: UUID | None = None
+    """The login session (refresh-token family) the token belongs to; revoking it ends it."""
 
 
 class TokenIssuer(Protocol):
     """Signs access tokens for a user."""
 
-    def issue_access_token(self, user: User, now: datetime) -> AccessToken: ...
+    def issue_access_token(
+        self, user: User, now: datetime, session_id: UUID | None = None
+    ) -> AccessToken:
+        """A token for `user`, tied to the login session `session_id` when there is one."""
+        ...
 
 
 class TokenVerifier(Protocol):

@@ -17,3 +17,15 @@ class IdGenerator(Protocol):
     """Makes new, unique, time-ordered identifiers."""
 
     def new_id(self) -> UUID: ...
+
+
+class SecretGenerator(Protocol):
+    """Makes unguessable secrets from a cryptographically secure source."""
+
+    def token(self, nbytes: int) -> str:
+        """`nbytes` random bytes, URL-safe base64 without padding."""
+        ...
+
+    def choice(self, alphabet: str, length: int) -> str:
+        """`length` characters drawn uniformly from `alphabet`."""
+        ...

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from application.errors import InvalidCredentials
-from application.ports import AccessToken, Clock, PasswordHasher, TokenIssuer, UnitOfWorkFactory
+from application.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from application.sessions import IssuedTokens, SessionIssuer
 from domain.errors import InvalidEmail
 from domain.users import EmailAddress, PasswordPolicy
 
@@ -16,13 +17,8 @@ class PasswordGrantCommand:
     password: str = field(repr=False)
 
 
-@dataclass(frozen=True, slots=True)
-class IssuedTokens:
-    access_token: AccessToken
-
-
 class AuthenticateWithPassword:
-    """Check the password and issue tokens; every failure is the same `InvalidCredentials`.
+    """Check the password and start a login session; every failure is `InvalidCredentials`.
 
     Unknown emails are verified against a dummy hash, so the answer takes as long whether or
     not the account exists. The database connection is released before hashing starts.
@@ -32,13 +28,13 @@ class AuthenticateWithPassword:
         self,
         uow: UnitOfWorkFactory,
         hasher: PasswordHasher,
-        tokens: TokenIssuer,
+        sessions: SessionIssuer,
         clock: Clock,
         policy: PasswordPolicy,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
-        self._tokens = tokens
+        self._sessions = sessions
         self._clock = clock
         self._policy = policy
 
@@ -54,17 +50,22 @@ class AuthenticateWithPassword:
         if email is not None:
             async with self._uow() as uow:
                 user = await uow.users.get_by_email(email)
-        if user is None:
+        if user is None or user.password_hash is None:
+            # No account, or one that signs in at an external identity provider.
             await self._hasher.verify_dummy(command.password)
             raise InvalidCredentials("Invalid email or password.")
         check = await self._hasher.verify(command.password, user.password_hash)
         if not check.valid or not user.is_active:
             raise InvalidCredentials("Invalid email or password.")
-        if check.upgraded_hash is not None:
-            async with self._uow() as uow:
+        now = self._clock.now()
+        family, refresh = self._sessions.start(user, now)
+        async with self._uow() as uow:
+            if check.upgraded_hash is not None:
                 current = await uow.users.get_by_id(user.id, for_update=True)
                 if current is not None and current.password_hash == user.password_hash:
-                    current.change_password_hash(check.upgraded_hash, self._clock.now())
+                    current.change_password_hash(check.upgraded_hash, now)
                     await uow.users.update(current)
-                    await uow.commit()
-        return IssuedTokens(access_token=self._tokens.issue_access_token(user, self._clock.now()))
+            await uow.refresh_tokens.add_family(family)
+            await uow.refresh_tokens.add(refresh.record)
+            await uow.commit()
+        return self._sessions.tokens_for(user, refresh, now)

@@ -1,26 +1,68 @@
-"""Turn an access token into the principal that sent it."""
+"""Turn a bearer access token into the principal that sent it."""
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from application.errors import AccountDisabled, InvalidToken
-from application.ports import TokenVerifier, UnitOfWorkFactory
+from application.external_accounts import ExternalAccounts
+from application.ports import ExternalTokenVerifier, TokenVerifier, UnitOfWorkFactory
 from application.principal import AuthMethod, Principal
+from domain.credentials import RefreshTokenFamilyId
+from domain.users import User
 
 
 class ResolvePrincipal:
     """Verify the token, then read the account's current state: role and activity come from
-    the database at every request, never from the token's claims."""
+    the database at every request, never from the token's claims.
 
-    def __init__(self, uow: UnitOfWorkFactory, verifier: TokenVerifier) -> None:
+    A token of ours names its login session (`sid`): when that session was revoked (logout,
+    password change, deactivation, refresh-token reuse) the token stops working at once. A
+    token whose issuer is the configured external provider goes to that provider's verifier,
+    and its subject to the local account linked to it.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        verifier: TokenVerifier,
+        external: ExternalTokenVerifier | None = None,
+        external_accounts: ExternalAccounts | None = None,
+    ) -> None:
         self._uow = uow
         self._verifier = verifier
+        self._external = external
+        self._external_accounts = external_accounts
 
     async def execute(self, token: str) -> Principal:
+        if self._external is not None and self._external.claims_issuer(token):
+            return await self._external_principal(token)
         claims = self._verifier.verify_access_token(token)
         async with self._uow() as uow:
             user = await uow.users.get_by_id(claims.subject)
+            session = None
+            if claims.session_id is not None:
+                session = await uow.refresh_tokens.get_family(
+                    RefreshTokenFamilyId(claims.session_id)
+                )
         if user is None:
             raise InvalidToken("The token's subject does not exist.")
         if not user.is_active:
+            # Deactivation revokes the sessions too; the account's state is the truer answer.
             raise AccountDisabled("This account is deactivated.")
-        return Principal(user=user, method=AuthMethod.BEARER)
+        if claims.session_id is not None and (session is None or session.is_revoked):
+            raise InvalidToken("The token's session has been revoked.")
+        return _principal(user, session_id=claims.session_id)
+
+    async def _external_principal(self, token: str) -> Principal:
+        if self._external is None or self._external_accounts is None:
+            raise InvalidToken("External tokens are not accepted.")
+        identity = await self._external.verify(token)
+        user = await self._external_accounts.user_for(identity)
+        return _principal(user, session_id=None)
+
+
+def _principal(user: User, *, session_id: UUID | None) -> Principal:
+    if not user.is_active:
+        raise AccountDisabled("This account is deactivated.")
+    return Principal(user=user, method=AuthMethod.BEARER, session_id=session_id)

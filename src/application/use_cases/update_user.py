@@ -24,6 +24,9 @@ class UpdateUserCommand:
 class UpdateUser:
     """Apply an admin's changes atomically, never leaving the service without an active admin.
 
+    Deactivation also revokes every login session of the user in the same transaction; their
+    access tokens and API keys fail at the next request because principals are read fresh.
+
     When the change touches role or activity, every active admin row is locked first (always in
     that order, so two such updates cannot deadlock) and the caller must be among them: of two
     admins demoting each other at once, the second waits, then is refused.
@@ -66,5 +69,8 @@ class UpdateUser:
             )
             if (user.full_name, user.role, user.is_active) != before:
                 await uow.users.update(user)
+                if not user.is_active:
+                    # Same transaction: a deactivated account keeps no session to refresh.
+                    await uow.refresh_tokens.revoke_families_of(user.id, now)
                 await uow.commit()
         return user

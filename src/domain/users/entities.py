@@ -12,6 +12,9 @@ from domain.users.values import EmailAddress, FullName, HashedPassword, Role, Us
 class User:
     """A person or machine owner that can sign in; compared by id.
 
+    `password_hash` is None for accounts provisioned from an external identity provider:
+    they sign in there, and a password grant for them fails like a wrong password.
+
     `version` counts committed changes; the persistence layer bumps it on every update and
     uses it for optimistic locking, and the HTTP layer shows it as the ETag.
     """
@@ -21,7 +24,7 @@ class User:
     full_name: FullName
     role: Role
     is_active: bool
-    password_hash: HashedPassword = field(repr=False)
+    password_hash: HashedPassword | None = field(repr=False)
     created_at: datetime
     updated_at: datetime
     version: int = 1
@@ -37,17 +40,21 @@ class User:
         now: datetime,
         role: Role = Role.USER,
     ) -> User:
-        """A new, active account."""
-        return cls(
-            id=user_id,
-            email=email,
-            full_name=full_name,
-            role=role,
-            is_active=True,
-            password_hash=password_hash,
-            created_at=now,
-            updated_at=now,
-        )
+        """A new, active account that signs in with a password."""
+        return cls(user_id, email, full_name, role, True, password_hash, now, now)
+
+    @classmethod
+    def provision_external(
+        cls,
+        *,
+        user_id: UserId,
+        email: EmailAddress,
+        full_name: FullName,
+        role: Role,
+        now: datetime,
+    ) -> User:
+        """A new, active account for someone an external identity provider vouches for."""
+        return cls(user_id, email, full_name, role, True, None, now, now)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, User):

@@ -11,7 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from entrypoints.container import Container, build_services, shutdown
 from entrypoints.http.error_handlers import install_error_handlers
 from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from entrypoints.http.routes import auth, errors, health, users
+from entrypoints.http.routes import api_keys, auth, errors, health, users
 from entrypoints.logging import configure_logging
 from entrypoints.settings import Settings
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(auth.router)
     api.include_router(users.router)
+    api.include_router(api_keys.router)
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(errors.router)

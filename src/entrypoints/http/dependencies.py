@@ -6,7 +6,7 @@ from typing import Annotated
 
 import structlog
 from fastapi import Depends, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from application.principal import Principal
 from entrypoints.container import Services
@@ -18,6 +18,15 @@ oauth2_scheme = OAuth2PasswordBearer(
     tokenUrl=TOKEN_URL,
     scheme_name="OAuth2PasswordBearer",
     description="Log in with your email as `username` and your password.",
+    auto_error=False,
+)
+
+
+api_key_scheme = APIKeyHeader(
+    name="X-API-Key",
+    scheme_name="ApiKey",
+    description="An API key from `POST /api/v1/users/me/api-keys`; acts as its owner, but "
+    "cannot manage credentials (password, API keys).",
     auto_error=False,
 )
 
@@ -34,11 +43,21 @@ async def current_principal(
     request: Request,
     services: ServicesDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
+    api_key: Annotated[str | None, Depends(api_key_scheme)],
 ) -> Principal:
-    """The authenticated caller, read fresh from the database; 401 without credentials."""
-    if not token:
+    """The authenticated caller, read fresh from the database; 401 without credentials.
+
+    A bearer token or an API key, not both: two credentials that might name two accounts
+    are refused rather than silently preferring one.
+    """
+    if token and api_key:
+        raise ProblemError("invalid_token", "Send either a bearer token or an API key, not both.")
+    if token:
+        principal = await services.resolve_principal.execute(token)
+    elif api_key:
+        principal = await services.resolve_api_key.execute(api_key)
+    else:
         raise ProblemError("not_authenticated")
-    principal = await services.resolve_principal.execute(token)
     # Async on purpose: bound here, the user id reaches the access-log line of this request.
     structlog.contextvars.bind_contextvars(user_id=str(principal.user.id))
     request.state.principal = principal

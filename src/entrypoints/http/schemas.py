@@ -6,9 +6,10 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from domain.credentials import ApiKey, ApiKeyName
 from domain.errors import InvalidValue
 from domain.users import EmailAddress, FullName, Role, User
 
@@ -138,9 +139,13 @@ class UserPageResponse(BaseModel):
 
 
 class TokenResponse(BaseModel):
-    access_token: str
+    access_token: str = Field(description="A signed JWT (`typ: at+jwt`) for `Authorization`.")
     token_type: str = Field("Bearer", examples=["Bearer"])
     expires_in: int = Field(examples=[900], description="Seconds until the access token expires.")
+    refresh_token: str = Field(
+        description="Opaque and single-use: send it with `grant_type=refresh_token` for a new "
+        "pair. Presenting a used one again ends the whole login session."
+    )
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -149,10 +154,102 @@ class TokenResponse(BaseModel):
                     "access_token": "eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9…",
                     "token_type": "Bearer",
                     "expires_in": 900,
+                    "refresh_token": "3q2-7wXnL0b9yY1u1kqQm2Hc5VJ8yCk4gZ6tVw0aP_s",
                 }
             ]
         }
     )
+
+
+class ChangePasswordRequest(_Input):
+    current_password: PasswordField
+    new_password: PasswordField
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_password": "correct-horse-battery-staple-42",
+                    "new_password": "tangerine-umbrella-quietly-1987",
+                }
+            ]
+        },
+    )
+
+
+ApiKeyNameField = Annotated[
+    str, Field(max_length=200, examples=["deploy bot"]), _domain_checked(ApiKeyName)
+]
+
+
+class CreateApiKeyRequest(_Input):
+    name: ApiKeyNameField
+    expires_at: AwareDatetime | None = Field(
+        None, description="When the key stops working (RFC 3339 with an offset); none: never."
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"name": "deploy bot", "expires_at": "2027-06-30T00:00:00Z"}]
+        },
+    )
+
+
+_API_KEY_EXAMPLE: dict[str, Any] = {
+    "id": "019ab2c4-9a1b-7c2d-8e3f-4a5b6c7d8e9f",
+    "name": "deploy bot",
+    "prefix": "acc_k3xq7mz2pd",
+    "created_at": "2026-11-23T10:15:30Z",
+    "expires_at": "2027-06-30T00:00:00Z",
+    "last_used_at": None,
+}
+
+
+class ApiKeyResponse(BaseModel):
+    id: UUID
+    name: str
+    prefix: str = Field(description="The key's public beginning, to recognise it in listings.")
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None = Field(
+        description="Approximate (updated at most once a minute); `null` if never used."
+    )
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_API_KEY_EXAMPLE]})
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyResponse:
+        return cls(
+            id=key.id,
+            name=key.name.value,
+            prefix=key.prefix,
+            created_at=key.created_at,
+            expires_at=key.expires_at,
+            last_used_at=key.last_used_at,
+        )
+
+
+class CreatedApiKeyResponse(ApiKeyResponse):
+    key: str = Field(
+        description="The whole key, for the `X-API-Key` header. Shown only in this response."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_API_KEY_EXAMPLE,
+                    "key": "acc_k3xq7mz2pd_Jx0vTq3mP9wR6yL2nB8cD5fG1hK4sZ7uA0eI3oU6tQ",
+                }
+            ]
+        }
+    )
+
+
+class ApiKeyListResponse(BaseModel):
+    items: list[ApiKeyResponse]
 
 
 class HealthResponse(BaseModel):

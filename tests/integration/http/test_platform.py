@@ -141,14 +141,17 @@ async def test_problem_type_uses_the_configured_docs_base(api_factory: AppFactor
     assert response.json()["type"] == "https://docs.example.com/problems/not_found"
 
 
-async def test_openapi_declares_the_oauth2_password_flow(api: Api) -> None:
+async def test_openapi_declares_the_password_flow_and_the_api_key(api: Api) -> None:
     spec = (await api.client.get("/openapi.json")).json()
 
-    scheme = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]
-    assert scheme["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
+    assert schemes["ApiKey"] == {**schemes["ApiKey"], "type": "apiKey", "in": "header"}
+    assert schemes["ApiKey"]["name"] == "X-API-Key"
     me = spec["paths"]["/api/v1/users/me"]["get"]
     assert me["operationId"] == "get_current_user"
-    assert me["security"] == [{"OAuth2PasswordBearer": []}]
+    # Either credential will do: two alternatives, not one requirement naming both.
+    assert me["security"] == [{"OAuth2PasswordBearer": []}, {"ApiKey": []}]
     assert {"401", "403", "503"} <= set(me["responses"])
     assert (await api.client.get("/docs")).status_code == 200
 

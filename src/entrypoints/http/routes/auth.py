@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import structlog
 from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.datastructures import FormData
 
 from application.errors import InvalidCredentials
+from application.sessions import IssuedTokens
 from application.use_cases.authenticate_with_password import PasswordGrantCommand
+from application.use_cases.refresh_access_token import (
+    RefreshGrantCommand,
+    RefreshTokenReuseDetected,
+)
 from application.use_cases.register_user import RegisterUserCommand
+from application.use_cases.revoke_token import RevokeTokenCommand, TokenTypeHint
+from entrypoints.container import Services
 from entrypoints.http.dependencies import ServicesDep, require_json
 from entrypoints.http.openapi import ALWAYS, problem_responses
 from entrypoints.http.problems import ProblemError
@@ -46,13 +54,42 @@ async def register(
     return UserResponse.of(user)
 
 
+_TOKEN_FORM_SCHEMA = {
+    "type": "object",
+    "required": ["grant_type"],
+    "properties": {
+        "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+        "username": {
+            "type": "string",
+            "description": "The account email (`grant_type=password`).",
+        },
+        "password": {
+            "type": "string",
+            "format": "password",
+            "description": "`grant_type=password` only.",
+        },
+        "refresh_token": {
+            "type": "string",
+            "description": "`grant_type=refresh_token` only.",
+        },
+        "scope": {"type": "string", "description": "Ignored."},
+    },
+}
+logger = structlog.get_logger("accounts.auth")
+
+
 @router.post(
     "/token",
     operation_id="issue_token",
-    summary="Get an access token (OAuth2 password grant)",
-    description="RFC 6749 token endpoint for first-party clients: a form with "
-    "`grant_type=password`, `username` (the email) and `password`. Errors are RFC 6749 §5.2 "
-    "JSON (`error`, `error_description`) alongside the problem members.",
+    summary="Get tokens (OAuth2 password or refresh-token grant)",
+    description="RFC 6749 token endpoint for first-party clients, as a form:\n\n"
+    "- `grant_type=password` with `username` (the email) and `password` starts a login "
+    "session;\n"
+    "- `grant_type=refresh_token` with `refresh_token` rotates it: the answer holds a new "
+    "access token and a new refresh token, and the one sent is spent. Sending a spent refresh "
+    "token again ends the whole session (RFC 9700 §4.14).\n\n"
+    "Errors are RFC 6749 §5.2 JSON (`error`, `error_description`) alongside the problem "
+    "members; every answer carries `Cache-Control: no-store`.",
     response_model=TokenResponse,
     responses=problem_responses(
         "invalid_request", "invalid_grant", "unsupported_grant_type", "payload_too_large", *ALWAYS
@@ -62,20 +99,23 @@ async def register(
             "required": True,
             "content": {
                 _FORM: {
-                    "schema": {
-                        "type": "object",
-                        "required": ["grant_type", "username", "password"],
-                        "properties": {
-                            "grant_type": {"type": "string", "enum": ["password"]},
-                            "username": {"type": "string", "description": "The account email."},
-                            "password": {"type": "string", "format": "password"},
-                            "scope": {"type": "string", "description": "Ignored."},
+                    "schema": _TOKEN_FORM_SCHEMA,
+                    "examples": {
+                        "password": {
+                            "summary": "Log in",
+                            "value": {
+                                "grant_type": "password",
+                                "username": "ada@example.com",
+                                "password": "correct-horse-battery-staple-42",
+                            },
                         },
-                    },
-                    "example": {
-                        "grant_type": "password",
-                        "username": "ada@example.com",
-                        "password": "correct-horse-battery-staple-42",
+                        "refresh_token": {
+                            "summary": "Refresh",
+                            "value": {
+                                "grant_type": "refresh_token",
+                                "refresh_token": "3q2-7wXnL0b9yY1u1kqQm2Hc5VJ8yCk4gZ6tVw0aP_s",
+                            },
+                        },
                     },
                 }
             },
@@ -87,18 +127,88 @@ async def issue_token(request: Request, response: Response, services: ServicesDe
     response.headers["Pragma"] = "no-cache"
     form = await _read_form(request)
     grant_type = _single(form, "grant_type")
-    if grant_type != "password":
+    if grant_type == "password":
+        issued = await _password_grant(form, services)
+    elif grant_type == "refresh_token":
+        issued = await _refresh_grant(form, services)
+    else:
         raise ProblemError("unsupported_grant_type", f"Grant type {grant_type!r} is not supported.")
+    return TokenResponse(
+        access_token=issued.access_token.value,
+        expires_in=issued.access_token.expires_in,
+        refresh_token=issued.refresh_token,
+    )
+
+
+async def _password_grant(form: FormData, services: Services) -> IssuedTokens:
     command = PasswordGrantCommand(
         username=_single(form, "username"), password=_single(form, "password")
     )
     try:
-        issued = await services.authenticate.execute(command)
+        return await services.authenticate.execute(command)
     except InvalidCredentials as exc:
         raise ProblemError("invalid_grant", "Invalid email or password.") from exc
-    return TokenResponse(
-        access_token=issued.access_token.value, expires_in=issued.access_token.expires_in
-    )
+
+
+async def _refresh_grant(form: FormData, services: Services) -> IssuedTokens:
+    command = RefreshGrantCommand(refresh_token=_single(form, "refresh_token"))
+    try:
+        return await services.refresh.execute(command)
+    except RefreshTokenReuseDetected as exc:
+        logger.warning("refresh_token_reused", detail="session revoked")
+        raise ProblemError("invalid_grant", "The refresh token is invalid or expired.") from exc
+    except InvalidCredentials as exc:
+        raise ProblemError("invalid_grant", "The refresh token is invalid or expired.") from exc
+
+
+@router.post(
+    "/revoke",
+    operation_id="revoke_token",
+    summary="Revoke a token (log out)",
+    description="RFC 7009 revocation, as a form with `token` and an optional "
+    "`token_type_hint` (`refresh_token` or `access_token`). Revoking either token of a login "
+    "session ends that session: its refresh tokens stop refreshing and its access tokens are "
+    "refused from the next request. The answer is 200 with an empty body also for unknown, "
+    "expired or already revoked tokens, so it reveals nothing about them.",
+    status_code=status.HTTP_200_OK,
+    response_class=Response,
+    responses={
+        200: {"description": "Revoked, or nothing to revoke.", "content": None},
+        **problem_responses("invalid_request", "payload_too_large", *ALWAYS),
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                _FORM: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["token"],
+                        "properties": {
+                            "token": {"type": "string"},
+                            "token_type_hint": {
+                                "type": "string",
+                                "enum": ["refresh_token", "access_token"],
+                            },
+                        },
+                    },
+                    "example": {
+                        "token": "3q2-7wXnL0b9yY1u1kqQm2Hc5VJ8yCk4gZ6tVw0aP_s",
+                        "token_type_hint": "refresh_token",
+                    },
+                }
+            },
+        }
+    },
+)
+async def revoke_token(request: Request, services: ServicesDep) -> Response:
+    form = await _read_form(request)
+    token = _single(form, "token")
+    hints = form.getlist("token_type_hint")
+    # RFC 7009 §2.1: an unknown hint is not an error; the server searches every type.
+    hint = next((TokenTypeHint(h) for h in hints if h in set(TokenTypeHint)), None)
+    await services.revoke.execute(RevokeTokenCommand(token=token, hint=hint))
+    return Response(status_code=200, headers={"Cache-Control": "no-store"})
 
 
 async def _read_form(request: Request) -> FormData:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
+from application.use_cases.change_password import ChangePasswordCommand
 from application.use_cases.get_user import GetUserQuery
 from application.use_cases.list_users import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ListUsersQuery
 from application.use_cases.update_own_profile import UpdateOwnProfileCommand
@@ -22,6 +23,7 @@ from entrypoints.http.etag import etag_of, parse_if_match
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
 from entrypoints.http.schemas import (
     AdminUpdateUserRequest,
+    ChangePasswordRequest,
     EmailField,
     UpdateProfileRequest,
     UserPageResponse,
@@ -85,6 +87,42 @@ async def update_me(
     )
     response.headers["ETag"] = etag_of(user)
     return UserResponse.of(user)
+
+
+@router.post(
+    "/me/password",
+    operation_id="change_password",
+    summary="Change your password",
+    description="Needs a bearer token (an API key gets 403 `forbidden`) and the current "
+    "password (400 `invalid_current_password` when wrong). The new password follows the same "
+    "policy as registration. On success every login session of the account ends, this one "
+    "included: refresh tokens stop working and access tokens are refused from the next "
+    "request, so log in again with the new password.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(
+        *AUTHENTICATED,
+        "forbidden",
+        "invalid_current_password",
+        "validation_failed",
+        "malformed_request",
+        "unsupported_media_type",
+        "payload_too_large",
+        *ALWAYS,
+    ),
+    dependencies=[Depends(require_json)],
+)
+async def change_password(
+    body: ChangePasswordRequest, principal: CurrentPrincipal, services: ServicesDep
+) -> Response:
+    await services.change_password.execute(
+        ChangePasswordCommand(
+            principal=principal,
+            current_password=body.current_password,
+            new_password=body.new_password,
+        )
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get(

@@ -1,0 +1,239 @@
+"""Refresh-token sessions, API keys and external identity links on SQLAlchemy Core."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from adapters.persistence.errors import translate_errors
+from adapters.persistence.tables import (
+    api_keys,
+    external_identities,
+    refresh_token_families,
+    refresh_tokens,
+)
+from adapters.persistence.times import (
+    from_db_time,
+    optional_from_db_time,
+    optional_to_utc,
+    to_utc,
+)
+from application.ports.persistence import (
+    ApiKeyRepository,
+    ExternalIdentityRepository,
+    RefreshTokenRepository,
+)
+from domain.credentials import (
+    ApiKey,
+    ApiKeyId,
+    ApiKeyName,
+    RefreshToken,
+    RefreshTokenFamily,
+    RefreshTokenFamilyId,
+    RefreshTokenId,
+    SecretDigest,
+)
+from domain.users import UserId
+
+
+class SqlAlchemyRefreshTokenRepository(RefreshTokenRepository):
+    """Sessions in `refresh_token_families`, tokens (as digests) in `refresh_tokens`."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add_family(self, family: RefreshTokenFamily) -> None:
+        await self._execute(
+            insert(refresh_token_families).values(
+                id=family.id,
+                user_id=family.user_id,
+                created_at=to_utc(family.created_at),
+                expires_at=to_utc(family.expires_at),
+                revoked_at=optional_to_utc(family.revoked_at),
+            )
+        )
+
+    async def get_family(
+        self, family_id: RefreshTokenFamilyId, *, for_update: bool = False
+    ) -> RefreshTokenFamily | None:
+        statement = select(refresh_token_families).where(refresh_token_families.c.id == family_id)
+        if for_update:
+            statement = statement.with_for_update()
+        row = await self._one_or_none(statement)
+        return _to_family(row) if row is not None else None
+
+    async def update_family(self, family: RefreshTokenFamily) -> None:
+        await self._execute(
+            update(refresh_token_families)
+            .where(refresh_token_families.c.id == family.id)
+            .values(revoked_at=optional_to_utc(family.revoked_at))
+        )
+
+    async def revoke_families_of(self, user_id: UserId, now: datetime) -> int:
+        result = await self._execute(
+            update(refresh_token_families)
+            .where(
+                refresh_token_families.c.user_id == user_id,
+                refresh_token_families.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=to_utc(now))
+        )
+        return int(result.rowcount)
+
+    async def add(self, token: RefreshToken) -> None:
+        await self._execute(
+            insert(refresh_tokens).values(
+                id=token.id,
+                family_id=token.family_id,
+                user_id=token.user_id,
+                digest=token.digest.value,
+                issued_at=to_utc(token.issued_at),
+                expires_at=to_utc(token.expires_at),
+                used_at=optional_to_utc(token.used_at),
+            )
+        )
+
+    async def get_by_digest(
+        self, digest: SecretDigest, *, for_update: bool = False
+    ) -> RefreshToken | None:
+        statement = select(refresh_tokens).where(refresh_tokens.c.digest == digest.value)
+        if for_update:
+            statement = statement.with_for_update()
+        row = await self._one_or_none(statement)
+        return _to_token(row) if row is not None else None
+
+    async def update(self, token: RefreshToken) -> None:
+        await self._execute(
+            update(refresh_tokens)
+            .where(refresh_tokens.c.id == token.id)
+            .values(used_at=optional_to_utc(token.used_at))
+        )
+
+    async def _execute(self, statement: Any) -> CursorResult[Any]:
+        with translate_errors():
+            return cast(CursorResult[Any], await self._session.execute(statement))
+
+    async def _one_or_none(self, statement: Any) -> RowMapping | None:
+        with translate_errors():
+            result = await self._session.execute(statement)
+            return result.mappings().one_or_none()
+
+
+class SqlAlchemyApiKeyRepository(ApiKeyRepository):
+    """API keys in `api_keys`: the public prefix in clear, the key as a digest."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, key: ApiKey) -> None:
+        with translate_errors():
+            await self._session.execute(
+                insert(api_keys).values(
+                    id=key.id,
+                    user_id=key.user_id,
+                    name=key.name.value,
+                    prefix=key.prefix,
+                    digest=key.digest.value,
+                    created_at=to_utc(key.created_at),
+                    expires_at=optional_to_utc(key.expires_at),
+                    last_used_at=optional_to_utc(key.last_used_at),
+                )
+            )
+
+    async def get(self, key_id: ApiKeyId) -> ApiKey | None:
+        return await self._one_or_none(select(api_keys).where(api_keys.c.id == key_id))
+
+    async def get_by_prefix(self, prefix: str) -> ApiKey | None:
+        return await self._one_or_none(select(api_keys).where(api_keys.c.prefix == prefix))
+
+    async def list_for(self, user_id: UserId) -> list[ApiKey]:
+        statement = (
+            select(api_keys)
+            .where(api_keys.c.user_id == user_id)
+            .order_by(api_keys.c.created_at, api_keys.c.id)
+        )
+        with translate_errors():
+            result = await self._session.execute(statement)
+            rows = result.mappings().all()
+        return [_to_api_key(row) for row in rows]
+
+    async def delete(self, key_id: ApiKeyId) -> None:
+        with translate_errors():
+            await self._session.execute(delete(api_keys).where(api_keys.c.id == key_id))
+
+    async def record_use(self, key: ApiKey) -> None:
+        with translate_errors():
+            await self._session.execute(
+                update(api_keys)
+                .where(api_keys.c.id == key.id)
+                .values(last_used_at=optional_to_utc(key.last_used_at))
+            )
+
+    async def _one_or_none(self, statement: Any) -> ApiKey | None:
+        with translate_errors():
+            result = await self._session.execute(statement)
+            row = result.mappings().one_or_none()
+        return _to_api_key(row) if row is not None else None
+
+
+class SqlAlchemyExternalIdentityRepository(ExternalIdentityRepository):
+    """Links (issuer, subject) → user in `external_identities`."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def find_user_id(self, issuer: str, subject: str) -> UserId | None:
+        statement = select(external_identities.c.user_id).where(
+            external_identities.c.issuer == issuer, external_identities.c.subject == subject
+        )
+        with translate_errors():
+            result = await self._session.execute(statement)
+            user_id = result.scalar_one_or_none()
+        return UserId(user_id) if user_id is not None else None
+
+    async def link(self, issuer: str, subject: str, user_id: UserId, now: datetime) -> None:
+        with translate_errors():
+            await self._session.execute(
+                insert(external_identities).values(
+                    issuer=issuer, subject=subject, user_id=user_id, created_at=to_utc(now)
+                )
+            )
+
+
+def _to_family(row: RowMapping) -> RefreshTokenFamily:
+    return RefreshTokenFamily(
+        id=RefreshTokenFamilyId(row["id"]),
+        user_id=UserId(row["user_id"]),
+        created_at=from_db_time(row["created_at"]),
+        expires_at=from_db_time(row["expires_at"]),
+        revoked_at=optional_from_db_time(row["revoked_at"]),
+    )
+
+
+def _to_token(row: RowMapping) -> RefreshToken:
+    return RefreshToken(
+        id=RefreshTokenId(row["id"]),
+        family_id=RefreshTokenFamilyId(row["family_id"]),
+        user_id=UserId(row["user_id"]),
+        digest=SecretDigest(row["digest"]),
+        issued_at=from_db_time(row["issued_at"]),
+        expires_at=from_db_time(row["expires_at"]),
+        used_at=optional_from_db_time(row["used_at"]),
+    )
+
+
+def _to_api_key(row: RowMapping) -> ApiKey:
+    return ApiKey(
+        id=ApiKeyId(row["id"]),
+        user_id=UserId(row["user_id"]),
+        name=ApiKeyName(row["name"]),
+        prefix=row["prefix"],
+        digest=SecretDigest(row["digest"]),
+        created_at=from_db_time(row["created_at"]),
+        expires_at=optional_from_db_time(row["expires_at"]),
+        last_used_at=optional_from_db_time(row["last_used_at"]),
+    )

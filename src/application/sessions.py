@@ -1,0 +1,87 @@
+"""Login sessions: the access and refresh tokens a grant hands out, and how they rotate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from application.ports import AccessToken, IdGenerator, SecretGenerator, TokenIssuer
+from domain.credentials import (
+    RefreshToken,
+    RefreshTokenFamily,
+    RefreshTokenFamilyId,
+    RefreshTokenId,
+    SecretDigest,
+)
+from domain.users import User
+
+REFRESH_TOKEN_BYTES = 32
+"""256 bits from the operating system's CSPRNG: nothing to guess, so a SHA-256 is enough."""
+
+MAX_REFRESH_TOKEN_LENGTH = 512
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    """What a successful grant returns to the client."""
+
+    access_token: AccessToken
+    refresh_token: str = field(repr=False)
+    refresh_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NewRefreshToken:
+    """A token to store (`record`) and the secret to hand out once (`secret`)."""
+
+    record: RefreshToken
+    secret: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionIssuer:
+    """Makes the records of a new session and of each rotation; the caller stores them."""
+
+    tokens: TokenIssuer
+    secrets: SecretGenerator
+    ids: IdGenerator
+    refresh_token_lifetime: timedelta
+    session_lifetime: timedelta
+
+    def start(self, user: User, now: datetime) -> tuple[RefreshTokenFamily, NewRefreshToken]:
+        """A new session for `user` and its first refresh token."""
+        family = RefreshTokenFamily.start(
+            family_id=RefreshTokenFamilyId(self.ids.new_id()),
+            user_id=user.id,
+            now=now,
+            lifetime=self.session_lifetime,
+        )
+        secret = self.secrets.token(REFRESH_TOKEN_BYTES)
+        record = family.issue(
+            token_id=RefreshTokenId(self.ids.new_id()),
+            digest=SecretDigest.of(secret),
+            now=now,
+            lifetime=self.refresh_token_lifetime,
+        )
+        return family, NewRefreshToken(record=record, secret=secret)
+
+    def rotate(
+        self, token: RefreshToken, family: RefreshTokenFamily, now: datetime
+    ) -> NewRefreshToken:
+        """Spend `token` and make its successor (see `RefreshToken.rotate` for the errors)."""
+        secret = self.secrets.token(REFRESH_TOKEN_BYTES)
+        record = token.rotate(
+            family,
+            successor_id=RefreshTokenId(self.ids.new_id()),
+            successor_digest=SecretDigest.of(secret),
+            now=now,
+            lifetime=self.refresh_token_lifetime,
+        )
+        return NewRefreshToken(record=record, secret=secret)
+
+    def tokens_for(self, user: User, new: NewRefreshToken, now: datetime) -> IssuedTokens:
+        """The pair the client receives: an access token bound to the session, and `new`."""
+        access = self.tokens.issue_access_token(user, now, session_id=new.record.family_id)
+        return IssuedTokens(
+            access_token=access, refresh_token=new.secret, refresh_expires_at=new.record.expires_at
+        )

@@ -1,0 +1,66 @@
+"""Change one's own password, proving the current one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from application.errors import ConcurrentUpdate, InvalidCurrentPassword, UserNotFound
+from application.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from application.principal import Principal
+from domain.errors import WeakPassword
+from domain.users import PasswordPolicy
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePasswordCommand:
+    principal: Principal
+    current_password: str = field(repr=False)
+    new_password: str = field(repr=False)
+
+
+class ChangePassword:
+    """Verify the current password, apply the policy to the new one, store its hash and end
+    every login session of the user (a password change is what one does after a compromise).
+
+    Bearer tokens only: a leaked API key must not be able to take the account over.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        hasher: PasswordHasher,
+        clock: Clock,
+        policy: PasswordPolicy,
+    ) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._clock = clock
+        self._policy = policy
+
+    async def execute(self, command: ChangePasswordCommand) -> None:
+        command.principal.ensure_bearer()
+        user = command.principal.user
+        current = command.current_password
+        if user.password_hash is None or not current or len(current) > self._policy.max_length:
+            await self._hasher.verify_dummy(current[: self._policy.max_length])
+            raise InvalidCurrentPassword("The current password is not correct.")
+        check = await self._hasher.verify(current, user.password_hash)
+        if not check.valid:
+            raise InvalidCurrentPassword("The current password is not correct.")
+        try:
+            self._policy.check(command.new_password, email=user.email)
+        except WeakPassword as exc:
+            raise WeakPassword(str(exc), field="new_password") from None
+        new_hash = await self._hasher.hash(command.new_password)
+        now = self._clock.now()
+        async with self._uow() as uow:
+            stored = await uow.users.get_by_id(user.id, for_update=True)
+            if stored is None:
+                raise UserNotFound("No user has this id.")
+            if stored.password_hash != user.password_hash:
+                # Changed by a concurrent request after we verified the old one.
+                raise ConcurrentUpdate("The password was changed by another request.")
+            stored.change_password_hash(new_hash, now)
+            await uow.users.update(stored)
+            await uow.refresh_tokens.revoke_families_of(user.id, now)
+            await uow.commit()

@@ -1,0 +1,89 @@
+"""The caller's API keys, for machine clients."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Response, status
+
+from application.use_cases.create_api_key import CreateApiKeyCommand
+from application.use_cases.delete_api_key import DeleteApiKeyCommand
+from domain.credentials import ApiKeyId
+from entrypoints.http.dependencies import CurrentPrincipal, ServicesDep, require_json
+from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
+from entrypoints.http.schemas import (
+    ApiKeyListResponse,
+    ApiKeyResponse,
+    CreateApiKeyRequest,
+    CreatedApiKeyResponse,
+)
+
+router = APIRouter(prefix="/users/me/api-keys", tags=["api keys"])
+
+_BEARER_ONLY = (
+    " Needs a bearer token: an API key cannot manage keys (403 `forbidden`), so a leaked key "
+    "cannot mint more."
+)
+
+
+@router.post(
+    "",
+    operation_id="create_api_key",
+    summary="Create an API key",
+    description="Returns the whole key once, in `key`; only its digest is stored, so it "
+    "cannot be shown again. Send it as `X-API-Key` to act as yourself on every route that "
+    "accepts a bearer token." + _BEARER_ONLY,
+    status_code=status.HTTP_201_CREATED,
+    response_model=CreatedApiKeyResponse,
+    responses=problem_responses(
+        *AUTHENTICATED,
+        "forbidden",
+        "validation_failed",
+        "malformed_request",
+        "unsupported_media_type",
+        "payload_too_large",
+        *ALWAYS,
+    ),
+    dependencies=[Depends(require_json)],
+)
+async def create_api_key(
+    body: CreateApiKeyRequest, principal: CurrentPrincipal, services: ServicesDep
+) -> CreatedApiKeyResponse:
+    created = await services.create_api_key.execute(
+        CreateApiKeyCommand(principal=principal, name=body.name, expires_at=body.expires_at)
+    )
+    return CreatedApiKeyResponse(**ApiKeyResponse.of(created.api_key).model_dump(), key=created.key)
+
+
+@router.get(
+    "",
+    operation_id="list_api_keys",
+    summary="List your API keys",
+    description="Oldest first, without the secret." + _BEARER_ONLY,
+    response_model=ApiKeyListResponse,
+    responses=problem_responses(*AUTHENTICATED, "forbidden", *ALWAYS),
+)
+async def list_api_keys(principal: CurrentPrincipal, services: ServicesDep) -> ApiKeyListResponse:
+    keys = await services.list_api_keys.execute(principal)
+    return ApiKeyListResponse(items=[ApiKeyResponse.of(key) for key in keys])
+
+
+@router.delete(
+    "/{key_id}",
+    operation_id="delete_api_key",
+    summary="Delete an API key",
+    description="The key stops working at once. Another user's key id is answered like a "
+    "missing one (404 `api_key_not_found`)." + _BEARER_ONLY,
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(
+        *AUTHENTICATED, "forbidden", "api_key_not_found", "validation_failed", *ALWAYS
+    ),
+)
+async def delete_api_key(
+    key_id: UUID, principal: CurrentPrincipal, services: ServicesDep
+) -> Response:
+    await services.delete_api_key.execute(
+        DeleteApiKeyCommand(principal=principal, key_id=ApiKeyId(key_id))
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
