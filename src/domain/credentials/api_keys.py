@@ -49,6 +49,9 @@ class ApiKeyName:
             raise InvalidApiKeyName("The name holds control characters.")
         object.__setattr__(self, "value", text)
 
+    def __str__(self) -> str:
+        return self.value
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedApiKey:

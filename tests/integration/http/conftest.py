@@ -50,6 +50,28 @@ class Api:
             data={"grant_type": "password", "username": email, "password": password},
         )
 
+    async def refresh(self, refresh_token: str) -> httpx.Response:
+        return await self.client.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        )
+
+    async def tokens(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
+        """A successful password grant's body: access and refresh token."""
+        response = await self.token(email, password)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def api_key(self, headers: dict[str, str], name: str = "bot") -> dict[str, Any]:
+        """Create an API key with a bearer login's headers; the 201 body."""
+        response = await self.client.post(
+            "/api/v1/users/me/api-keys", json={"name": name}, headers=headers
+        )
+        assert response.status_code == 201, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
     async def login(self, email: str, password: str = PASSWORD) -> dict[str, str]:
         response = await self.token(email, password)
         assert response.status_code == 200, response.text
@@ -104,6 +126,23 @@ async def api_factory(backend_url: str) -> AsyncIterator[AppFactory]:
 @pytest.fixture
 async def api(api_factory: AppFactory) -> Api:
     return await api_factory()
+
+
+def bearer(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token}"}
+
+
+def assert_oauth_error(response: httpx.Response, error: str) -> dict[str, Any]:
+    """An RFC 6749 §5.2 error of the token endpoint, with the problem members beside it."""
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["cache-control"] == "no-store"
+    body: dict[str, Any] = response.json()
+    assert body["error"] == body["code"] == error
+    assert body["error_description"] == body["detail"]
+    assert body["status"] == 400
+    assert body["type"] == f"{BASE_URL}/errors/{error}"
+    return body
 
 
 def assert_problem(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

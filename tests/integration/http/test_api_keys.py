@@ -1,0 +1,216 @@
+"""API keys over HTTP, against real Postgres."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.integration.http.conftest import Api, assert_problem
+
+
+async def test_create_shows_the_key_once_and_it_authenticates_as_the_owner(api: Api) -> None:
+    user_id, headers = await api.user("ada@example.com")
+    expires = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
+
+    response = await api.client.post(
+        "/api/v1/users/me/api-keys",
+        json={"name": "deploy bot", "expires_at": expires.isoformat()},
+        headers=headers,
+    )
+
+    assert response.status_code == 201, response.text
+    created = response.json()
+    assert set(created) == {
+        "id",
+        "name",
+        "prefix",
+        "key",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+    }
+    assert created["name"] == "deploy bot"
+    assert created["key"].startswith(created["prefix"])
+    assert len(created["prefix"]) >= 8
+    assert created["last_used_at"] is None
+    assert datetime.fromisoformat(created["expires_at"]) == expires
+    me = await api.client.get("/api/v1/users/me", headers={"X-API-Key": created["key"]})
+    assert me.status_code == 200, me.text
+    assert me.json()["id"] == user_id
+
+
+async def test_listing_never_shows_the_key_and_records_use(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+    first = await api.api_key(headers, "first")
+    await api.api_key(headers, "second")
+    await api.client.get("/api/v1/users/me", headers={"X-API-Key": first["key"]})
+
+    response = await api.client.get("/api/v1/users/me/api-keys", headers=headers)
+
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert [item["name"] for item in items] == ["first", "second"]
+    assert all("key" not in item for item in items)
+    assert first["key"] not in response.text
+    assert items[0]["last_used_at"] is not None
+    assert items[1]["last_used_at"] is None
+
+
+async def test_only_a_digest_of_the_key_is_stored(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+    created = await api.api_key(headers)
+    engine: AsyncEngine = api.app.state.services.engine
+
+    async with engine.connect() as connection:
+        rows = (await connection.execute(text("SELECT * FROM api_keys"))).mappings().all()
+
+    assert len(rows) == 1
+    stored = " ".join(str(value) for value in rows[0].values())
+    assert created["key"] not in stored
+    assert created["key"].removeprefix(created["prefix"] + "_") not in stored
+    assert rows[0]["prefix"] == created["prefix"]
+
+
+async def test_a_key_cannot_manage_credentials(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+    created = await api.api_key(headers)
+    with_key = {"X-API-Key": created["key"]}
+
+    attempts = [
+        await api.client.post("/api/v1/users/me/api-keys", json={"name": "x"}, headers=with_key),
+        await api.client.get("/api/v1/users/me/api-keys", headers=with_key),
+        await api.client.delete(f"/api/v1/users/me/api-keys/{created['id']}", headers=with_key),
+    ]
+
+    for response in attempts:
+        assert_problem(response, 403, "forbidden")
+    still = await api.client.get("/api/v1/users/me", headers=with_key)
+    assert still.status_code == 200
+
+
+async def test_a_key_works_on_admin_routes_with_the_owners_role(api: Api) -> None:
+    _, admin = await api.admin()
+    key = await api.api_key(admin)
+    _, user = await api.user("ada@example.com")
+    user_key = await api.api_key(user)
+
+    listed = await api.client.get("/api/v1/users", headers={"X-API-Key": key["key"]})
+    refused = await api.client.get("/api/v1/users", headers={"X-API-Key": user_key["key"]})
+
+    assert listed.status_code == 200
+    assert_problem(refused, 403, "forbidden")
+
+
+async def test_deleting_a_key_stops_it_at_once(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+    created = await api.api_key(headers)
+
+    response = await api.client.delete(
+        f"/api/v1/users/me/api-keys/{created['id']}", headers=headers
+    )
+
+    assert response.status_code == 204
+    me = await api.client.get("/api/v1/users/me", headers={"X-API-Key": created["key"]})
+    assert_problem(me, 401, "invalid_token")
+    again = await api.client.delete(f"/api/v1/users/me/api-keys/{created['id']}", headers=headers)
+    assert_problem(again, 404, "api_key_not_found")
+
+
+async def test_another_users_key_is_not_found(api: Api) -> None:
+    _, ada = await api.user("ada@example.com")
+    _, bob = await api.user("bob@example.com")
+    adas = await api.api_key(ada)
+
+    response = await api.client.delete(f"/api/v1/users/me/api-keys/{adas['id']}", headers=bob)
+
+    assert_problem(response, 404, "api_key_not_found")
+    listed = (await api.client.get("/api/v1/users/me/api-keys", headers=bob)).json()
+    assert listed["items"] == []
+    me = await api.client.get("/api/v1/users/me", headers={"X-API-Key": adas["key"]})
+    assert me.status_code == 200
+
+
+async def test_bad_keys_are_invalid_token(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+    created = await api.api_key(headers)
+    tampered = created["key"][:-4] + ("AAAA" if not created["key"].endswith("AAAA") else "BBBB")
+
+    for key in (tampered, "acc_nothing", "x" * 1000, created["prefix"]):
+        response = await api.client.get("/api/v1/users/me", headers={"X-API-Key": key})
+        body = assert_problem(response, 401, "invalid_token")
+        assert key not in body["detail"]
+        assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
+async def test_expired_keys_are_invalid_token(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+    created = await api.api_key(headers)
+    engine: AsyncEngine = api.app.state.services.engine
+    async with engine.begin() as connection:
+        await connection.execute(text("UPDATE api_keys SET expires_at = now() - interval '1 s'"))
+
+    me = await api.client.get("/api/v1/users/me", headers={"X-API-Key": created["key"]})
+
+    assert_problem(me, 401, "invalid_token")
+
+
+async def test_an_expiry_in_the_past_or_without_offset_is_refused(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+
+    past = await api.client.post(
+        "/api/v1/users/me/api-keys",
+        json={"name": "bot", "expires_at": "2020-01-01T00:00:00Z"},
+        headers=headers,
+    )
+    naive = await api.client.post(
+        "/api/v1/users/me/api-keys",
+        json={"name": "bot", "expires_at": "2099-01-01T00:00:00"},
+        headers=headers,
+    )
+    unnamed = await api.client.post(
+        "/api/v1/users/me/api-keys", json={"name": "  "}, headers=headers
+    )
+
+    assert [e["pointer"] for e in assert_problem(past, 422, "validation_failed")["errors"]] == [
+        "#/expires_at"
+    ]
+    assert [e["pointer"] for e in assert_problem(naive, 422, "validation_failed")["errors"]] == [
+        "#/expires_at"
+    ]
+    assert [e["pointer"] for e in assert_problem(unnamed, 422, "validation_failed")["errors"]] == [
+        "#/name"
+    ]
+
+
+async def test_deactivation_stops_the_owners_keys(api: Api) -> None:
+    user_id, headers = await api.user("ada@example.com")
+    created = await api.api_key(headers)
+    _, admin = await api.admin()
+
+    await api.client.patch(f"/api/v1/users/{user_id}", json={"is_active": False}, headers=admin)
+
+    me = await api.client.get("/api/v1/users/me", headers={"X-API-Key": created["key"]})
+    assert_problem(me, 403, "account_disabled")
+
+
+async def test_sending_a_token_and_a_key_together_is_refused(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+    created = await api.api_key(headers)
+
+    response = await api.client.get(
+        "/api/v1/users/me", headers={**headers, "X-API-Key": created["key"]}
+    )
+
+    assert_problem(response, 401, "invalid_token")
+
+
+async def test_api_key_routes_need_credentials(api: Api) -> None:
+    for method, path in (
+        ("POST", "/api/v1/users/me/api-keys"),
+        ("GET", "/api/v1/users/me/api-keys"),
+        ("DELETE", "/api/v1/users/me/api-keys/019ab2c4-9a1b-7c2d-8e3f-4a5b6c7d8e9f"),
+    ):
+        response = await api.client.request(method, path, json={"name": "x"})
+        assert_problem(response, 401, "not_authenticated")

@@ -1,0 +1,215 @@
+"""Refresh-token sessions, API keys and external links against real databases.
+
+Like the user repository tests, every test runs on PostgreSQL and on a SQLite file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from adapters.persistence import migrator
+from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.system.ids import UuidV7Generator
+from adapters.system.secrets import OsSecretGenerator
+from application.errors import ExternalIdentityTaken, InvalidCredentials
+from application.sessions import SessionIssuer
+from application.use_cases.refresh_access_token import RefreshAccessToken, RefreshGrantCommand
+from domain.credentials import (
+    ApiKey,
+    ApiKeyId,
+    ApiKeyName,
+    ParsedApiKey,
+    RefreshTokenFamilyId,
+    SecretDigest,
+)
+from domain.users import EmailAddress, FullName, Role, User, UserId
+from tests.fakes import FakeTokens, FixedClock
+from tests.integration.conftest import run_in_thread
+
+UowFactory = Callable[[], SqlAlchemyUnitOfWork]
+NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Overrides the conftest fixture: each test here runs once per supported database."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'accounts.db'}"
+        run_in_thread(migrator.upgrade, url)
+        return url
+    request.getfixturevalue("clean_tables")
+    url = request.getfixturevalue("migrated_database_url")
+    assert isinstance(url, str)
+    return url
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def sessions(clock: FixedClock) -> SessionIssuer:
+    return SessionIssuer(
+        tokens=FakeTokens(clock),
+        secrets=OsSecretGenerator(),
+        ids=UuidV7Generator(),
+        refresh_token_lifetime=timedelta(days=30),
+        session_lifetime=timedelta(days=90),
+    )
+
+
+async def a_user(uow_factory: UowFactory, number: int = 1) -> User:
+    user = User.provision_external(
+        user_id=UserId(UUID(int=number)),
+        email=EmailAddress(f"user{number}@example.com"),
+        full_name=FullName(""),
+        role=Role.USER,
+        now=NOW,
+    )
+    async with uow_factory() as uow:
+        await uow.users.add(user)
+        await uow.commit()
+    return user
+
+
+async def a_session(uow_factory: UowFactory, sessions: SessionIssuer, user: User) -> str:
+    """Store a new session for `user`; its first refresh token's secret."""
+    family, refresh = sessions.start(user, NOW)
+    async with uow_factory() as uow:
+        await uow.refresh_tokens.add_family(family)
+        await uow.refresh_tokens.add(refresh.record)
+        await uow.commit()
+    return refresh.secret
+
+
+async def test_a_password_less_user_reads_back(uow_factory: UowFactory) -> None:
+    user = await a_user(uow_factory)
+
+    async with uow_factory() as uow:
+        loaded = await uow.users.get_by_id(user.id)
+
+    assert loaded is not None
+    assert loaded.password_hash is None
+
+
+async def test_sessions_and_tokens_read_back_by_digest(
+    uow_factory: UowFactory, sessions: SessionIssuer
+) -> None:
+    user = await a_user(uow_factory)
+    secret = await a_session(uow_factory, sessions, user)
+
+    async with uow_factory() as uow:
+        token = await uow.refresh_tokens.get_by_digest(SecretDigest.of(secret), for_update=True)
+        assert token is not None
+        family = await uow.refresh_tokens.get_family(token.family_id, for_update=True)
+
+    assert family is not None
+    assert (token.user_id, family.user_id) == (user.id, user.id)
+    assert token.issued_at == NOW
+    assert token.expires_at == NOW + timedelta(days=30)
+    assert family.expires_at == NOW + timedelta(days=90)
+    assert token.used_at is None
+    assert not family.is_revoked
+
+
+async def test_revoke_families_of_ends_only_that_users_live_sessions(
+    uow_factory: UowFactory, sessions: SessionIssuer
+) -> None:
+    ada, bob = await a_user(uow_factory, 1), await a_user(uow_factory, 2)
+    for user in (ada, ada, bob):
+        await a_session(uow_factory, sessions, user)
+
+    async with uow_factory() as uow:
+        revoked = await uow.refresh_tokens.revoke_families_of(ada.id, NOW)
+        again = await uow.refresh_tokens.revoke_families_of(ada.id, NOW)
+        await uow.commit()
+
+    assert (revoked, again) == (2, 0)
+
+
+@pytest.mark.parametrize("contenders", [2, 8])
+async def test_concurrent_refreshes_of_one_token_let_exactly_one_through(
+    uow_factory: UowFactory, sessions: SessionIssuer, clock: FixedClock, contenders: int
+) -> None:
+    user = await a_user(uow_factory)
+    secret = await a_session(uow_factory, sessions, user)
+    refresh = RefreshAccessToken(uow_factory, sessions, clock)
+
+    outcomes = await asyncio.gather(
+        *(refresh.execute(RefreshGrantCommand(secret)) for _ in range(contenders)),
+        return_exceptions=True,
+    )
+
+    winners = [o for o in outcomes if not isinstance(o, BaseException)]
+    assert len(winners) == 1, outcomes
+    assert all(isinstance(o, InvalidCredentials) for o in outcomes if o not in winners)
+    # The losers saw a spent token, which is what theft looks like: the session is over.
+    with pytest.raises(InvalidCredentials):
+        await refresh.execute(RefreshGrantCommand(winners[0].refresh_token))
+
+
+async def test_api_keys_round_trip_and_are_found_by_prefix(uow_factory: UowFactory) -> None:
+    user = await a_user(uow_factory)
+    secret = "s" * 43
+    key = ParsedApiKey.compose("abcdefghij", secret)
+    api_key = ApiKey.create(
+        key_id=ApiKeyId(UUID(int=7)),
+        user_id=user.id,
+        name=ApiKeyName("bot"),
+        key=key,
+        now=NOW,
+        expires_at=NOW + timedelta(days=1),
+    )
+    async with uow_factory() as uow:
+        await uow.api_keys.add(api_key)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        found = await uow.api_keys.get_by_prefix("acc_abcdefghij")
+        assert found is not None
+        found.record_use(NOW + timedelta(minutes=5))
+        await uow.api_keys.record_use(found)
+        await uow.commit()
+    async with uow_factory() as uow:
+        listed = await uow.api_keys.list_for(user.id)
+        await uow.api_keys.delete(api_key.id)
+        await uow.commit()
+    async with uow_factory() as uow:
+        gone = await uow.api_keys.get(api_key.id)
+
+    parsed = ParsedApiKey.parse(key)
+    assert parsed is not None
+    assert [k.id for k in listed] == [api_key.id]
+    assert listed[0].accepts(parsed, NOW)
+    assert listed[0].last_used_at == NOW + timedelta(minutes=5)
+    assert listed[0].expires_at == NOW + timedelta(days=1)
+    assert gone is None
+
+
+async def test_an_external_identity_links_once(uow_factory: UowFactory) -> None:
+    ada, bob = await a_user(uow_factory, 1), await a_user(uow_factory, 2)
+    async with uow_factory() as uow:
+        await uow.external_identities.link("https://idp", "sub-1", ada.id, NOW)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        with pytest.raises(ExternalIdentityTaken):
+            await uow.external_identities.link("https://idp", "sub-1", bob.id, NOW)
+    async with uow_factory() as uow:
+        found = await uow.external_identities.find_user_id("https://idp", "sub-1")
+        other = await uow.external_identities.find_user_id("https://other", "sub-1")
+
+    assert (found, other) == (ada.id, None)
+
+
+async def test_get_family_of_an_unknown_id_is_none(uow_factory: UowFactory) -> None:
+    async with uow_factory() as uow:
+        assert await uow.refresh_tokens.get_family(RefreshTokenFamilyId(UUID(int=9))) is None
+        assert await uow.refresh_tokens.get_by_digest(SecretDigest.of("nope")) is None
