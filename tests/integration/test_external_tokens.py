@@ -21,7 +21,10 @@ from tests.jwks_server import JwksServer, SigningKey, sign
 
 ISSUER = "https://idp.example.test/realms/main"
 AUDIENCE = "accounts-api"
-TIMEOUT = 0.5
+TIMEOUT = 1.0
+# Short enough to keep the suite quick, long enough for a busy CI runner to act within it.
+INTERVAL = 0.5
+PAST_INTERVAL = INTERVAL + 0.05
 
 
 @pytest.fixture
@@ -185,9 +188,9 @@ async def test_an_unknown_kid_is_refetched_once_then_refused(
     provider: JwksServer, rsa_key: SigningKey
 ) -> None:
     provider.publish(rsa_key)
-    verifier = verifier_for(provider, min_refetch_interval_seconds=0.3)
+    verifier = verifier_for(provider, min_refetch_interval_seconds=INTERVAL)
     await verifier.verify(sign(claims(), rsa_key))
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(PAST_INTERVAL)
 
     await refused(verifier, sign(claims(), rsa_key, kid="nobody-knows-me"))
 
@@ -198,11 +201,12 @@ async def test_a_flood_of_random_kids_costs_one_fetch_per_interval(
     provider: JwksServer, rsa_key: SigningKey
 ) -> None:
     provider.publish(rsa_key)
-    verifier = verifier_for(provider, min_refetch_interval_seconds=0.3)
+    verifier = verifier_for(provider, min_refetch_interval_seconds=INTERVAL)
+    # Signed up front, so each flood takes milliseconds, well inside one interval.
+    floods = [[sign(claims(), rsa_key, kid=uuid.uuid4().hex) for _ in range(30)] for _ in range(3)]
     await verifier.verify(sign(claims(), rsa_key))
 
-    async def flood() -> None:
-        tokens = [sign(claims(), rsa_key, kid=uuid.uuid4().hex) for _ in range(30)]
+    async def flood(tokens: list[str]) -> None:
         outcomes = await asyncio.gather(
             *(verifier.verify(token) for token in tokens), return_exceptions=True
         )
@@ -210,13 +214,13 @@ async def test_a_flood_of_random_kids_costs_one_fetch_per_interval(
         for token in tokens:
             await refused(verifier, token)
 
-    await flood()
+    await flood(floods[0])
     assert provider.requests == 1  # the first fetch was less than an interval ago
-    await asyncio.sleep(0.35)
-    await flood()
+    await asyncio.sleep(PAST_INTERVAL)
+    await flood(floods[1])
     assert provider.requests == 2
-    await asyncio.sleep(0.35)
-    await flood()
+    await asyncio.sleep(PAST_INTERVAL)
+    await flood(floods[2])
     assert provider.requests == 3
 
 
@@ -419,14 +423,14 @@ async def test_the_verifier_recovers_when_the_provider_comes_back(
 ) -> None:
     provider.publish(rsa_key)
     provider.down()
-    verifier = verifier_for(provider, min_refetch_interval_seconds=0.3)
+    verifier = verifier_for(provider, min_refetch_interval_seconds=INTERVAL)
     token = sign(claims(), rsa_key)
     await refused(verifier, token)
     provider.up()
 
     await refused(verifier, token)  # failures are retried no more than once an interval
     assert provider.requests == 1
-    await asyncio.sleep(0.35)
+    await asyncio.sleep(PAST_INTERVAL)
     assert (await verifier.verify(token)).subject == "user-42"
     assert provider.requests == 2
 
@@ -435,7 +439,7 @@ async def test_cached_keys_outlive_an_outage_of_the_provider(
     provider: JwksServer, rsa_key: SigningKey
 ) -> None:
     provider.publish(rsa_key)
-    verifier = verifier_for(provider, cache_seconds=0.1, min_refetch_interval_seconds=0.3)
+    verifier = verifier_for(provider, cache_seconds=0.1, min_refetch_interval_seconds=INTERVAL)
     token = sign(claims(), rsa_key)
     await verifier.verify(token)
     provider.down()
