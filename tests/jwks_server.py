@@ -11,7 +11,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import hmac
 import json
 import threading
 from collections.abc import Mapping
@@ -72,6 +75,19 @@ def sign(
     return jwt.encode(
         dict(claims), key.private_key, algorithm=alg or key.algorithm, headers=headers
     )
+
+
+def forge(header: dict[str, object], payload: dict[str, object], hmac_secret: bytes | None) -> str:
+    """A token PyJWT refuses to make: HS256 keyed by a public key, or unsigned."""
+
+    def encode(part: bytes) -> str:
+        return base64.urlsafe_b64encode(part).rstrip(b"=").decode()
+
+    signing_input = f"{encode(json.dumps(header).encode())}.{encode(json.dumps(payload).encode())}"
+    if hmac_secret is None:
+        return f"{signing_input}."
+    signature = hmac.new(hmac_secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{encode(signature)}"
 
 
 class JwksServer:

@@ -16,6 +16,7 @@ from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.identity.common_passwords import load_common_passwords
+from adapters.identity.external_tokens import JwksTokenVerifier
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from adapters.identity.password_hasher import Argon2PasswordHasher
 from adapters.persistence import migrator
@@ -82,6 +83,22 @@ def _jwt_keys(settings: Settings) -> JwtKeys:
     )
 
 
+def _external_tokens(settings: Settings) -> ExternalTokenVerifier | None:
+    """The identity provider's verifier, when `EXTERNAL_*` names one."""
+    if (
+        settings.external_jwks_url is None
+        or settings.external_issuer is None
+        or settings.external_audience is None
+    ):
+        return None
+    return JwksTokenVerifier(
+        jwks_url=str(settings.external_jwks_url),
+        issuer=settings.external_issuer,
+        audience=settings.external_audience,
+        roles_claim=settings.external_roles_claim,
+    )
+
+
 class Container(containers.DeclarativeContainer):
     """Builds adapters from settings and hands them to the use cases."""
 
@@ -122,8 +139,7 @@ class Container(containers.DeclarativeContainer):
             lambda s: timedelta(seconds=s.session_max_age_seconds), settings
         ),
     )
-    # Replaced by the JWKS verifier when EXTERNAL_* is configured.
-    external_tokens: providers.Provider[ExternalTokenVerifier | None] = providers.Object(None)
+    external_tokens = providers.Singleton(_external_tokens, settings)
     external_accounts = providers.Singleton(ExternalAccounts, uow=uow, clock=clock, ids=ids)
 
     register_user = providers.Singleton(

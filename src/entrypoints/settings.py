@@ -180,10 +180,6 @@ class Settings(BaseSettings):
             raise ValueError("ACCOUNTS_EXTERNAL_JWKS_URL must use https in production")
 
     @property
-    def external_provider_configured(self) -> bool:
-        return self.external_jwks_url is not None
-
-    @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
 

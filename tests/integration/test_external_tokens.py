@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,7 +13,7 @@ import pytest
 
 from adapters.identity.external_tokens import JwksTokenVerifier
 from application.errors import InvalidToken
-from tests.jwks_server import JwksServer, SigningKey, sign
+from tests.jwks_server import JwksServer, SigningKey, forge, sign
 
 ISSUER = "https://idp.example.test/realms/main"
 AUDIENCE = "accounts-api"
@@ -65,19 +61,6 @@ def claims(**overrides: object) -> dict[str, object]:
         "email_verified": True,
         "name": "Ada Lovelace",
     } | overrides
-
-
-def forge(header: dict[str, object], payload: dict[str, object], hmac_secret: bytes | None) -> str:
-    """A token PyJWT refuses to make: HS256 keyed by a public key, or unsigned."""
-
-    def encode(part: bytes) -> str:
-        return base64.urlsafe_b64encode(part).rstrip(b"=").decode()
-
-    signing_input = f"{encode(json.dumps(header).encode())}.{encode(json.dumps(payload).encode())}"
-    if hmac_secret is None:
-        return f"{signing_input}."
-    signature = hmac.new(hmac_secret, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{encode(signature)}"
 
 
 async def refused(verifier: JwksTokenVerifier, token: str) -> str:
