@@ -33,11 +33,14 @@ class ExternalAccounts:
             return user
         try:
             return await self._provision(identity)
-        except ExternalIdentityTaken:
-            # A concurrent first request provisioned it a moment ago.
+        except (ExternalIdentityTaken, EmailAlreadyRegistered):
+            # Either a concurrent first request provisioned this identity a moment ago (its
+            # email or its link landed first), or the email belongs to a local account.
             user = await self._linked_user(identity)
             if user is None:
-                raise InvalidToken("The external identity cannot be used here.") from None
+                raise InvalidToken(
+                    "The email belongs to an account not linked to this identity."
+                ) from None
             return user
 
     async def _linked_user(self, identity: ExternalIdentity) -> User | None:
@@ -64,12 +67,7 @@ class ExternalAccounts:
             user_id=UserId(self.ids.new_id()), email=email, full_name=name, role=role, now=now
         )
         async with self.uow() as uow:
-            try:
-                await uow.users.add(user)
-            except EmailAlreadyRegistered as exc:
-                raise InvalidToken(
-                    "The email belongs to an account not linked to this identity."
-                ) from exc
+            await uow.users.add(user)
             await uow.external_identities.link(identity.issuer, identity.subject, user.id, now)
             await uow.commit()
         return user

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
-from domain.users import EmailAddress, FullName, Role, User, UserId
-from tests.fakes import FakePasswordHasher, FakeUnitOfWork, FixedClock, SequentialIds
+from application.principal import Principal
+from application.sessions import IssuedTokens, SessionIssuer
+from application.use_cases.authenticate_with_password import (
+    AuthenticateWithPassword,
+    PasswordGrantCommand,
+)
+from application.use_cases.refresh_access_token import RefreshAccessToken, RefreshGrantCommand
+from application.use_cases.resolve_principal import ResolvePrincipal
+from application.use_cases.revoke_token import RevokeToken, RevokeTokenCommand, TokenTypeHint
+from domain.users import EmailAddress, FullName, PasswordPolicy, Role, User, UserId
+from tests.fakes import FakePasswordHasher, FakeTokens, FakeUnitOfWork, FixedClock, SequentialIds
 
 PASSWORD = "correct horse battery staple"
 
@@ -49,3 +58,37 @@ class UserSeeder:
 
     def admin(self, email: str | None = None, *, is_active: bool = True) -> User:
         return self(email, role=Role.ADMIN, is_active=is_active)
+
+
+class SessionFlows:
+    """The login-session use cases over one set of fakes, for tests that follow a token from
+    the password grant through refresh, use and revocation."""
+
+    def __init__(
+        self,
+        *,
+        uow: FakeUnitOfWork,
+        hasher: FakePasswordHasher,
+        sessions: SessionIssuer,
+        tokens: FakeTokens,
+        clock: FixedClock,
+        policy: PasswordPolicy,
+    ) -> None:
+        self.authenticate = AuthenticateWithPassword(uow.factory, hasher, sessions, clock, policy)
+        self.refresh_access_token = RefreshAccessToken(uow.factory, sessions, clock)
+        self.resolve_principal = ResolvePrincipal(uow.factory, tokens)
+        self.revoke_token = RevokeToken(uow.factory, tokens, clock)
+
+    async def login(self, user: User, password: str = PASSWORD) -> IssuedTokens:
+        return await self.authenticate.execute(
+            PasswordGrantCommand(user.email.normalized, password)
+        )
+
+    async def refresh(self, refresh_token: str) -> IssuedTokens:
+        return await self.refresh_access_token.execute(RefreshGrantCommand(refresh_token))
+
+    async def resolve(self, access_token: str) -> Principal:
+        return await self.resolve_principal.execute(access_token)
+
+    async def revoke(self, token: str, hint: TokenTypeHint | None = None) -> None:
+        await self.revoke_token.execute(RevokeTokenCommand(token, hint))

@@ -16,7 +16,7 @@ from tests.fakes import (
     SequentialIds,
     SequentialSecrets,
 )
-from tests.unit.builders import UserSeeder
+from tests.unit.builders import SessionFlows, UserSeeder
 
 
 @pytest.fixture
@@ -74,3 +74,18 @@ def seed(
     uow: FakeUnitOfWork, ids: SequentialIds, clock: FixedClock, hasher: FakePasswordHasher
 ) -> UserSeeder:
     return UserSeeder(uow, ids, clock, hasher)
+
+
+@pytest.fixture
+def auth(
+    *,
+    uow: FakeUnitOfWork,
+    hasher: FakePasswordHasher,
+    sessions: SessionIssuer,
+    tokens: FakeTokens,
+    clock: FixedClock,
+    policy: PasswordPolicy,
+) -> SessionFlows:
+    return SessionFlows(
+        uow=uow, hasher=hasher, sessions=sessions, tokens=tokens, clock=clock, policy=policy
+    )

@@ -33,6 +33,9 @@ _KEY = re.compile(
 )
 
 
+_INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
 @dataclass(frozen=True, slots=True)
 class ApiKeyName:
     """A label the owner chooses, to tell their keys apart."""
@@ -45,8 +48,10 @@ class ApiKeyName:
             raise InvalidApiKeyName("The key needs a name.")
         if len(text) > MAX_NAME_LENGTH:
             raise InvalidApiKeyName(f"The name has more than {MAX_NAME_LENGTH} characters.")
-        if any(unicodedata.category(char) == "Cc" for char in text):
-            raise InvalidApiKeyName("The name holds control characters.")
+        # Format characters too: a right-to-left override could make one key's name read
+        # like another's in a listing.
+        if any(unicodedata.category(char) in _INVISIBLE for char in text):
+            raise InvalidApiKeyName("The name holds control or invisible characters.")
         object.__setattr__(self, "value", text)
 
     def __str__(self) -> str:
@@ -65,7 +70,7 @@ class ParsedApiKey:
         """The parts of a well-formed key, or None for anything else."""
         if len(key) > MAX_KEY_LENGTH:
             return None
-        match = _KEY.match(key)
+        match = _KEY.fullmatch(key)
         if match is None:
             return None
         return cls(prefix=match["prefix"], key=key)

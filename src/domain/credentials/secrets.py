@@ -21,7 +21,7 @@ class SecretDigest:
     value: str
 
     def __post_init__(self) -> None:
-        if not _HEX_SHA256.match(self.value):
+        if not _HEX_SHA256.fullmatch(self.value):
             raise ValueError("A secret digest is 64 lowercase hex characters.")
 
     @classmethod
