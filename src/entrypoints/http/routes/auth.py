@@ -6,11 +6,13 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.datastructures import FormData
 
 from application.errors import InvalidCredentials
+from application.rate_limiting import Operation
 from application.use_cases.authenticate_with_password import PasswordGrantCommand
 from application.use_cases.register_user import RegisterUserCommand
 from entrypoints.http.dependencies import ServicesDep, require_json
 from entrypoints.http.openapi import ALWAYS, problem_responses
 from entrypoints.http.problems import ProblemError
+from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
 from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -34,7 +36,7 @@ _FORM = "application/x-www-form-urlencoded"
         "payload_too_large",
         *ALWAYS,
     ),
-    dependencies=[Depends(require_json)],
+    dependencies=[Depends(rate_limited(Operation.REGISTER)), Depends(require_json)],
 )
 async def register(
     body: RegisterRequest, response: Response, services: ServicesDep
@@ -57,6 +59,7 @@ async def register(
     responses=problem_responses(
         "invalid_request", "invalid_grant", "unsupported_grant_type", "payload_too_large", *ALWAYS
     ),
+    dependencies=[Depends(rate_limit_token_request)],
     openapi_extra={
         "requestBody": {
             "required": True,
