@@ -8,6 +8,7 @@ choose its own address. IPv6 clients are grouped by /64, the block one subscribe
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
@@ -19,6 +20,9 @@ IPV6_CLIENT_PREFIX = 64
 UNKNOWN_CLIENT = "unknown"
 # Longer entries cannot be addresses; refusing them early bounds the parsing work per request.
 _MAX_ENTRY_LENGTH = 64
+_MAX_PORT = 65535
+_BRACKETED = re.compile(r"\[([^\]]*)\](?::(\d{1,5}))?")
+_HOST_PORT = re.compile(r"([^:]*):(\d{1,5})")
 
 
 def parse_address(value: str) -> IPAddress | None:
@@ -29,17 +33,29 @@ def parse_address(value: str) -> IPAddress | None:
     value = value.strip()
     if not value or len(value) > _MAX_ENTRY_LENGTH:
         return None
-    if value.startswith("["):
-        value = value[1:].partition("]")[0]
-    elif value.count(":") == 1:
-        value = value.partition(":")[0]
+    host = _host(value)
+    if host is None:
+        return None
     try:
-        address = ip_address(value)
+        address = ip_address(host)
     except ValueError:
         return None
     if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
+
+
+def _host(value: str) -> str | None:
+    """The host of `host`, `host:port` or `[v6]:port`; None when the port part is malformed."""
+    if value.startswith("["):
+        match = _BRACKETED.fullmatch(value)
+    elif value.count(":") == 1:
+        match = _HOST_PORT.fullmatch(value)
+    else:
+        return value
+    if match is None or int(match.group(2) or 0) > _MAX_PORT:
+        return None
+    return match.group(1)
 
 
 def client_group(address: IPAddress) -> str:
