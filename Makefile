@@ -9,7 +9,8 @@ UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 STAMP_RUNTIME := $(VENV)/.runtime-installed
 STAMP_DEV := $(VENV)/.dev-installed
 
-.PHONY: help run test lint typecheck imports unit integration format lock migrate openapi clean
+.PHONY: help run test lint typecheck imports unit integration format lock migrate openapi clean \
+	bench-ratelimit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -56,6 +57,9 @@ unit: $(STAMP_DEV) ## Unit tests (fakes only, no I/O)
 
 integration: $(STAMP_DEV) ## Integration tests (TEST_DATABASE_URL, else testcontainers, else skip)
 	$(BIN)/pytest tests/integration -q
+
+bench-ratelimit: $(STAMP_DEV) ## Rate-limit overhead on GET /users/me: disabled vs memory vs Redis
+	$(BIN)/python bench/rate_limit_overhead.py $(BENCH_ARGS)
 
 migrate: $(STAMP_RUNTIME) ## Apply migrations to ACCOUNTS_DATABASE_URL
 	$(BIN)/accounts migrate

@@ -7,8 +7,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from limits.aio.storage import MemoryStorage
 
-from adapters.rate_limiting.limits_rate_limiter import LimitsRateLimiter, Strategy
+from adapters.rate_limiting.limits_rate_limiter import (
+    UPSTREAM_SWEEP_HOOK,
+    LimitsRateLimiter,
+    Strategy,
+)
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import RateLimitPolicy
 from tests.integration.servers import free_port
@@ -55,7 +60,11 @@ async def test_a_limit_of_n_allows_exactly_n(
         (False, 0),
         (False, 0),
     ]
-    assert all(0 < s.reset_after <= POLICY.window_seconds for s in statuses)
+    # limits' sliding-window estimate can say 0 for a window that just began (a TTL modulo the
+    # window); the headers still round an exhausted policy's wait up to at least 1 second.
+    assert all(0 <= s.reset_after <= POLICY.window_seconds for s in statuses)
+    if strategy != "sliding-window-counter":
+        assert all(s.reset_after > 0 for s in statuses)
     assert (other.allowed, other.remaining) == (True, 2)
 
 
@@ -99,3 +108,9 @@ async def test_an_unreachable_redis_is_storage_unavailable_quickly() -> None:
 async def test_a_reachable_store_passes_its_check(open_limiter: LimiterFactory) -> None:
     await open_limiter("memory").check()
     await open_limiter("redis").check()
+
+
+def test_the_memory_sweep_hook_still_exists_upstream() -> None:
+    # The memory storage throttles limits' per-hit sweep through this private hook; an upgrade
+    # that renames it would silently bring the per-request thread hops back.
+    assert callable(getattr(MemoryStorage, UPSTREAM_SWEEP_HOOK, None))
