@@ -39,12 +39,12 @@ run: $(STAMP_RUNTIME) ## Migrate the SQLite file and serve on http://127.0.0.1:8
 test: $(STAMP_DEV) lint typecheck imports unit integration ## Lint, types, import contracts, unit and integration tests
 
 lint: $(STAMP_DEV) ## ruff lint and format check
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 format: $(STAMP_DEV) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
 
 typecheck: $(STAMP_DEV) ## mypy --strict on src/
 	$(BIN)/mypy

@@ -30,7 +30,7 @@ from entrypoints.container import migrate_database
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 
-PASSWORD = "correct-horse-battery-staple-42"
+PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - a throwaway bench account
 USERS = 20
 
 
