@@ -16,7 +16,8 @@ FROM python:3.11-slim AS runtime
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    ACCOUNTS_ENV=production
+    ACCOUNTS_ENV=production \
+    WEB_CONCURRENCY=2
 RUN groupadd --system --gid 10001 accounts \
     && useradd --system --uid 10001 --gid accounts --no-create-home --shell /usr/sbin/nologin accounts
 COPY --from=builder /opt/venv /opt/venv
@@ -25,4 +26,7 @@ EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2).status != 200)"]
 # Migrations run as a separate step (`accounts migrate`), never in every worker's start.
-CMD ["gunicorn", "entrypoints.asgi:create()", "--worker-class", "uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000", "--workers", "2", "--graceful-timeout", "30", "--keep-alive", "75"]
+# Gunicorn takes its worker count from WEB_CONCURRENCY, which the app reads too: with several
+# workers and in-memory rate limits it warns at start that each worker counts on its own.
+# Gunicorn's own FORWARDED_ALLOW_IPS (default 127.0.0.1) should match ACCOUNTS_FORWARDED_ALLOW_IPS.
+CMD ["gunicorn", "entrypoints.asgi:create()", "--worker-class", "uvicorn_worker.UvicornWorker", "--bind", "0.0.0.0:8000", "--graceful-timeout", "30", "--keep-alive", "75"]

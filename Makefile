@@ -9,7 +9,8 @@ UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 STAMP_RUNTIME := $(VENV)/.runtime-installed
 STAMP_DEV := $(VENV)/.dev-installed
 
-.PHONY: help run test lint typecheck imports unit integration format lock migrate openapi readme-config clean
+.PHONY: help run test lint typecheck imports unit integration format lock migrate openapi \
+	readme-config clean bench-ratelimit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,12 +39,12 @@ run: $(STAMP_RUNTIME) ## Migrate the SQLite file and serve on http://127.0.0.1:8
 test: $(STAMP_DEV) lint typecheck imports unit integration ## Lint, types, import contracts, unit and integration tests
 
 lint: $(STAMP_DEV) ## ruff lint and format check
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 format: $(STAMP_DEV) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests
-	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
 
 typecheck: $(STAMP_DEV) ## mypy --strict on src/
 	$(BIN)/mypy
@@ -56,6 +57,9 @@ unit: $(STAMP_DEV) ## Unit tests (fakes only, no I/O)
 
 integration: $(STAMP_DEV) ## Integration tests (TEST_DATABASE_URL, else testcontainers, else skip)
 	$(BIN)/pytest tests/integration -q
+
+bench-ratelimit: $(STAMP_DEV) ## Rate-limit overhead on GET /users/me: disabled vs memory vs Redis
+	$(BIN)/python bench/rate_limit_overhead.py $(BENCH_ARGS)
 
 migrate: $(STAMP_RUNTIME) ## Apply migrations to ACCOUNTS_DATABASE_URL
 	$(BIN)/accounts migrate

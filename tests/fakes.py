@@ -18,6 +18,7 @@ from application.errors import (
     EmailAlreadyRegistered,
     ExternalIdentityTaken,
     InvalidToken,
+    StorageUnavailable,
 )
 from application.ports import (
     AccessToken,
@@ -38,6 +39,12 @@ from application.ports import (
     UserRepository,
 )
 from application.ports.persistence import UserFilter
+from application.ports.rate_limiting import (
+    RateLimiter,
+    RateLimitObserver,
+    RateLimitPolicy,
+    RateLimitStatus,
+)
 from domain.credentials import (
     ApiKey,
     ApiKeyId,
@@ -470,3 +477,45 @@ class FakeExternalTokens(ExternalTokenVerifier):
         if identity is None:
             raise InvalidToken("Unknown external token.")
         return identity
+
+
+class FakeRateLimiter(RateLimiter):
+    """Counters in a dict whose windows never move; `broken` makes it fail like a dead store.
+
+    `reset_after` is what every status reports as the wait until its window moves on
+    (the policy's whole window unless a test sets it).
+    """
+
+    def __init__(self, reset_after: float | None = None) -> None:
+        self.counts: dict[str, int] = {}
+        self.broken = False
+        self.reset_after = reset_after
+
+    async def hit(self, policy: RateLimitPolicy, key: str) -> RateLimitStatus:
+        await self.check()
+        count = self.counts.get(key, 0)
+        allowed = count < policy.limit
+        if allowed:
+            count += 1
+            self.counts[key] = count
+        reset_after = self.reset_after
+        return RateLimitStatus(
+            policy=policy,
+            allowed=allowed,
+            remaining=policy.limit - count,
+            reset_after=float(policy.window_seconds) if reset_after is None else reset_after,
+        )
+
+    async def check(self) -> None:
+        if self.broken:
+            raise StorageUnavailable("The fake rate-limit store is down.")
+
+
+class RecordingRateLimitObserver(RateLimitObserver):
+    """Keeps every storage failure it hears of, with whether the throttle failed open."""
+
+    def __init__(self) -> None:
+        self.failures: list[tuple[StorageUnavailable, bool]] = []
+
+    def storage_unavailable(self, error: StorageUnavailable, *, failed_open: bool) -> None:
+        self.failures.append((error, failed_open))

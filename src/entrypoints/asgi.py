@@ -5,9 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from entrypoints.http.app import create_app
-from entrypoints.settings import load_settings
+from entrypoints.settings import (
+    load_settings,
+    warn_if_limits_split_across_workers,
+    workers_from_environment,
+)
 
 
 def create() -> FastAPI:
     """The app configured from the environment."""
-    return create_app(load_settings())
+    settings = load_settings()
+    app = create_app(settings)
+    warn_if_limits_split_across_workers(settings, workers_from_environment())
+    return app

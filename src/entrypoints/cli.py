@@ -22,7 +22,13 @@ from entrypoints.container import (
     resolve,
     shutdown,
 )
-from entrypoints.settings import Settings, SettingsError, load_settings
+from entrypoints.logging import configure_logging
+from entrypoints.settings import (
+    Settings,
+    SettingsError,
+    load_settings,
+    warn_if_limits_split_across_workers,
+)
 
 cli = typer.Typer(
     name="accounts",
@@ -52,6 +58,8 @@ def serve(
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
 
     settings = _settings()
+    configure_logging(settings.log_level, settings.effective_log_format)
+    warn_if_limits_split_across_workers(settings, workers)
     if workers > 1 and settings.jwt_algorithm == "HS256" and settings.jwt_secret is None:
         # Every worker must verify the others' tokens: share one random development secret.
         os.environ["ACCOUNTS_JWT_SECRET"] = secrets.token_urlsafe(48)
@@ -62,7 +70,12 @@ def serve(
         port=port or settings.port,
         workers=workers,
         reload=reload,
-        proxy_headers=False,
+        # Uvicorn rewrites the client address from X-Forwarded-For for the proxies it trusts,
+        # before the app resolves it again for rate limits. Given the same trusted list, the
+        # app's second pass finds an untrusted client and keeps it, so both agree; and
+        # X-Forwarded-Proto from those proxies gives problem `type` URLs the public scheme.
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips_for_uvicorn,
         server_header=False,
         log_config=None,
     )

@@ -22,11 +22,14 @@ from adapters.identity.password_hasher import Argon2PasswordHasher
 from adapters.persistence import migrator
 from adapters.persistence.database import create_engine, create_session_factory, ping
 from adapters.persistence.unit_of_work import unit_of_work_factory
+from adapters.rate_limiting.limits_rate_limiter import LimitsRateLimiter
 from adapters.system.clock import SystemClock
 from adapters.system.ids import UuidV7Generator
 from adapters.system.secrets import OsSecretGenerator
 from application.external_accounts import ExternalAccounts
 from application.ports import ExternalTokenVerifier
+from application.ports.rate_limiting import RateLimiter, RateLimitPolicy
+from application.rate_limiting import PolicyName, Throttle
 from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
@@ -45,6 +48,7 @@ from application.use_cases.revoke_token import RevokeToken
 from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
 from domain.users import PasswordPolicy
+from entrypoints.metrics import Metrics, PrometheusRateLimitObserver
 from entrypoints.settings import Settings
 
 
@@ -97,6 +101,26 @@ def _external_tokens(settings: Settings) -> ExternalTokenVerifier | None:
         audience=settings.external_audience,
         roles_claim=settings.external_roles_claim,
     )
+
+
+async def _rate_limiter(settings: Settings) -> AsyncIterator[RateLimiter]:
+    limiter = LimitsRateLimiter(
+        settings.rate_limit_storage_url,
+        settings.rate_limit_strategy,
+        key_prefix=settings.rate_limit_key_prefix,
+    )
+    try:
+        yield limiter
+    finally:
+        await limiter.aclose()
+
+
+def _rate_limit_policies(settings: Settings) -> dict[PolicyName, RateLimitPolicy]:
+    policies = {}
+    for name in PolicyName:
+        limit, window_seconds = settings.rate_limit(name.value)
+        policies[name] = RateLimitPolicy(name.value, limit, window_seconds)
+    return policies
 
 
 class Container(containers.DeclarativeContainer):
@@ -180,6 +204,17 @@ class Container(containers.DeclarativeContainer):
     get_user = providers.Singleton(GetUser, uow=uow)
     update_user = providers.Singleton(UpdateUser, uow=uow, clock=clock)
 
+    metrics = providers.Singleton(Metrics)
+    rate_limiter = providers.Resource(_rate_limiter, settings)
+    rate_limit_observer = providers.Singleton(PrometheusRateLimitObserver, metrics)
+    throttle = providers.Singleton(
+        Throttle,
+        limiter=rate_limiter,
+        policies=providers.Callable(_rate_limit_policies, settings),
+        observer=rate_limit_observer,
+        fail_open=settings.provided.rate_limit_fail_open,
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class Services:
@@ -201,6 +236,9 @@ class Services:
     get_user: GetUser
     update_user: UpdateUser
     engine: AsyncEngine
+    metrics: Metrics
+    # None when ACCOUNTS_RATE_LIMIT_ENABLED=false: nothing is counted and no header is sent.
+    throttle: Throttle | None
 
     async def check_database(self) -> None:
         """Raise `StorageUnavailable` when the database does not answer."""
@@ -233,6 +271,10 @@ async def build_services(container: Container) -> Services:
         get_user=await resolve(container.get_user),
         update_user=await resolve(container.update_user),
         engine=await resolve(container.engine),
+        metrics=await resolve(container.metrics),
+        throttle=(
+            await resolve(container.throttle) if container.settings().rate_limit_enabled else None
+        ),
     )
 
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import functools
+import os
 import secrets
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
+import limits
+import structlog
 from pydantic import (
     AnyHttpUrl,
     Field,
@@ -94,6 +98,43 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated CORS allow-list."
     )
+    rate_limit_enabled: bool = Field(
+        True, description="Apply the rate limits; `false` turns them and their headers off."
+    )
+    rate_limit_storage_url: str = Field(
+        "memory://",
+        description="`memory://` (per process) or `redis://host:6379/0`; many workers or "
+        "instances need Redis.",
+    )
+    rate_limit_strategy: Literal["fixed-window", "moving-window", "sliding-window-counter"] = Field(
+        "moving-window", description="How a window is counted."
+    )
+    rate_limit_anonymous: str = Field(
+        "60/minute", description="Per client IP: unauthenticated requests and bad credentials."
+    )
+    rate_limit_user: str = Field("600/minute", description="Per user, for bearer tokens.")
+    rate_limit_api_key: str = Field("1200/minute", description="Per API key.")
+    rate_limit_login_ip: str = Field("30/minute", description="Password grants per client IP.")
+    rate_limit_login_username: str = Field(
+        "10/minute", description="Password grants per username, whatever the IP."
+    )
+    rate_limit_register: str = Field("10/hour", description="Registrations per client IP.")
+    rate_limit_fail_open: bool = Field(
+        True,
+        description="When the storage is down: let requests through and log (`true`), or 503.",
+    )
+    rate_limit_key_prefix: str = Field(
+        "accounts",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Prefix of every Redis key, so services or environments can share a Redis.",
+    )
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies (IPs, CIDRs, comma-separated, or `*`) whose `X-Forwarded-For` is "
+        "trusted; resolved right to left.",
+    )
     docs_enabled: bool | None = Field(
         None,
         description="Serve /docs, /redoc, /openapi.json (default: on in development only).",
@@ -128,6 +169,33 @@ class Settings(BaseSettings):
         for origin in value:
             if origin != "*" and not origin.startswith(("http://", "https://")):
                 raise ValueError(f"CORS origin {origin!r} must start with http:// or https://")
+        return value
+
+    @field_validator(
+        "rate_limit_anonymous",
+        "rate_limit_user",
+        "rate_limit_api_key",
+        "rate_limit_login_ip",
+        "rate_limit_login_username",
+        "rate_limit_register",
+    )
+    @classmethod
+    def _one_rate_limit(cls, value: str) -> str:
+        parse_rate_limit(value)
+        return value
+
+    @field_validator("rate_limit_storage_url")
+    @classmethod
+    def _known_storage(cls, value: str) -> str:
+        scheme = value.partition("://")[0]
+        if "://" not in value or scheme not in RATE_LIMIT_STORAGE_SCHEMES:
+            raise ValueError("must be memory:// or redis://host:port/db (async+ forms accepted)")
+        return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        parse_trusted_proxies(value)
         return value
 
     @field_validator("database_url")
@@ -191,6 +259,24 @@ class Settings(BaseSettings):
     def effective_log_format(self) -> str:
         return self.log_format or ("json" if self.is_production else "console")
 
+    @property
+    def rate_limits_per_process(self) -> bool:
+        """Whether limits are counted in process memory, so each worker counts on its own."""
+        scheme = self.rate_limit_storage_url.partition("://")[0]
+        return self.rate_limit_enabled and scheme in ("memory", "async+memory")
+
+    @property
+    def forwarded_allow_ips_for_uvicorn(self) -> str:
+        """The trusted proxies as Uvicorn reads them (it knows `*` only on its own)."""
+        if parse_trusted_proxies(self.forwarded_allow_ips) is None:
+            return "*"
+        return self.forwarded_allow_ips
+
+    def rate_limit(self, name: str) -> tuple[int, int]:
+        """The `rate_limit_<name>` setting as (requests, window in seconds)."""
+        value: str = getattr(self, f"rate_limit_{name}")
+        return parse_rate_limit(value)
+
     def hmac_secret(self) -> str:
         """The HS256 secret; in development without one, a random secret for this process."""
         if self.jwt_secret is not None:
@@ -210,6 +296,63 @@ def _is_weak(secret: str) -> bool:
         or len(set(secret)) < 8
         or len(secret.encode()) < MIN_HMAC_SECRET_BYTES
     )
+
+
+RATE_LIMIT_STORAGE_SCHEMES = (
+    "memory",
+    "async+memory",
+    "redis",
+    "rediss",
+    "async+redis",
+    "async+rediss",
+)
+
+
+def parse_rate_limit(value: str) -> tuple[int, int]:
+    """`60/minute`, `10 per hour`, `5/2 minutes` as (requests, window in seconds)."""
+    try:
+        items = limits.parse_many(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a rate limit like 60/minute") from None
+    if len(items) != 1:
+        raise ValueError(f"{value!r} must be exactly one rate limit like 60/minute")
+    item = items[0]
+    if item.amount < 1:
+        raise ValueError(f"{value!r} must allow at least one request")
+    return item.amount, item.get_expiry()
+
+
+def parse_trusted_proxies(value: str) -> tuple[IPv4Network | IPv6Network, ...] | None:
+    """The trusted proxy networks; None means `*`, every peer."""
+    entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+    if "*" in entries:
+        return None
+    networks = []
+    for entry in entries:
+        try:
+            networks.append(ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"{entry!r} is not an IP address or CIDR network") from None
+    return tuple(networks)
+
+
+def warn_if_limits_split_across_workers(settings: Settings, workers: int) -> None:
+    """Several workers with memory storage each allow the full limit: say so at start."""
+    if workers > 1 and settings.rate_limits_per_process:
+        structlog.get_logger("accounts.settings").warning(
+            "rate_limits_counted_per_worker",
+            workers=workers,
+            detail="each worker counts in its own memory, so clients get up to "
+            f"{workers} times every limit; set ACCOUNTS_RATE_LIMIT_STORAGE_URL=redis://...",
+        )
+
+
+def workers_from_environment() -> int:
+    """Gunicorn's (and Uvicorn's) `WEB_CONCURRENCY`: how many workers share the service."""
+    try:
+        return max(1, int(os.environ.get("WEB_CONCURRENCY", "1")))
+    except ValueError:
+        return 1
 
 
 class SettingsError(Exception):

@@ -26,10 +26,13 @@ from adapters.persistence import migrator
 from adapters.persistence.database import create_engine, create_session_factory
 from adapters.persistence.tables import metadata
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
+from tests.integration.servers import PrivateRedis
 
 INTEGRATION_DIRECTORY = Path(__file__).resolve().parent
 POSTGRES_IMAGE = "postgres:17-alpine"
 NO_POSTGRES = "integration: no TEST_DATABASE_URL and no Docker engine for testcontainers"
+NO_REDIS = "integration: no TEST_REDIS_URL (redis://host:port/db) for the rate-limit tests"
+NO_REDIS_SERVER = "integration: no redis-server binary on PATH for the Redis outage tests"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,6 +59,37 @@ def postgres_server_url() -> Iterator[str]:
 
     with PostgresContainer(POSTGRES_IMAGE, driver="asyncpg") as container:
         yield container.get_connection_url()
+
+
+def _missing(reason: str) -> None:
+    """Skip with one line locally; fail on CI, where a silent skip would hide untested code."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The shared Redis of `TEST_REDIS_URL`. Tests use their own key prefix, never FLUSHDB."""
+    url = os.environ.get("TEST_REDIS_URL", "")
+    if not url.startswith(("redis://", "rediss://")):
+        _missing(NO_REDIS)
+    return url
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A `redis-server` of the test's own on a free port, which it may stop and restart."""
+    try:
+        server = PrivateRedis(tmp_path)
+    except FileNotFoundError:
+        _missing(NO_REDIS_SERVER)
+        raise
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,13 @@ from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from entrypoints.container import Container, build_services, shutdown
+from entrypoints.http.client_ip import ClientAddressResolver
 from entrypoints.http.error_handlers import install_error_handlers
 from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from entrypoints.http.routes import api_keys, auth, errors, health, users
+from entrypoints.http.rate_limits import RateLimitHeadersMiddleware
+from entrypoints.http.routes import api_keys, auth, errors, health, metrics, users
 from entrypoints.logging import configure_logging
-from entrypoints.settings import Settings
+from entrypoints.settings import Settings, parse_trusted_proxies
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """
@@ -56,6 +58,9 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.state.error_docs_base_url = (
         str(settings.error_docs_base_url) if settings.error_docs_base_url else None
     )
+    app.state.client_addresses = ClientAddressResolver(
+        parse_trusted_proxies(settings.forwarded_allow_ips)
+    )
     install_error_handlers(app)
 
     api = APIRouter(prefix=API_PREFIX)
@@ -65,6 +70,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(errors.router)
+    app.include_router(metrics.router)
 
     # Added innermost first: the request-context middleware wraps everything, so even a 413
     # or a CORS preflight carries the request id and security headers.
@@ -92,4 +98,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             max_age=600,
         )
     app.add_middleware(RequestContextMiddleware)
+    # Outermost, so even the internal-error answer of the request-context middleware carries
+    # the headers of a decision taken before the failure.
+    app.add_middleware(RateLimitHeadersMiddleware)
     return app

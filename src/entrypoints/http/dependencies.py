@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from application.principal import Principal
 from entrypoints.container import Services
 from entrypoints.http.problems import ProblemError
+from entrypoints.http.rate_limits import throttled
 
 TOKEN_URL = "/api/v1/auth/token"  # noqa: S105 - a path, not a secret
 
@@ -64,7 +65,8 @@ async def current_principal(
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+# Every authenticated route spends the caller's rate limit (see `throttled`).
+CurrentPrincipal = Annotated[Principal, Depends(throttled(current_principal))]
 
 
 async def require_admin(principal: CurrentPrincipal) -> Principal:

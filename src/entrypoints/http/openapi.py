@@ -33,6 +33,26 @@ def _example(code: str) -> dict[str, Any]:
     return body
 
 
+RATE_LIMITED_HEADERS: dict[str, dict[str, Any]] = {
+    "Retry-After": {
+        "description": "Whole seconds to wait before retrying (at least 1).",
+        "schema": {"type": "integer", "minimum": 1, "example": 42},
+    },
+    "RateLimit": {
+        "description": "Each policy that applied, closest to exhaustion first: `r` requests "
+        "remaining, `t` seconds until its window moves on (draft-ietf-httpapi-ratelimit-headers).",
+        "schema": {"type": "string", "example": '"login_username";r=0;t=42, "anonymous";r=57;t=60'},
+    },
+    "RateLimit-Policy": {
+        "description": "Each policy that applied: `q` requests per `w` seconds.",
+        "schema": {
+            "type": "string",
+            "example": '"login_username";q=10;w=60, "anonymous";q=60;w=60',
+        },
+    },
+}
+
+
 def problem_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route: each status with the problem schema and an example per code."""
     by_status: dict[int, list[str]] = {}
@@ -45,6 +65,7 @@ def problem_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
         responses[status] = {
             "model": OAuthProblem if oauth else Problem,
             "description": " / ".join(ALL_ERRORS[c].title for c in status_codes),
+            **({"headers": RATE_LIMITED_HEADERS} if "rate_limited" in status_codes else {}),
             "content": {
                 media: {
                     "examples": {
@@ -58,4 +79,5 @@ def problem_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
 
 
 AUTHENTICATED = ("not_authenticated", "invalid_token", "account_disabled")
-ALWAYS = ("internal_error", "service_unavailable")
+# Every /api/v1 operation is rate limited, so each documents its 429.
+ALWAYS = ("rate_limited", "internal_error", "service_unavailable")

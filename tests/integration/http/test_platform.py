@@ -83,7 +83,7 @@ async def test_health_live_and_ready(api: Api) -> None:
 
     assert live.json() == {"status": "ok", "checks": {}}
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "checks": {"database": "ok"}}
+    assert ready.json() == {"status": "ok", "checks": {"database": "ok", "rate_limit": "ok"}}
 
 
 async def test_a_database_outage_is_503_never_500(api_factory: AppFactory) -> None:
@@ -94,7 +94,7 @@ async def test_a_database_outage_is_503_never_500(api_factory: AppFactory) -> No
     token = await api.token("ada@example.com")
 
     body = assert_problem(ready, 503, "service_unavailable")
-    assert body["checks"] == {"database": "unavailable"}
+    assert body["checks"] == {"database": "unavailable", "rate_limit": "ok"}
     assert_problem(register, 503, "service_unavailable")
     assert_problem(token, 503, "service_unavailable")
     for response in (ready, register, token):

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.datastructures import FormData
 
 from application.errors import InvalidCredentials
+from application.rate_limiting import Operation
 from application.sessions import IssuedTokens
 from application.use_cases.authenticate_with_password import PasswordGrantCommand
 from application.use_cases.refresh_access_token import (
@@ -19,6 +20,7 @@ from entrypoints.container import Services
 from entrypoints.http.dependencies import ServicesDep, require_json
 from entrypoints.http.openapi import ALWAYS, problem_responses
 from entrypoints.http.problems import ProblemError
+from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
 from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -42,7 +44,7 @@ _FORM = "application/x-www-form-urlencoded"
         "payload_too_large",
         *ALWAYS,
     ),
-    dependencies=[Depends(require_json)],
+    dependencies=[Depends(rate_limited(Operation.REGISTER)), Depends(require_json)],
 )
 async def register(
     body: RegisterRequest, response: Response, services: ServicesDep
@@ -94,6 +96,7 @@ logger = structlog.get_logger("accounts.auth")
     responses=problem_responses(
         "invalid_request", "invalid_grant", "unsupported_grant_type", "payload_too_large", *ALWAYS
     ),
+    dependencies=[Depends(rate_limit_token_request)],
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -172,6 +175,7 @@ async def _refresh_grant(form: FormData, services: Services) -> IssuedTokens:
     "expired or already revoked tokens, so it reveals nothing about them.",
     status_code=status.HTTP_200_OK,
     response_class=Response,
+    dependencies=[Depends(rate_limited(Operation.REVOKE_TOKEN))],
     responses={
         200: {"description": "Revoked, or nothing to revoke.", "content": None},
         **problem_responses("invalid_request", "payload_too_large", *ALWAYS),

@@ -28,7 +28,10 @@ async def live() -> HealthResponse:
     "/ready",
     operation_id="health_ready",
     summary="Readiness probe",
-    description="200 when every dependency answers, else 503 with the failing checks.",
+    description="200 when every dependency answers, else 503 with the failing checks. "
+    "`checks.rate_limit` reports the rate-limit store; while rate limits fail open "
+    "(`ACCOUNTS_RATE_LIMIT_FAIL_OPEN`, the default) an unavailable store is reported but does not "
+    "fail readiness, since requests are still served.",
     response_model=HealthResponse,
     responses=problem_responses("service_unavailable"),
 )
@@ -39,7 +42,16 @@ async def ready(services: ServicesDep) -> HealthResponse:
         checks["database"] = "ok"
     except StorageUnavailable:
         checks["database"] = "unavailable"
-    if any(state != "ok" for state in checks.values()):
+    required = set(checks)
+    if services.throttle is not None:
+        try:
+            await services.throttle.check_storage()
+            checks["rate_limit"] = "ok"
+        except StorageUnavailable:
+            checks["rate_limit"] = "unavailable"
+        if not services.throttle.fail_open:
+            required.add("rate_limit")
+    if any(checks[name] != "ok" for name in required):
         raise ProblemError(
             "service_unavailable", "A dependency is unavailable.", extra={"checks": checks}
         )

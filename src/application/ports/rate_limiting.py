@@ -1,0 +1,59 @@
+"""Rate-limiting ports: a shared counter store, and who hears when that store fails."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from application.errors import StorageUnavailable
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitPolicy:
+    """A named allowance: `limit` requests per `window_seconds`; the name is shown to clients."""
+
+    name: str
+    limit: int
+    window_seconds: int
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("A rate-limit policy needs a name.")
+        if self.limit < 1 or self.window_seconds < 1:
+            raise ValueError(f"Policy {self.name!r} needs a limit and a window of at least 1.")
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitStatus:
+    """One policy's answer to one request.
+
+    `reset_after` is the seconds until the policy's window moves on: when `remaining` is 0,
+    the wait before it admits a request again.
+    """
+
+    policy: RateLimitPolicy
+    allowed: bool
+    remaining: int
+    reset_after: float
+
+    @property
+    def exhausted(self) -> bool:
+        return not self.allowed or self.remaining <= 0
+
+
+class RateLimiter(Protocol):
+    """May this key spend one unit of this policy now, and what is left? Atomic per key."""
+
+    async def hit(self, policy: RateLimitPolicy, key: str) -> RateLimitStatus:
+        """Spend one unit if the policy allows it; raises `StorageUnavailable` on store failure."""
+        ...
+
+    async def check(self) -> None:
+        """Raise `StorageUnavailable` unless the store answers."""
+        ...
+
+
+class RateLimitObserver(Protocol):
+    """Hears about every storage failure the throttle met, whether it let the request through."""
+
+    def storage_unavailable(self, error: StorageUnavailable, *, failed_open: bool) -> None: ...

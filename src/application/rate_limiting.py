@@ -1,0 +1,205 @@
+"""Which rate limits a request spends, under which keys, and what happens when the store fails."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+
+from application.errors import StorageUnavailable
+from application.ports.rate_limiting import (
+    RateLimiter,
+    RateLimitObserver,
+    RateLimitPolicy,
+    RateLimitStatus,
+)
+from application.principal import AuthMethod, Principal
+
+KEY_DIGEST_CHARS = 32
+
+
+class PolicyName(StrEnum):
+    """The policies, named as clients see them in the `RateLimit` headers."""
+
+    ANONYMOUS = "anonymous"
+    USER = "user"
+    API_KEY = "api_key"
+    LOGIN_IP = "login_ip"
+    LOGIN_USERNAME = "login_username"
+    REGISTER = "register"
+
+
+class Operation(StrEnum):
+    """What a request does, as far as rate limits care."""
+
+    REGISTER = "register"
+    TOKEN_REQUEST = "token_request"  # noqa: S105 - an operation's name, not a secret
+    PASSWORD_GRANT = "password_grant"  # noqa: S105 - an operation's name, not a secret
+    REVOKE_TOKEN = "revoke_token"  # noqa: S105 - an operation's name, not a secret
+    BEARER_REQUEST = "bearer_request"
+    API_KEY_REQUEST = "api_key_request"
+    REJECTED_CREDENTIALS = "rejected_credentials"
+
+
+# The one table of which policies each operation spends, in the order they are spent.
+# The password grant counts per username too, so rotating client addresses does not lift the
+# brute-force limit on one account; rejected credentials count like any anonymous request, so
+# floods of invalid tokens are limited as well.
+OPERATION_POLICIES: Mapping[Operation, tuple[PolicyName, ...]] = MappingProxyType(
+    {
+        Operation.REGISTER: (PolicyName.ANONYMOUS, PolicyName.REGISTER),
+        Operation.TOKEN_REQUEST: (PolicyName.ANONYMOUS,),
+        Operation.PASSWORD_GRANT: (
+            PolicyName.ANONYMOUS,
+            PolicyName.LOGIN_IP,
+            PolicyName.LOGIN_USERNAME,
+        ),
+        Operation.REVOKE_TOKEN: (PolicyName.ANONYMOUS,),
+        Operation.BEARER_REQUEST: (PolicyName.USER,),
+        Operation.API_KEY_REQUEST: (PolicyName.API_KEY,),
+        Operation.REJECTED_CREDENTIALS: (PolicyName.ANONYMOUS,),
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent a request: its client address (an IPv4 address or an IPv6 /64, as the entrypoint
+    resolved it) and, where known, the username it claims or the principal it proved."""
+
+    client: str
+    username: str | None = None
+    principal: Principal | None = None
+
+
+def _client(caller: Caller) -> str | None:
+    return caller.client
+
+
+def _username(caller: Caller) -> str | None:
+    # Normalized so `Ada@Example.com ` and `ada@example.com` share one allowance.
+    return caller.username.strip().lower() if caller.username is not None else None
+
+
+def _user(caller: Caller) -> str | None:
+    return str(caller.principal.user.id) if caller.principal is not None else None
+
+
+def _api_key(caller: Caller) -> str | None:
+    principal = caller.principal
+    return str(principal.api_key_id) if principal and principal.api_key_id else None
+
+
+_IDENTITY: Mapping[PolicyName, Callable[[Caller], str | None]] = MappingProxyType(
+    {
+        PolicyName.ANONYMOUS: _client,
+        PolicyName.REGISTER: _client,
+        PolicyName.LOGIN_IP: _client,
+        PolicyName.LOGIN_USERNAME: _username,
+        PolicyName.USER: _user,
+        PolicyName.API_KEY: _api_key,
+    }
+)
+
+
+def operation_for(principal: Principal) -> Operation:
+    """The operation an authenticated request counts as: per key for API keys, else per user."""
+    if principal.method is AuthMethod.API_KEY and principal.api_key_id is not None:
+        return Operation.API_KEY_REQUEST
+    return Operation.BEARER_REQUEST
+
+
+def rate_limit_key(policy: PolicyName, identity: str) -> str:
+    """The storage key: the policy and a digest, so no address, email or key id is stored."""
+    digest = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:KEY_DIGEST_CHARS]
+    return f"{policy.value}:{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class Charge:
+    """One unit to spend: a policy and the key it is counted under."""
+
+    policy: RateLimitPolicy
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitDecision:
+    """A request's outcome: each policy checked, closest to exhaustion first.
+
+    Empty when nothing could be checked (the store failed and the throttle fails open).
+    """
+
+    statuses: tuple[RateLimitStatus, ...] = ()
+
+    @property
+    def allowed(self) -> bool:
+        return all(status.allowed for status in self.statuses)
+
+    @property
+    def refusal(self) -> RateLimitStatus | None:
+        """The policy that refused the request, if one did."""
+        return next((status for status in self.statuses if not status.allowed), None)
+
+
+def _closeness(status: RateLimitStatus) -> tuple[bool, int, float]:
+    # A refusal first, then the fewest requests left, then the longest wait.
+    return (status.allowed, status.remaining, -status.reset_after)
+
+
+class Throttle:
+    """Spend one unit of each policy an operation costs, in order, stopping at the first refusal.
+
+    When the store fails, a throttle that fails open lets the request through unchecked; one
+    that fails closed raises `StorageUnavailable`. Either way the observer hears of it.
+    """
+
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        policies: Mapping[PolicyName, RateLimitPolicy],
+        observer: RateLimitObserver,
+        *,
+        fail_open: bool,
+    ) -> None:
+        missing = set(PolicyName) - set(policies)
+        if missing:
+            raise ValueError(f"No rate-limit policy for {sorted(missing)}")
+        self._limiter = limiter
+        self._policies = dict(policies)
+        self._observer = observer
+        self.fail_open = fail_open
+
+    def charges(self, operation: Operation, caller: Caller) -> list[Charge]:
+        """What `operation` costs `caller`; policies whose identity is unknown are skipped."""
+        charges = []
+        for name in OPERATION_POLICIES[operation]:
+            identity = _IDENTITY[name](caller)
+            if identity is not None:
+                charges.append(Charge(self._policies[name], rate_limit_key(name, identity)))
+        return charges
+
+    async def spend(self, operation: Operation, caller: Caller) -> RateLimitDecision:
+        """Spend what `operation` costs `caller`, and say whether the request may go on."""
+        return await self._spend(self.charges(operation, caller))
+
+    async def _spend(self, charges: Sequence[Charge]) -> RateLimitDecision:
+        statuses: list[RateLimitStatus] = []
+        try:
+            for charge in charges:
+                status = await self._limiter.hit(charge.policy, charge.key)
+                statuses.append(status)
+                if not status.allowed:
+                    break
+        except StorageUnavailable as error:
+            self._observer.storage_unavailable(error, failed_open=self.fail_open)
+            if not self.fail_open:
+                raise
+            return RateLimitDecision()
+        return RateLimitDecision(tuple(sorted(statuses, key=_closeness)))
+
+    async def check_storage(self) -> None:
+        """Raise `StorageUnavailable` unless the rate-limit store answers."""
+        await self._limiter.check()

@@ -1,0 +1,168 @@
+"""Rate limits at the HTTP edge: the dependencies that spend them, and the headers reporting them.
+
+A limited route spends its policies in a dependency (see `OPERATION_POLICIES` for which) and
+leaves the decision in the request state; `RateLimitHeadersMiddleware` writes the `RateLimit`
+and `RateLimit-Policy` headers from it on whatever response the request ends with, 401 and 422
+included. Routes without such a dependency (health, metrics, docs, error pages) get none.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from application.ports.rate_limiting import RateLimitStatus
+from application.principal import Principal
+from application.rate_limiting import Caller, Operation, RateLimitDecision, operation_for
+from entrypoints.http.problems import ProblemError
+
+STATE_KEY = "rate_limit"
+FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+
+def reset_seconds(status: RateLimitStatus) -> int:
+    """`t`: whole seconds until the window moves on, rounded up; at least 1 when exhausted."""
+    seconds = max(0, math.ceil(status.reset_after))
+    return max(1, seconds) if status.exhausted else seconds
+
+
+def retry_after(status: RateLimitStatus) -> int:
+    """`Retry-After` for a refusal: at least 1 second, never earlier than its `t`."""
+    return max(1, reset_seconds(status))
+
+
+def policy_header(statuses: Sequence[RateLimitStatus]) -> str:
+    """`RateLimit-Policy`, a structured-field list: `"user";q=600;w=60`."""
+    return ", ".join(
+        f'"{s.policy.name}";q={s.policy.limit};w={s.policy.window_seconds}' for s in statuses
+    )
+
+
+def status_header(statuses: Sequence[RateLimitStatus]) -> str:
+    """`RateLimit`, a structured-field list: `"user";r=599;t=60`."""
+    return ", ".join(f'"{s.policy.name}";r={s.remaining};t={reset_seconds(s)}' for s in statuses)
+
+
+class RateLimitHeadersMiddleware:
+    """Adds the rate-limit headers of the request's decision to its response, whatever it is."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # Read at send time: the state dict is replaced by inner middleware and filled
+                # by the route's dependencies after this middleware was entered.
+                decision = scope.get("state", {}).get(STATE_KEY)
+                if isinstance(decision, RateLimitDecision) and decision.statuses:
+                    headers = MutableHeaders(scope=message)
+                    headers["RateLimit-Policy"] = policy_header(decision.statuses)
+                    headers["RateLimit"] = status_header(decision.statuses)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def enforce(request: Request, operation: Operation, caller: Caller) -> None:
+    """Spend what `operation` costs; 429 `rate_limited` when a policy refuses.
+
+    Does nothing when rate limiting is off. The decision stays in the request state for the
+    headers, so a refusal carries them too.
+    """
+    throttle = request.app.state.services.throttle
+    if throttle is None:
+        return
+    decision: RateLimitDecision = await throttle.spend(operation, caller)
+    setattr(request.state, STATE_KEY, decision)
+    refusal = decision.refusal
+    if refusal is not None:
+        wait = retry_after(refusal)
+        raise ProblemError(
+            "rate_limited",
+            f"The {refusal.policy.name} rate limit is exhausted; retry after {wait} seconds.",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+def client_of(request: Request) -> str:
+    """The request's client identity (IPv4 address or IPv6 /64) behind trusted proxies."""
+    identity: str = request.app.state.client_addresses.client_of(request.scope)
+    return identity
+
+
+def rate_limited(operation: Operation) -> Callable[[Request], Awaitable[None]]:
+    """A dependency spending `operation` for the client address, for anonymous routes."""
+
+    async def spend_for_client(request: Request) -> None:
+        await enforce(request, operation, Caller(client=client_of(request)))
+
+    return spend_for_client
+
+
+async def rate_limit_token_request(request: Request) -> None:
+    """The token endpoint's limits: per client address, and for password grants per username.
+
+    Reads the form (Starlette keeps it for the route) before any password is checked. A body
+    that cannot be read still counts against the client address.
+    """
+    caller = Caller(client=client_of(request))
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != FORM_MEDIA_TYPE:
+        await enforce(request, Operation.TOKEN_REQUEST, caller)
+        return
+    try:
+        form = await request.form()
+    except Exception:
+        await enforce(request, Operation.TOKEN_REQUEST, caller)
+        raise
+    grant_types = form.getlist("grant_type")
+    if grant_types != ["password"]:
+        await enforce(request, Operation.TOKEN_REQUEST, caller)
+        return
+    usernames = [value for value in form.getlist("username") if isinstance(value, str)]
+    username = usernames[0] if len(usernames) == 1 else None
+    await enforce(
+        request,
+        Operation.PASSWORD_GRANT,
+        Caller(client=caller.client, username=username),
+    )
+
+
+def throttled(
+    authenticate: Callable[..., Awaitable[Principal]],
+) -> Callable[..., Awaitable[Principal]]:
+    """`authenticate` (a FastAPI dependency) that also spends the caller's rate limit.
+
+    Once the principal is known: its own policy, per user or per API key. When credentials are
+    missing or rejected: the client address's `anonymous` policy, so floods of invalid tokens
+    are limited too. `functools.wraps` lets FastAPI resolve the wrapped dependency's parameters
+    as before, so authentication itself stays untouched.
+    """
+
+    @functools.wraps(authenticate)
+    async def authenticate_then_spend(*args: Any, **kwargs: Any) -> Principal:
+        request = next(value for value in kwargs.values() if isinstance(value, Request))
+        try:
+            principal = await authenticate(*args, **kwargs)
+        except Exception:
+            await enforce(request, Operation.REJECTED_CREDENTIALS, Caller(client_of(request)))
+            raise
+        await enforce(
+            request,
+            operation_for(principal),
+            Caller(client=client_of(request), principal=principal),
+        )
+        return principal
+
+    return authenticate_then_spend

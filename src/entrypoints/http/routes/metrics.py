@@ -1,0 +1,32 @@
+"""Prometheus metrics, for the platform's scraper (never rate limited)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from entrypoints.http.dependencies import ServicesDep
+from entrypoints.metrics import CONTENT_TYPE
+
+router = APIRouter(tags=["platform"])
+
+
+@router.get(
+    "/metrics",
+    operation_id="metrics",
+    summary="Prometheus metrics",
+    description="The Prometheus text exposition format; each worker process reports its own.",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                CONTENT_TYPE: {
+                    "schema": {"type": "string"},
+                    "example": "accounts_rate_limit_storage_failures_total"
+                    '{outcome="allowed"} 0.0\n',
+                }
+            }
+        }
+    },
+)
+async def metrics(services: ServicesDep) -> Response:
+    return Response(services.metrics.render(), media_type=CONTENT_TYPE)

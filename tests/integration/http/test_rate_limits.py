@@ -1,0 +1,249 @@
+"""Rate limits over HTTP: 429 problems, RateLimit headers, client addresses, store outages."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+
+from tests.integration.http.conftest import Api, AppFactory, assert_problem
+from tests.integration.servers import PrivateRedis
+
+ENTRY = re.compile(r'^"(?P<name>[a-z_]+)";r=(?P<r>\d+);t=(?P<t>\d+)$')
+POLICY_ENTRY = re.compile(r'^"(?P<name>[a-z_]+)";q=(?P<q>\d+);w=(?P<w>\d+)$')
+
+
+def rate_limit(response: httpx.Response) -> list[tuple[str, int, int]]:
+    """The `RateLimit` header as (policy, remaining, seconds) entries, in order."""
+    entries = []
+    for item in response.headers["ratelimit"].split(", "):
+        match = ENTRY.match(item)
+        assert match, item
+        entries.append((match["name"], int(match["r"]), int(match["t"])))
+    return entries
+
+
+def rate_limit_policy(response: httpx.Response) -> list[tuple[str, int, int]]:
+    entries = []
+    for item in response.headers["ratelimit-policy"].split(", "):
+        match = POLICY_ENTRY.match(item)
+        assert match, item
+        entries.append((match["name"], int(match["q"]), int(match["w"])))
+    return entries
+
+
+async def test_an_authenticated_request_reports_its_user_policy(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+
+    response = await api.client.get("/api/v1/users/me", headers=headers)
+
+    assert response.status_code == 200
+    assert response.headers["ratelimit-policy"] == '"user";q=600;w=60'
+    assert rate_limit(response) == [("user", 599, 60)]
+
+
+async def test_brute_force_on_one_username_from_rotating_addresses_gets_429(
+    api_factory: AppFactory,
+) -> None:
+    api = await api_factory(rate_limit_login_username="3/minute")
+    await api.register("ada@example.com")
+
+    responses = [
+        await api.client.post(
+            "/api/v1/auth/token",
+            data={"grant_type": "password", "username": "Ada@Example.com", "password": "guess"},
+            headers={"X-Forwarded-For": f"203.0.113.{i}"},
+        )
+        for i in range(5)
+    ]
+
+    assert [r.status_code for r in responses] == [400, 400, 400, 429, 429]
+    refused = responses[3]
+    body = assert_problem(refused, 429, "rate_limited")
+    assert "login_username" in body["detail"]
+    assert "error" not in body, "a 429 is a problem, not an OAuth error"
+    first = rate_limit(refused)[0]
+    assert first[:2] == ("login_username", 0)
+    assert int(refused.headers["retry-after"]) >= max(1, first[2])
+    assert ("login_username", 3, 60) in rate_limit_policy(refused)
+    # Each rotated address is a new client: its own anonymous and login_ip allowances are full.
+    assert {name for name, *_ in rate_limit(responses[0])} == {
+        "anonymous",
+        "login_ip",
+        "login_username",
+    }
+    # The client's own address never appears in a header.
+    assert all("203.0.113" not in str(r.headers) for r in responses)
+
+
+async def test_a_429_is_the_rate_limited_problem_with_retry_after(api_factory: AppFactory) -> None:
+    api = await api_factory(rate_limit_register="2/hour")
+
+    created = [await api.register(f"user{i}@example.com") for i in range(2)]
+    refused = await api.register("user2@example.com")
+
+    assert [r.status_code for r in created] == [201, 201]
+    body = assert_problem(refused, 429, "rate_limited")
+    assert body["title"] == "Too many requests"
+    retry_after = int(refused.headers["retry-after"])
+    assert rate_limit(refused)[0] == ("register", 0, rate_limit(refused)[0][2])
+    assert 3500 < retry_after <= 3600
+    assert retry_after >= rate_limit(refused)[0][2]
+    assert rate_limit_policy(refused) == [("register", 2, 3600), ("anonymous", 60, 60)]
+    assert rate_limit(created[0]) == [("register", 1, 3600), ("anonymous", 59, 60)]
+
+
+async def test_the_headers_are_on_every_response_of_a_limited_route(api: Api) -> None:
+    admin_id, admin = await api.admin()
+
+    unauthenticated = await api.client.get("/api/v1/users/me")
+    bad_token = await api.client.get("/api/v1/users/me", headers={"Authorization": "Bearer x"})
+    invalid_body = await api.client.post("/api/v1/auth/register", json={"email": "nope"})
+    missing_user = await api.client.get(f"/api/v1/users/{uuid.uuid4()}", headers=admin)
+    wrong_media = await api.client.post("/api/v1/auth/token", json={"grant_type": "password"})
+
+    assert_problem(unauthenticated, 401, "not_authenticated")
+    assert_problem(bad_token, 401, "invalid_token")
+    assert_problem(invalid_body, 422, "validation_failed")
+    assert_problem(missing_user, 404, "user_not_found")
+    assert wrong_media.status_code == 400
+    assert rate_limit(unauthenticated)[0][0] == "anonymous"
+    assert rate_limit(bad_token)[0][0] == "anonymous"
+    assert [name for name, *_ in rate_limit(invalid_body)] == ["register", "anonymous"]
+    assert rate_limit(missing_user)[0][:2] == ("user", 599)
+    assert rate_limit(wrong_media)[0][0] == "anonymous"
+    assert admin_id not in str(missing_user.headers)
+
+
+async def test_platform_paths_are_never_limited(api_factory: AppFactory) -> None:
+    api = await api_factory(rate_limit_anonymous="1/minute")
+    paths = ["/health/live", "/health/ready", "/metrics", "/errors", "/errors/rate_limited"]
+    paths += ["/docs", "/openapi.json", "/nope"]
+
+    for _ in range(3):
+        for path in paths:
+            response = await api.client.get(path)
+            assert response.status_code in {200, 404}, (path, response.status_code)
+            assert "ratelimit" not in response.headers, path
+            assert "ratelimit-policy" not in response.headers, path
+
+
+async def test_floods_of_invalid_tokens_are_limited_per_client(api_factory: AppFactory) -> None:
+    api = await api_factory(rate_limit_anonymous="2/minute")
+    bad = {"Authorization": "Bearer not-a-token"}
+
+    responses = [await api.client.get("/api/v1/users/me", headers=bad) for _ in range(3)]
+
+    assert [r.status_code for r in responses] == [401, 401, 429]
+    assert_problem(responses[2], 429, "rate_limited")
+
+
+async def test_a_spoofed_header_from_an_untrusted_peer_changes_nothing(
+    api_factory: AppFactory,
+) -> None:
+    # The test client connects from 127.0.0.1, which this app does not trust.
+    api = await api_factory(rate_limit_anonymous="2/minute", forwarded_allow_ips="10.0.0.0/8")
+
+    responses = [
+        await api.client.get("/api/v1/users/me", headers={"X-Forwarded-For": f"198.51.100.{i}"})
+        for i in range(3)
+    ]
+
+    assert [r.status_code for r in responses] == [401, 401, 429]
+
+
+async def test_a_trusted_proxy_separates_its_clients(api_factory: AppFactory) -> None:
+    api = await api_factory(rate_limit_anonymous="1/minute")
+
+    first = await api.client.get("/api/v1/users/me", headers={"X-Forwarded-For": "198.51.100.1"})
+    second = await api.client.get("/api/v1/users/me", headers={"X-Forwarded-For": "198.51.100.2"})
+    again = await api.client.get("/api/v1/users/me", headers={"X-Forwarded-For": "198.51.100.1"})
+
+    assert [first.status_code, second.status_code, again.status_code] == [401, 401, 429]
+
+
+async def test_disabled_rate_limits_send_no_headers_and_refuse_nothing(
+    api_factory: AppFactory,
+) -> None:
+    api = await api_factory(rate_limit_enabled=False, rate_limit_anonymous="1/minute")
+
+    responses = [await api.client.get("/api/v1/users/me") for _ in range(3)]
+    ready = await api.client.get("/health/ready")
+
+    assert [r.status_code for r in responses] == [401, 401, 401]
+    assert all("ratelimit" not in r.headers for r in responses)
+    assert ready.json()["checks"] == {"database": "ok"}
+
+
+async def test_openapi_documents_the_429_on_every_api_operation(api: Api) -> None:
+    spec = (await api.client.get("/openapi.json")).json()
+
+    operations = [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, operation in item.items()
+    ]
+    assert operations
+    for path, method, operation in operations:
+        response = operation["responses"].get("429")
+        assert response, (path, method)
+        assert {"Retry-After", "RateLimit", "RateLimit-Policy"} <= set(response["headers"])
+        assert "application/problem+json" in response["content"]
+    assert "429" not in spec["paths"]["/health/live"]["get"]["responses"]
+
+
+async def test_metrics_are_prometheus_text(api: Api) -> None:
+    response = await api.client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert "accounts_rate_limit_storage_failures_total" in response.text
+
+
+async def test_a_redis_outage_fails_open_or_closed_and_both_recover(
+    api_factory: AppFactory, private_redis: PrivateRedis
+) -> None:
+    open_api = await api_factory(
+        rate_limit_storage_url=private_redis.url, rate_limit_fail_open=True
+    )
+    closed_api = await api_factory(
+        rate_limit_storage_url=private_redis.url,
+        rate_limit_fail_open=False,
+        rate_limit_key_prefix="closed",
+    )
+    _, open_headers = await open_api.user("open@example.com")
+    _, closed_headers = await closed_api.user("closed@example.com")
+
+    async def me(api: Api, headers: dict[str, str]) -> httpx.Response:
+        return await api.client.get("/api/v1/users/me", headers=headers)
+
+    assert (await me(open_api, open_headers)).headers["ratelimit"].startswith('"user"')
+    assert (await me(closed_api, closed_headers)).status_code == 200
+
+    private_redis.stop()
+    open_down = await me(open_api, open_headers)
+    closed_down = await me(closed_api, closed_headers)
+    open_ready = await open_api.client.get("/health/ready")
+    closed_ready = await closed_api.client.get("/health/ready")
+    failures = (await open_api.client.get("/metrics")).text
+
+    assert open_down.status_code == 200
+    assert "ratelimit" not in open_down.headers
+    assert open_ready.status_code == 200
+    assert open_ready.json()["checks"] == {"database": "ok", "rate_limit": "unavailable"}
+    assert_problem(closed_down, 503, "service_unavailable")
+    assert "redis" not in closed_down.text.lower()
+    closed_body = assert_problem(closed_ready, 503, "service_unavailable")
+    assert closed_body["checks"] == {"database": "ok", "rate_limit": "unavailable"}
+    assert 'accounts_rate_limit_storage_failures_total{outcome="allowed"} 1.0' in failures
+
+    private_redis.start()
+    open_back = await me(open_api, open_headers)
+    closed_back = await me(closed_api, closed_headers)
+
+    assert open_back.status_code == 200
+    assert open_back.headers["ratelimit"].startswith('"user"')
+    assert closed_back.status_code == 200
+    assert (await closed_api.client.get("/health/ready")).status_code == 200
