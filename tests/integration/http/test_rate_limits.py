@@ -247,3 +247,46 @@ async def test_a_redis_outage_fails_open_or_closed_and_both_recover(
     assert open_back.headers["ratelimit"].startswith('"user"')
     assert closed_back.status_code == 200
     assert (await closed_api.client.get("/health/ready")).status_code == 200
+
+
+async def test_an_api_key_spends_its_own_policy_not_its_owners(api_factory: AppFactory) -> None:
+    api = await api_factory(rate_limit_api_key="2/minute")
+    _, headers = await api.user("ada@example.com")
+    first = await api.api_key(headers, "first")
+    second = await api.api_key(headers, "second")
+
+    with_first = [
+        await api.client.get("/api/v1/users/me", headers={"X-API-Key": first["key"]})
+        for _ in range(3)
+    ]
+    with_second = await api.client.get("/api/v1/users/me", headers={"X-API-Key": second["key"]})
+    with_bearer = await api.client.get("/api/v1/users/me", headers=headers)
+
+    assert [r.status_code for r in with_first] == [200, 200, 429]
+    assert rate_limit_policy(with_first[0]) == [("api_key", 2, 60)]
+    assert rate_limit(with_first[1]) == [("api_key", 0, 60)]
+    retry = int(with_first[2].headers["retry-after"])
+    assert retry >= rate_limit(with_first[2])[0][2] >= 1
+    assert_problem(with_first[2], 429, "rate_limited")
+    # Keys are limited one by one, and apart from their owner's bearer logins.
+    assert with_second.status_code == 200
+    assert rate_limit(with_bearer)[0][0] == "user"
+    assert first["key"] not in str(with_first[2].headers)
+
+
+async def test_refresh_and_revoke_spend_the_anonymous_policy(api_factory: AppFactory) -> None:
+    # Registration and the password grant spend one each: two left for these two.
+    api = await api_factory(rate_limit_anonymous="4/minute")
+    await api.register("ada@example.com")
+    pair = await api.tokens("ada@example.com")
+
+    refreshed = await api.refresh(pair["refresh_token"])
+    revoked = await api.client.post("/api/v1/auth/revoke", data={"token": "unknown"})
+    refused = await api.client.post("/api/v1/auth/revoke", data={"token": "unknown"})
+
+    assert refreshed.status_code == 200
+    assert rate_limit(refreshed)[0][:2] == ("anonymous", 1)
+    assert len(rate_limit(refreshed)) == 1
+    assert revoked.status_code == 200
+    assert rate_limit(revoked)[0][:2] == ("anonymous", 0)
+    assert_problem(refused, 429, "rate_limited")
