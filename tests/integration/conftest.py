@@ -151,6 +151,19 @@ def uow_factory(
     return unit_of_work_factory(session_factory)
 
 
+def per_database_backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """For a module's `backend_url` override parametrized over `["postgresql", "sqlite"]`:
+    the session's migrated Postgres database (emptied after the test), or a new SQLite file."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'accounts.db'}"
+        run_in_thread(migrator.upgrade, url)
+        return url
+    request.getfixturevalue("clean_tables")
+    url = request.getfixturevalue("migrated_database_url")
+    assert isinstance(url, str)
+    return url
+
+
 @asynccontextmanager
 async def fresh_database(server_url: str) -> AsyncIterator[str]:
     """Create a uniquely named, empty database on the server; drop it on exit."""

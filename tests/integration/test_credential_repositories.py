@@ -13,7 +13,6 @@ from uuid import UUID
 
 import pytest
 
-from adapters.persistence import migrator
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.system.ids import UuidV7Generator
 from adapters.system.secrets import OsSecretGenerator
@@ -30,7 +29,7 @@ from domain.credentials import (
 )
 from domain.users import EmailAddress, FullName, Role, User, UserId
 from tests.fakes import FakeTokens, FixedClock
-from tests.integration.conftest import run_in_thread
+from tests.integration.conftest import per_database_backend
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
@@ -39,14 +38,7 @@ NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
 @pytest.fixture(params=["postgresql", "sqlite"])
 def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Overrides the conftest fixture: each test here runs once per supported database."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'accounts.db'}"
-        run_in_thread(migrator.upgrade, url)
-        return url
-    request.getfixturevalue("clean_tables")
-    url = request.getfixturevalue("migrated_database_url")
-    assert isinstance(url, str)
-    return url
+    return per_database_backend(request, tmp_path)
 
 
 @pytest.fixture

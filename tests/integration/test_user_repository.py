@@ -15,13 +15,12 @@ from uuid import UUID
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.persistence import migrator
 from adapters.persistence.database import create_engine, create_session_factory, ping
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
 from application.errors import ConcurrentUpdate, EmailAlreadyRegistered, StorageUnavailable
 from application.ports.persistence import UserFilter
 from domain.users import EmailAddress, FullName, HashedPassword, Role, User, UserId
-from tests.integration.conftest import run_in_thread
+from tests.integration.conftest import per_database_backend
 
 UowFactory = Callable[[], SqlAlchemyUnitOfWork]
 
@@ -74,14 +73,7 @@ async def count_users(uow_factory: UowFactory) -> int:
 @pytest.fixture(params=["postgresql", "sqlite"])
 def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Overrides the conftest fixture: each test here runs once per supported database."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'accounts.db'}"
-        run_in_thread(migrator.upgrade, url)
-        return url
-    request.getfixturevalue("clean_tables")
-    url = request.getfixturevalue("migrated_database_url")
-    assert isinstance(url, str)
-    return url
+    return per_database_backend(request, tmp_path)
 
 
 async def test_added_user_reads_back_field_for_field(uow_factory: UowFactory) -> None:
