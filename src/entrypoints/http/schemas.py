@@ -134,7 +134,8 @@ class UserResponse(BaseModel):
 class UserPageResponse(BaseModel):
     items: list[UserResponse]
     next_cursor: str | None = Field(
-        description="Pass as `cursor` for the next page; `null` on the last page."
+        description="Pass as `cursor` for the next page; `null` on the last page.",
+        examples=["MDE5YWIyYzQtNWU2Zi03YThiLTljMGQtMWUyZjNhNGI1YzZk"],
     )
 
 
