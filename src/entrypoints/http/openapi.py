@@ -9,6 +9,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
+from entrypoints.http import schemas as http_schemas
 from entrypoints.http.problems import ALL_ERRORS, PROBLEM_MEDIA_TYPE
 from entrypoints.http.schemas import OAuthProblem, Problem
 
@@ -150,4 +151,18 @@ def build_openapi(
             operation["responses"]["422"] = validation_failed
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
+    _restore_model_examples(schemas)
     return spec
+
+
+def _restore_model_examples(schemas: dict[str, Any]) -> None:
+    """Put the models' examples back as written.
+
+    FastAPI drops every `null` from the document (`exclude_none`), examples included, which
+    turns `"last_used_at": null` into an example its own schema refuses.
+    """
+    for name, schema in schemas.items():
+        model = getattr(http_schemas, name, None)
+        extra = getattr(model, "model_config", {}).get("json_schema_extra")
+        if isinstance(extra, dict) and "examples" in extra:
+            schema["examples"] = extra["examples"]
