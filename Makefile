@@ -10,7 +10,7 @@ STAMP_RUNTIME := $(VENV)/.runtime-installed
 STAMP_DEV := $(VENV)/.dev-installed
 
 .PHONY: help run test lint typecheck imports unit integration format lock migrate openapi \
-	readme-config clean bench-ratelimit
+	openapi-update readme-config clean bench-ratelimit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ migrate: $(STAMP_RUNTIME) ## Apply migrations to ACCOUNTS_DATABASE_URL
 
 openapi: $(STAMP_RUNTIME) ## Print the OpenAPI document
 	@$(BIN)/accounts openapi
+
+openapi-update: $(STAMP_RUNTIME) ## Regenerate docs/openapi.json (a test compares it with the app's)
+	$(BIN)/accounts openapi > docs/openapi.json
 
 lock: | $(BIN)/uv ## Re-pin requirements/*.txt from pyproject.toml (versions and hashes only)
 	$(UV) pip compile pyproject.toml --generate-hashes --no-header --python-version 3.11 -o requirements/runtime.txt

@@ -74,9 +74,23 @@ def _hasher() -> Iterator[Argon2PasswordHasher]:
 
 
 def _jwt_keys(settings: Settings) -> JwtKeys:
+    previous: dict[str, str | bytes] = {}
+    if settings.jwt_previous_key_id is not None:
+        if settings.jwt_previous_secret is not None:
+            previous[settings.jwt_previous_key_id] = settings.jwt_previous_secret.get_secret_value()
+        elif settings.jwt_previous_public_key_file is not None:
+            previous[settings.jwt_previous_key_id] = (
+                settings.jwt_previous_public_key_file.read_bytes()
+            )
     if settings.jwt_algorithm == "HS256":
         secret = settings.hmac_secret()
-        return JwtKeys("HS256", signing_key=secret, verification_key=secret)
+        return JwtKeys(
+            "HS256",
+            signing_key=secret,
+            verification_key=secret,
+            key_id=settings.jwt_key_id,
+            previous_keys=previous,
+        )
     private, public = settings.jwt_private_key_file, settings.jwt_public_key_file
     if private is None or public is None:
         raise ValueError(f"{settings.jwt_algorithm} needs both key files")
@@ -84,6 +98,8 @@ def _jwt_keys(settings: Settings) -> JwtKeys:
         settings.jwt_algorithm,
         signing_key=private.read_bytes(),
         verification_key=public.read_bytes(),
+        key_id=settings.jwt_key_id,
+        previous_keys=previous,
     )
 
 

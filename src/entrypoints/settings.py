@@ -56,6 +56,25 @@ class Settings(BaseSettings):
     )
     jwt_private_key_file: Path | None = Field(None, description="PEM private key for RS256/ES256.")
     jwt_public_key_file: Path | None = Field(None, description="PEM public key for RS256/ES256.")
+    jwt_key_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="`kid` of the current signing key, sent in every token's header; needed "
+        "for key rotation.",
+    )
+    jwt_previous_key_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="`kid` of the previous key during a rotation: its tokens are still accepted.",
+    )
+    jwt_previous_secret: SecretStr | None = Field(
+        None, description="The previous HMAC secret (HS256) during a rotation; verifies only."
+    )
+    jwt_previous_public_key_file: Path | None = Field(
+        None, description="The previous PEM public key (RS256/ES256) during a rotation."
+    )
     jwt_issuer: str = Field("accounts", min_length=1, description="`iss` of issued tokens.")
     jwt_audience: str = Field("accounts-api", min_length=1, description="`aud` of tokens.")
     access_token_ttl_seconds: int = Field(
@@ -225,10 +244,43 @@ class Settings(BaseSettings):
                         f"ACCOUNTS_{name.upper()} must name a readable PEM file for "
                         f"{self.jwt_algorithm}"
                     )
+        self._check_previous_key()
         self._check_external_provider()
         if self.is_production and "*" in self.cors_origins:
             raise ValueError("ACCOUNTS_CORS_ORIGINS may not be '*' in production")
         return self
+
+    def _check_previous_key(self) -> None:
+        """A previous key comes with its own `kid`, distinct from the current one's."""
+        secret = self.jwt_previous_secret.get_secret_value() if self.jwt_previous_secret else None
+        key_file = self.jwt_previous_public_key_file
+        if self.jwt_previous_key_id is None:
+            if secret is not None or key_file is not None:
+                raise ValueError("ACCOUNTS_JWT_PREVIOUS_KEY_ID must name the previous key")
+            return
+        if self.jwt_key_id is None:
+            raise ValueError("ACCOUNTS_JWT_KEY_ID must be set when a previous key is")
+        if self.jwt_previous_key_id == self.jwt_key_id:
+            raise ValueError("ACCOUNTS_JWT_PREVIOUS_KEY_ID must differ from ACCOUNTS_JWT_KEY_ID")
+        if self.jwt_algorithm == "HS256":
+            if key_file is not None:
+                raise ValueError("ACCOUNTS_JWT_PREVIOUS_PUBLIC_KEY_FILE is for RS256/ES256")
+            if secret is None:
+                raise ValueError("ACCOUNTS_JWT_PREVIOUS_SECRET must be set for HS256")
+            if len(secret.encode()) < MIN_HMAC_SECRET_BYTES or (
+                self.is_production and _is_weak(secret)
+            ):
+                raise ValueError(
+                    "ACCOUNTS_JWT_PREVIOUS_SECRET must be a strong secret of at least "
+                    f"{MIN_HMAC_SECRET_BYTES} bytes"
+                )
+        else:
+            if secret is not None:
+                raise ValueError("ACCOUNTS_JWT_PREVIOUS_SECRET is for HS256")
+            if key_file is None or not key_file.is_file():
+                raise ValueError(
+                    "ACCOUNTS_JWT_PREVIOUS_PUBLIC_KEY_FILE must name a readable PEM file"
+                )
 
     def _check_external_provider(self) -> None:
         external = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,16 +22,36 @@ SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256"})
 
 @dataclass(frozen=True, slots=True)
 class JwtKeys:
-    """The one pinned algorithm and its keys: a shared secret (HS256) or a PEM pair."""
+    """The one pinned algorithm and its keys: a shared secret (HS256) or a PEM pair.
+
+    `key_id` names the current key (the `kid` header of issued tokens). During a rotation,
+    `previous_keys` maps the `kid` of each retired key to what verifies it; they never sign.
+    """
 
     algorithm: str
     signing_key: str | bytes = field(repr=False)
     verification_key: str | bytes = field(repr=False)
     key_id: str | None = None
+    previous_keys: Mapping[str, str | bytes] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         if self.algorithm not in SUPPORTED_ALGORITHMS:
             raise ValueError(f"Unsupported JWT algorithm {self.algorithm!r}.")
+        if self.previous_keys and not self.key_id:
+            raise ValueError("Previous keys need a key id for the current key.")
+        if self.key_id in self.previous_keys:
+            raise ValueError("A previous key cannot share the current key's id.")
+
+    def verification_key_for(self, kid: object) -> str | bytes:
+        """The key a token's `kid` names; a token without `kid` is checked with the current key.
+
+        Selected by id only, never by the token's algorithm: every key uses the pinned one.
+        """
+        if kid is None or kid == self.key_id:
+            return self.verification_key
+        if isinstance(kid, str) and kid in self.previous_keys:
+            return self.previous_keys[kid]
+        raise InvalidToken("The token was signed with a key this service does not know.")
 
 
 class JwtTokenService(TokenIssuer, TokenVerifier):
@@ -84,7 +105,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
                 raise InvalidToken("The token is not an access token.")
             claims = jwt.decode(
                 token,
-                self._keys.verification_key,
+                self._keys.verification_key_for(header.get("kid")),
                 algorithms=self._algorithms,
                 audience=self._audience,
                 issuer=self._issuer,

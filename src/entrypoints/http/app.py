@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from entrypoints.container import Container, build_services, shutdown
 from entrypoints.http.client_ip import ClientAddressResolver
+from entrypoints.http.docs import install_docs
 from entrypoints.http.error_handlers import install_error_handlers
 from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from entrypoints.http.openapi import TAGS, build_openapi
 from entrypoints.http.rate_limits import RateLimitHeadersMiddleware
 from entrypoints.http.routes import api_keys, auth, errors, health, metrics, users
 from entrypoints.logging import configure_logging
@@ -25,6 +28,23 @@ access token, call the API with it, and manage users with role-based access cont
 Every error is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem
 (`application/problem+json`) with a stable `code`; see [the error index](/errors).
 """
+
+OPENAPI_URL = "/openapi.json"
+
+
+class AccountsApi(FastAPI):
+    """FastAPI with this service's OpenAPI document (see `build_openapi`)."""
+
+    def openapi(self) -> dict[str, Any]:
+        if not self.openapi_schema:
+            self.openapi_schema = build_openapi(
+                title=self.title,
+                version=self.version,
+                summary=self.summary,
+                description=self.description,
+                routes=self.routes,
+            )
+        return self.openapi_schema
 
 
 def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
@@ -41,18 +61,22 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             await shutdown(container)
 
     docs = settings.docs_served
-    app = FastAPI(
+    app = AccountsApi(
         title="accounts",
         version="1.0.0",
         summary="Identity and accounts microservice",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url="/docs" if docs else None,
-        redoc_url="/redoc" if docs else None,
-        openapi_url="/openapi.json" if docs else None,
+        openapi_tags=TAGS,
+        # /docs and /redoc are installed below with local assets instead of FastAPI's CDN ones.
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=OPENAPI_URL if docs else None,
         swagger_ui_init_oauth={"clientId": "swagger-ui"},
         swagger_ui_parameters={"persistAuthorization": False},
     )
+    if docs:
+        install_docs(app, openapi_url=OPENAPI_URL)
     app.state.container = container
     app.state.settings = settings
     app.state.error_docs_base_url = (

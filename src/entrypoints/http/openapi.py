@@ -1,11 +1,19 @@
-"""OpenAPI fragments: documented error responses built from the error registry."""
+"""The OpenAPI document: error responses built from the error registry, tags, the final spec."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from fastapi.openapi.utils import get_openapi
+from pydantic.json_schema import models_json_schema
+from starlette.routing import BaseRoute
+
+from entrypoints.http import schemas as http_schemas
 from entrypoints.http.problems import ALL_ERRORS, PROBLEM_MEDIA_TYPE
 from entrypoints.http.schemas import OAuthProblem, Problem
+
+_COMPONENTS = "#/components/schemas/{model}"
 
 
 def _example(code: str) -> dict[str, Any]:
@@ -62,16 +70,17 @@ def problem_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
     for status, status_codes in sorted(by_status.items()):
         oauth = all(ALL_ERRORS[c].oauth for c in status_codes)
         media = "application/json" if oauth else PROBLEM_MEDIA_TYPE
+        schema = (OAuthProblem if oauth else Problem).__name__
         responses[status] = {
-            "model": OAuthProblem if oauth else Problem,
             "description": " / ".join(ALL_ERRORS[c].title for c in status_codes),
             **({"headers": RATE_LIMITED_HEADERS} if "rate_limited" in status_codes else {}),
             "content": {
                 media: {
+                    "schema": {"$ref": _COMPONENTS.format(model=schema)},
                     "examples": {
                         c: {"summary": ALL_ERRORS[c].title, "value": _example(c)}
                         for c in status_codes
-                    }
+                    },
                 }
             },
         }
@@ -81,3 +90,79 @@ def problem_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
 AUTHENTICATED = ("not_authenticated", "invalid_token", "account_disabled")
 # Every /api/v1 operation is rate limited, so each documents its 429.
 ALWAYS = ("rate_limited", "internal_error", "service_unavailable")
+
+
+TAGS: list[dict[str, Any]] = [
+    {
+        "name": "auth",
+        "description": "Register, and get or revoke tokens with the OAuth2 token endpoint "
+        "(password and refresh-token grants, RFC 6749; revocation, RFC 7009).",
+    },
+    {
+        "name": "users",
+        "description": "Your own account, and user management for admins (role-based).",
+    },
+    {
+        "name": "api keys",
+        "description": "Long-lived keys for machine clients, sent as `X-API-Key`. Managed with "
+        "a bearer token only.",
+    },
+    {"name": "health", "description": "Liveness and readiness probes for the orchestrator."},
+    {
+        "name": "errors",
+        "description": "Human-readable pages for every problem `code`: each problem's `type` "
+        "links here.",
+    },
+    {"name": "platform", "description": "Operational endpoints (Prometheus metrics)."},
+]
+
+
+def _operations(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    for item in spec.get("paths", {}).values():
+        yield from item.values()
+
+
+def build_openapi(
+    *, title: str, version: str, summary: str | None, description: str, routes: list[BaseRoute]
+) -> dict[str, Any]:
+    """FastAPI's document, with the problem schemas and without FastAPI's own 422 shape.
+
+    FastAPI documents a `HTTPValidationError` 422 on every operation with parameters that does
+    not declare one; this service answers those with the `validation_failed` problem, so the
+    document says so.
+    """
+    spec = get_openapi(
+        title=title,
+        version=version,
+        summary=summary,
+        description=description,
+        routes=routes,
+        tags=TAGS,
+    )
+    schemas: dict[str, Any] = spec.setdefault("components", {}).setdefault("schemas", {})
+    _, problem_schemas = models_json_schema(
+        [(Problem, "serialization"), (OAuthProblem, "serialization")], ref_template=_COMPONENTS
+    )
+    schemas.update(problem_schemas["$defs"])
+    validation_failed = problem_responses("validation_failed")[422]
+    for operation in _operations(spec):
+        response = operation.get("responses", {}).get("422")
+        if response is not None and "HTTPValidationError" in str(response):
+            operation["responses"]["422"] = validation_failed
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    _restore_model_examples(schemas)
+    return spec
+
+
+def _restore_model_examples(schemas: dict[str, Any]) -> None:
+    """Put the models' examples back as written.
+
+    FastAPI drops every `null` from the document (`exclude_none`), examples included, which
+    turns `"last_used_at": null` into an example its own schema refuses.
+    """
+    for name, schema in schemas.items():
+        model = getattr(http_schemas, name, None)
+        extra = getattr(model, "model_config", {}).get("json_schema_extra")
+        if isinstance(extra, dict) and "examples" in extra:
+            schema["examples"] = extra["examples"]

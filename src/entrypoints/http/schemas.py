@@ -93,6 +93,17 @@ class AdminUpdateUserRequest(_Input):
         return value
 
 
+_USER_EXAMPLE: dict[str, Any] = {
+    "id": "019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+    "email": "ada@example.com",
+    "full_name": "Ada Lovelace",
+    "role": "user",
+    "is_active": True,
+    "created_at": "2026-11-23T10:15:30Z",
+    "updated_at": "2026-11-23T10:15:30Z",
+}
+
+
 class UserResponse(BaseModel):
     id: UUID
     email: str
@@ -102,21 +113,7 @@ class UserResponse(BaseModel):
     created_at: datetime
     updated_at: datetime
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "id": "019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
-                    "email": "ada@example.com",
-                    "full_name": "Ada Lovelace",
-                    "role": "user",
-                    "is_active": True,
-                    "created_at": "2026-11-23T10:15:30Z",
-                    "updated_at": "2026-11-23T10:15:30Z",
-                }
-            ]
-        }
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [_USER_EXAMPLE]})
 
     @classmethod
     def of(cls, user: User) -> UserResponse:
@@ -135,6 +132,17 @@ class UserPageResponse(BaseModel):
     items: list[UserResponse]
     next_cursor: str | None = Field(
         description="Pass as `cursor` for the next page; `null` on the last page."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_USER_EXAMPLE],
+                    "next_cursor": "MDE5YWIyYzQtNWU2Zi03YThiLTljMGQtMWUyZjNhNGI1YzZk",
+                }
+            ]
+        }
     )
 
 
@@ -251,10 +259,18 @@ class CreatedApiKeyResponse(ApiKeyResponse):
 class ApiKeyListResponse(BaseModel):
     items: list[ApiKeyResponse]
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_API_KEY_EXAMPLE]}]})
+
 
 class HealthResponse(BaseModel):
     status: str = Field(examples=["ok"])
     checks: dict[str, str] = Field(default_factory=dict, examples=[{"database": "ok"}])
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "ok", "checks": {"database": "ok", "rate_limit": "ok"}}]
+        }
+    )
 
 
 class FieldErrorModel(BaseModel):

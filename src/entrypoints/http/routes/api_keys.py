@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response, status
 from application.use_cases.create_api_key import CreateApiKeyCommand
 from application.use_cases.delete_api_key import DeleteApiKeyCommand
 from domain.credentials import ApiKeyId
-from entrypoints.http.dependencies import CurrentPrincipal, ServicesDep, require_json
+from entrypoints.http.dependencies import BearerPrincipal, ServicesDep, require_json
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
 from entrypoints.http.schemas import (
     ApiKeyListResponse,
@@ -47,7 +47,7 @@ _BEARER_ONLY = (
     dependencies=[Depends(require_json)],
 )
 async def create_api_key(
-    body: CreateApiKeyRequest, principal: CurrentPrincipal, services: ServicesDep
+    body: CreateApiKeyRequest, principal: BearerPrincipal, services: ServicesDep
 ) -> CreatedApiKeyResponse:
     created = await services.create_api_key.execute(
         CreateApiKeyCommand(principal=principal, name=body.name, expires_at=body.expires_at)
@@ -63,7 +63,7 @@ async def create_api_key(
     response_model=ApiKeyListResponse,
     responses=problem_responses(*AUTHENTICATED, "forbidden", *ALWAYS),
 )
-async def list_api_keys(principal: CurrentPrincipal, services: ServicesDep) -> ApiKeyListResponse:
+async def list_api_keys(principal: BearerPrincipal, services: ServicesDep) -> ApiKeyListResponse:
     keys = await services.list_api_keys.execute(principal)
     return ApiKeyListResponse(items=[ApiKeyResponse.of(key) for key in keys])
 
@@ -81,7 +81,7 @@ async def list_api_keys(principal: CurrentPrincipal, services: ServicesDep) -> A
     ),
 )
 async def delete_api_key(
-    key_id: UUID, principal: CurrentPrincipal, services: ServicesDep
+    key_id: UUID, principal: BearerPrincipal, services: ServicesDep
 ) -> Response:
     await services.delete_api_key.execute(
         DeleteApiKeyCommand(principal=principal, key_id=ApiKeyId(key_id))

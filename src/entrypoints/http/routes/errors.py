@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from entrypoints.http.openapi import problem_responses
 from entrypoints.http.problems import ALL_ERRORS, ErrorSpec, ProblemError
 
 router = APIRouter(prefix="/errors", tags=["errors"])
@@ -17,6 +19,10 @@ _STYLE = (
     "table{border-collapse:collapse}"
     "td,th{border:1px solid #ddd;padding:.3rem .6rem;text-align:left}"
 )
+
+
+def _html(example: str) -> dict[str, Any]:
+    return {"content": {"text/html": {"schema": {"type": "string"}, "example": example}}}
 
 
 def _page(title: str, body: str) -> HTMLResponse:
@@ -38,8 +44,9 @@ def _code_text(text: str) -> str:
     "",
     operation_id="list_error_codes",
     summary="Index of error codes",
+    description="An HTML table of every `code` a problem can carry, with its status and title.",
     response_class=HTMLResponse,
-    include_in_schema=True,
+    responses={200: _html("<h1>Error codes</h1><table>…</table>")},
 )
 async def index() -> HTMLResponse:
     rows = "".join(
@@ -59,8 +66,13 @@ async def index() -> HTMLResponse:
     "/{code}",
     operation_id="describe_error_code",
     summary="What an error code means and how to fix it",
+    description="The page every problem's `type` points to: what the code means, its typical "
+    "causes and how to fix it. Generated from the same registry as the error responses.",
     response_class=HTMLResponse,
-    responses={404: {"description": "Unknown code"}},
+    responses={
+        200: _html("<h1><code>email_taken</code></h1><h2>What it means</h2>…"),
+        **problem_responses("not_found"),
+    },
 )
 async def describe(code: str) -> HTMLResponse:
     spec: ErrorSpec | None = ALL_ERRORS.get(code)

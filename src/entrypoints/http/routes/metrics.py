@@ -18,13 +18,14 @@ router = APIRouter(tags=["platform"])
     response_class=Response,
     responses={
         200: {
+            "description": "Counters and histograms of this worker process.",
             "content": {
                 CONTENT_TYPE: {
                     "schema": {"type": "string"},
                     "example": "accounts_rate_limit_storage_failures_total"
                     '{outcome="allowed"} 0.0\n',
                 }
-            }
+            },
         }
     },
 )

@@ -15,6 +15,7 @@ from application.use_cases.update_user import UpdateUserCommand
 from domain.users import Role, UserId
 from entrypoints.http.dependencies import (
     AdminPrincipal,
+    BearerPrincipal,
     CurrentPrincipal,
     ServicesDep,
     require_json,
@@ -113,7 +114,7 @@ async def update_me(
     dependencies=[Depends(require_json)],
 )
 async def change_password(
-    body: ChangePasswordRequest, principal: CurrentPrincipal, services: ServicesDep
+    body: ChangePasswordRequest, principal: BearerPrincipal, services: ServicesDep
 ) -> Response:
     await services.change_password.execute(
         ChangePasswordCommand(
@@ -163,6 +164,7 @@ async def list_users(
     "/{user_id}",
     operation_id="get_user",
     summary="Get a user (admin)",
+    description="Any account by id, active or not, with its `ETag` for a later `If-Match`.",
     response_model=UserResponse,
     responses={
         200: {"headers": _ETAG_HEADER},

@@ -1,0 +1,222 @@
+"""The OpenAPI document is complete, valid, committed, and tells the truth about errors.
+
+Every check walks every operation the app serves, so a new route is covered without
+touching this file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+from entrypoints.http import error_handlers
+from entrypoints.http.problems import ALL_ERRORS, DEFAULT_HEADERS
+from tests.integration.http.conftest import Api, assert_problem
+
+ROOT = Path(__file__).resolve().parents[3]
+COMMITTED_SPEC = ROOT / "docs" / "openapi.json"
+SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
+FORM = "application/x-www-form-urlencoded"
+# The token endpoint's forms answer bad input with RFC 6749's 400 `invalid_request`, not 422.
+FORM_INPUT_ERROR = "400"
+
+
+@pytest.fixture
+async def spec(api: Api) -> dict[str, Any]:
+    response = await api.client.get("/openapi.json")
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+    ]
+
+
+def resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+    return schema
+
+
+def examples_of(spec: dict[str, Any], media: dict[str, Any]) -> list[Any]:
+    """Examples a tool shows for a media type: its own, else its schema's."""
+    if "examples" in media:
+        return [example["value"] for example in media["examples"].values()]
+    if "example" in media:
+        return [media["example"]]
+    schema = resolve(spec, media.get("schema", {}))
+    return list(schema.get("examples", [])) + ([schema["example"]] if "example" in schema else [])
+
+
+def assert_valid_example(spec: dict[str, Any], media: dict[str, Any], where: str) -> None:
+    """At least one example, and each one validates against the documented schema."""
+    found = examples_of(spec, media)
+    assert found, f"{where}: no example"
+    if "schema" not in media:
+        return
+    validator = Draft202012Validator({**media["schema"], "components": spec["components"]})
+    for example in found:
+        errors = [e.message for e in validator.iter_errors(example)]
+        assert not errors, f"{where}: example {example!r} does not match its schema: {errors}"
+
+
+async def test_every_operation_has_names_tags_and_descriptions(spec: dict[str, Any]) -> None:
+    declared_tags = {tag["name"]: tag.get("description") for tag in spec["tags"]}
+    assert all(declared_tags.values()), "every tag needs a description"
+    ids = [operation["operationId"] for _, _, operation in operations(spec)]
+    assert len(ids) == len(set(ids)), "operationIds must be unique"
+    for path, method, operation in operations(spec):
+        where = f"{method.upper()} {path}"
+        assert SNAKE_CASE.match(operation["operationId"]), where
+        assert operation.get("summary"), f"{where}: no summary"
+        assert operation.get("description"), f"{where}: no description"
+        assert operation.get("tags"), f"{where}: no tag"
+        assert set(operation["tags"]) <= set(declared_tags), f"{where}: undeclared tag"
+
+
+async def test_every_request_and_response_body_has_a_valid_example(spec: dict[str, Any]) -> None:
+    for path, method, operation in operations(spec):
+        where = f"{method.upper()} {path}"
+        for media_type, media in operation.get("requestBody", {}).get("content", {}).items():
+            assert_valid_example(spec, media, f"{where} request {media_type}")
+        for status, response in operation["responses"].items():
+            assert response.get("description"), f"{where} {status}: no description"
+            for media_type, media in response.get("content", {}).items():
+                assert_valid_example(spec, media, f"{where} {status} {media_type}")
+
+
+async def test_every_error_response_is_a_problem_with_an_example_per_code(
+    spec: dict[str, Any],
+) -> None:
+    for path, method, operation in operations(spec):
+        for status, response in operation["responses"].items():
+            if int(status) < 400:
+                continue
+            where = f"{method.upper()} {path} {status}"
+            (media_type, media), *others = response["content"].items()
+            assert not others, f"{where}: one media type per error response"
+            assert media["schema"]["$ref"].endswith(("/Problem", "/OAuthProblem")), where
+            oauth = media["schema"]["$ref"].endswith("/OAuthProblem")
+            assert media_type == ("application/json" if oauth else "application/problem+json")
+            for code, example in media["examples"].items():
+                spec_of_code = ALL_ERRORS[code]  # a documented code must be in the registry
+                assert spec_of_code.status == int(status), f"{where}: {code}"
+                assert example["value"]["code"] == code
+                assert example["value"]["title"] == spec_of_code.title
+                assert example["value"]["type"].endswith(f"/errors/{code}")
+
+
+async def test_errors_documented_match_what_each_operation_can_answer(
+    spec: dict[str, Any],
+) -> None:
+    def codes(operation: dict[str, Any], status: str) -> set[str]:
+        response = operation["responses"].get(status)
+        if response is None:
+            return set()
+        return {code for media in response["content"].values() for code in media["examples"]}
+
+    for path, method, operation in operations(spec):
+        where = f"{method.upper()} {path}"
+        secured = bool(operation.get("security"))
+        # 401 exactly where credentials are needed, with both ways to fail.
+        assert secured == ("401" in operation["responses"]), where
+        if secured:
+            assert {"not_authenticated", "invalid_token"} <= codes(operation, "401"), where
+            assert "account_disabled" in codes(operation, "403"), where
+        if path.startswith("/api/v1/"):
+            assert "rate_limited" in codes(operation, "429"), where
+            assert "service_unavailable" in codes(operation, "503"), where
+        takes_input = "requestBody" in operation or operation.get("parameters")
+        if takes_input and FORM not in operation.get("requestBody", {}).get("content", {}):
+            assert "validation_failed" in codes(operation, "422"), where
+        if FORM in operation.get("requestBody", {}).get("content", {}):
+            assert "invalid_request" in codes(operation, FORM_INPUT_ERROR), where
+        if "requestBody" in operation:
+            assert "payload_too_large" in codes(operation, "413"), where
+    token = spec["paths"]["/api/v1/auth/token"]["post"]
+    assert {"invalid_request", "invalid_grant", "unsupported_grant_type"} == codes(token, "400")
+
+
+async def test_security_declares_both_schemes_and_each_operation_its_own(
+    spec: dict[str, Any],
+) -> None:
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
+    assert (schemes["ApiKey"]["in"], schemes["ApiKey"]["name"]) == ("header", "X-API-Key")
+    anonymous = {
+        operation["operationId"]
+        for _, _, operation in operations(spec)
+        if not operation.get("security")
+    }
+    assert {"register_user", "issue_token", "revoke_token", "health_live"} <= anonymous
+    for _, _, operation in operations(spec):
+        for requirement in operation.get("security", []):
+            assert set(requirement) <= set(schemes)
+
+
+async def test_operations_that_do_not_offer_the_api_key_refuse_it(
+    api: Api, spec: dict[str, Any]
+) -> None:
+    """Bearer-only operations (credential management) answer an API key with 403."""
+    _, headers = await api.user(f"{uuid4().hex}@example.com")
+    key = (await api.api_key(headers))["key"]
+    bearer_only = [
+        (path, method, operation)
+        for path, method, operation in operations(spec)
+        if operation.get("security") and all("ApiKey" not in r for r in operation["security"])
+    ]
+    assert {o["operationId"] for _, _, o in bearer_only} >= {"create_api_key", "change_password"}
+    for path, method, operation in bearer_only:
+        url = re.sub(r"\{[^}]+\}", str(uuid4()), path)
+        body = None
+        if "requestBody" in operation:
+            body = examples_of(spec, operation["requestBody"]["content"]["application/json"])[0]
+        response = await api.client.request(method, url, json=body, headers={"X-API-Key": key})
+        assert_problem(response, 403, "forbidden")
+
+
+async def test_every_code_the_app_answers_with_has_a_registry_entry_and_a_page(api: Api) -> None:
+    source = "\n".join(p.read_text("utf-8") for p in (ROOT / "src").rglob("*.py"))
+    raised = set(re.findall(r"ProblemError\(\s*\"([a-z_]+)\"", source))
+    mapped = set(error_handlers._ERROR_CODES.values()) | set(error_handlers._STATUS_CODES.values())
+    answered = raised | mapped | set(DEFAULT_HEADERS) | {"internal_error", "validation_failed"}
+    assert raised, "the scan found no ProblemError at all"
+    assert answered <= set(ALL_ERRORS), answered - set(ALL_ERRORS)
+    for code in answered:
+        page = await api.client.get(f"/errors/{code}")
+        assert page.status_code == 200, code
+        assert ALL_ERRORS[code].title in page.text
+
+
+async def test_the_spec_validates(spec: dict[str, Any]) -> None:
+    validate(spec)
+
+
+async def test_the_committed_spec_is_the_served_one(spec: dict[str, Any]) -> None:
+    committed = json.loads(COMMITTED_SPEC.read_text("utf-8")) if COMMITTED_SPEC.exists() else None
+    assert committed == spec, (
+        "docs/openapi.json differs from the API the app serves: run `make openapi-update` "
+        "and review the diff"
+    )
+
+
+async def test_docs_pages_load_their_assets_from_this_service(api: Api) -> None:
+    for page in ("/docs", "/redoc"):
+        html = (await api.client.get(page)).text
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/docs-assets/"), f"{page} loads {asset}"
+            assert (await api.client.get(asset)).status_code == 200, asset
