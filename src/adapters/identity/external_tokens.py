@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from adapters.identity.token_errors import MALFORMED, client_safe_reason
 from application.errors import InvalidToken
 from application.ports import ExternalIdentity, ExternalTokenVerifier
 
@@ -45,7 +46,6 @@ _FETCH_FAILURES = (
 
 _UNAVAILABLE = "The identity provider's signing keys are unavailable."
 _UNKNOWN_KEY = "The token is signed with a key this service does not know."
-_MALFORMED = "The token is malformed or cannot be verified."
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,7 @@ class JwksTokenVerifier(ExternalTokenVerifier):
                 options={"require": _REQUIRED_CLAIMS},
             )
         except jwt.PyJWTError as exc:
-            raise InvalidToken(_reason(exc)) from exc
+            raise InvalidToken(client_safe_reason(exc)) from exc
         return self._identity(claims)
 
     def _identity(self, claims: Mapping[str, object]) -> ExternalIdentity:
@@ -208,13 +208,13 @@ def _unverified_header(token: str) -> tuple[str, str | None]:
     try:
         header: Mapping[str, object] = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
-        raise InvalidToken(_MALFORMED) from exc
+        raise InvalidToken(MALFORMED) from exc
     algorithm = header.get("alg")
     if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
         raise InvalidToken("The token is signed with an algorithm not accepted here.")
     kid = header.get("kid")
     if kid is not None and not isinstance(kid, str):
-        raise InvalidToken(_MALFORMED)
+        raise InvalidToken(MALFORMED)
     return algorithm, kid
 
 
@@ -288,20 +288,3 @@ def _roles(claims: Mapping[str, object], claim: str) -> frozenset[str]:
     if isinstance(value, list):
         return frozenset(role for role in value if isinstance(role, str) and role)
     return frozenset()
-
-
-def _reason(exc: jwt.PyJWTError) -> str:
-    """A client-safe reason: which check failed, never the library's own message."""
-    reasons: list[tuple[type[jwt.InvalidTokenError], str]] = [
-        (jwt.ExpiredSignatureError, "The token has expired."),
-        (jwt.InvalidAudienceError, "The token is not meant for this service."),
-        (jwt.InvalidIssuerError, "The token was issued by someone else."),
-        (jwt.InvalidSignatureError, "The token's signature is not valid."),
-        (jwt.MissingRequiredClaimError, "The token lacks a required claim."),
-        (jwt.ImmatureSignatureError, "The token is not valid yet."),
-        (jwt.InvalidAlgorithmError, "The token is signed with an algorithm not accepted here."),
-    ]
-    for kind, reason in reasons:
-        if isinstance(exc, kind):
-            return reason
-    return _MALFORMED

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 import jwt
 
+from adapters.identity.token_errors import client_safe_reason
 from application.errors import InvalidToken
 from application.ports import AccessToken, AccessTokenClaims, TokenIssuer, TokenVerifier
 from domain.users import Role, User, UserId
@@ -120,7 +121,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
                 session_id=UUID(str(claims["sid"])) if "sid" in claims else None,
             )
         except jwt.InvalidTokenError as exc:
-            raise InvalidToken(_reason(exc)) from exc
+            raise InvalidToken(client_safe_reason(exc)) from exc
         except (ValueError, TypeError) as exc:
             raise InvalidToken("The token's claims are malformed.") from exc
 
@@ -131,20 +132,3 @@ def _role(value: object) -> Role | None:
         return Role(str(value))
     except ValueError:
         return None
-
-
-def _reason(exc: jwt.InvalidTokenError) -> str:
-    """A client-safe reason: which check failed, never the library's own message."""
-    reasons: list[tuple[type[jwt.InvalidTokenError], str]] = [
-        (jwt.ExpiredSignatureError, "The token has expired."),
-        (jwt.InvalidAudienceError, "The token is not meant for this service."),
-        (jwt.InvalidIssuerError, "The token was issued by someone else."),
-        (jwt.InvalidSignatureError, "The token's signature is not valid."),
-        (jwt.MissingRequiredClaimError, "The token lacks a required claim."),
-        (jwt.ImmatureSignatureError, "The token is not valid yet."),
-        (jwt.InvalidAlgorithmError, "The token is signed with an algorithm not accepted here."),
-    ]
-    for kind, reason in reasons:
-        if isinstance(exc, kind):
-            return reason
-    return "The token is malformed or cannot be verified."
