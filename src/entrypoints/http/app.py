@@ -15,6 +15,7 @@ from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextM
 from entrypoints.http.rate_limits import RateLimitHeadersMiddleware
 from entrypoints.http.routes import api_keys, auth, errors, health, metrics, users
 from entrypoints.logging import configure_logging
+from entrypoints.metrics import HttpMetricsMiddleware, Metrics
 from entrypoints.settings import Settings, parse_trusted_proxies
 
 API_PREFIX = "/api/v1"
@@ -35,6 +36,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = await build_services(container)
+        app.state.services.metrics.watch_pool(app.state.services.engine)
         try:
             yield
         finally:
@@ -101,4 +103,11 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     # Outermost, so even the internal-error answer of the request-context middleware carries
     # the headers of a decision taken before the failure.
     app.add_middleware(RateLimitHeadersMiddleware)
+    # Outermost of all: it sees the status of every answer, the internal-error one included.
+    app.add_middleware(HttpMetricsMiddleware, metrics=lambda: _metrics_of(app))
     return app
+
+
+def _metrics_of(app: FastAPI) -> Metrics | None:
+    services = getattr(app.state, "services", None)
+    return services.metrics if services is not None else None
