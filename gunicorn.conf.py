@@ -13,6 +13,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from gunicorn.glogging import Logger
+
 from entrypoints.logging import configure_logging
 
 # Measured on 2 cores (README, "Deploy"): GET /api/v1/users/me with a bearer token against
@@ -63,9 +65,19 @@ def _log_format() -> str:
     return "json" if os.environ.get("ACCOUNTS_ENV") == "production" else "console"
 
 
+class StructlogLogger(Logger):
+    """Gunicorn's logger, its lines rendered by structlog like the app's (JSON in production)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        configure_logging(os.environ.get("ACCOUNTS_LOG_LEVEL", "INFO").upper(), _log_format())
+
+
+logger_class = StructlogLogger
+
+
 def on_starting(server: Any) -> None:
-    """Route Gunicorn's own logs through structlog; give this master a fresh metrics directory."""
-    configure_logging(os.environ.get("ACCOUNTS_LOG_LEVEL", "INFO").upper(), _log_format())
+    """Give this master a fresh directory for the workers' metrics."""
     # Set before any worker imports prometheus-client, which picks its storage at import: every
     # worker then writes its values to files here and /metrics sums them. Emptied at start so a
     # previous master's dead workers are not counted again.
