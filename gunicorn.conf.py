@@ -17,14 +17,19 @@ from gunicorn.glogging import Logger
 
 from entrypoints.logging import configure_logging
 
-# Measured on 2 cores (README, "Deploy"): GET /api/v1/users/me with a bearer token against
-# Postgres and Redis, wrk -t2 -c64 -d15s on loopback, requests per second (p99 latency):
-#   1 worker per core (2):   WORKERS_1
-#   2 workers per core (4):  WORKERS_2
-#   4 workers per core (8):  WORKERS_4
-# and GET /health/live: HEALTH_1 / HEALTH_2 / HEALTH_4.
-# An async worker already keeps its core busy while it waits on I/O; more workers only add
-# context switches, memory and database connections, so the default is WORKERS_PER_CORE.
+# Measured with `make bench-workers` (bench/gunicorn_workers.py): 2 cores, wrk -t2 -c64 -d10s on
+# loopback, Postgres and Redis on the same machine, shared with other jobs (load average 6-9),
+# three runs; requests/second (p99 ms):
+#   per core  GET /api/v1/users/me (bearer)            GET /health/live
+#   1 (2)     187 (1580), 408 (796), 376 (787)         2045 (385), 1321 (28), 1846 (286)
+#   2 (4)     383 (778),  324 (955), 250 (1040)        3482 (101), 2530 (93), 3224 (93)
+#   4 (8)     348 (610),  261 (1500), 504 (496)        5574 (82),  5309 (110), 5482 (66)
+# On the endpoint that does real work (token check, Postgres, Redis) more workers per core bring
+# no consistent gain: means 324, 319 and 371 rps, while runs of one setting differ by 2x. An
+# async worker already overlaps its I/O waits; extra workers add memory, context switches and,
+# above all, database connections (each worker has its own pool). /health/live does no I/O; its
+# rise with more processes is their larger share of a CPU other jobs were using too.
+# Hence 1 worker per core; raise WEB_CONCURRENCY when your own measurements say otherwise.
 WORKERS_PER_CORE = 1
 GRACEFUL_TIMEOUT_SECONDS = 30
 # Longer than Nginx's upstream `keepalive_timeout` (60 s, deploy/nginx/accounts.conf): the
