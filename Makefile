@@ -10,7 +10,7 @@ STAMP_RUNTIME := $(VENV)/.runtime-installed
 STAMP_DEV := $(VENV)/.dev-installed
 
 .PHONY: help run test lint typecheck imports unit integration format lock migrate openapi \
-	openapi-update readme-config clean bench-ratelimit
+	openapi-update readme-config clean bench-ratelimit bench-workers lint-deploy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,15 +36,19 @@ run: $(STAMP_RUNTIME) ## Migrate the SQLite file and serve on http://127.0.0.1:8
 	$(BIN)/accounts migrate
 	$(BIN)/accounts serve
 
-test: $(STAMP_DEV) lint typecheck imports unit integration ## Lint, types, import contracts, unit and integration tests
+test: $(STAMP_DEV) lint lint-deploy typecheck imports unit integration ## Lint, types, import contracts, unit and integration tests
 
 lint: $(STAMP_DEV) ## ruff lint and format check
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench deploy gunicorn.conf.py
+	$(BIN)/ruff format --check src tests bench deploy gunicorn.conf.py
 
 format: $(STAMP_DEV) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests bench
-	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench deploy gunicorn.conf.py
+	$(BIN)/ruff format src tests bench deploy gunicorn.conf.py
+
+lint-deploy: $(STAMP_DEV) ## hadolint on the Dockerfile; Kubernetes manifests rendered and schema-checked
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/python deploy/k8s/validate.py
 
 typecheck: $(STAMP_DEV) ## mypy --strict on src/
 	$(BIN)/mypy
@@ -60,6 +64,9 @@ integration: $(STAMP_DEV) ## Integration tests (TEST_DATABASE_URL, else testcont
 
 bench-ratelimit: $(STAMP_DEV) ## Rate-limit overhead on GET /users/me: disabled vs memory vs Redis
 	$(BIN)/python bench/rate_limit_overhead.py $(BENCH_ARGS)
+
+bench-workers: $(STAMP_DEV) ## Gunicorn throughput at 1, 2, 4 workers per core (wrk; BENCH_ARGS=--database-url ...)
+	$(BIN)/python bench/gunicorn_workers.py $(BENCH_ARGS)
 
 migrate: $(STAMP_RUNTIME) ## Apply migrations to ACCOUNTS_DATABASE_URL
 	$(BIN)/accounts migrate

@@ -1,29 +1,51 @@
 """Prometheus metrics of one app, and the alarm raised when the rate-limit store fails.
 
 Each app owns its registry rather than the process-global one, so tests can build many apps in
-one process. Multi-process (Gunicorn) aggregation is not set up: each worker reports its own.
+one process. Under Gunicorn, `gunicorn.conf.py` sets `PROMETHEUS_MULTIPROC_DIR` before any
+worker starts: prometheus-client then keeps every value in per-process files there, and
+`/metrics` answers, whichever worker serves it, with the sum over all workers.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 import structlog
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
+    Histogram,
     PlatformCollector,
     ProcessCollector,
     generate_latest,
 )
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import RateLimitObserver
 
 logger = structlog.get_logger("accounts.rate_limit")
+# prometheus-client leaves this constructor unannotated; its signature is (registry, path=None).
+_multiprocess_collector: Callable[..., object] = MultiProcessCollector
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+MULTIPROC_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+# Label of requests no route matched: raw paths would let any client create series at will.
+UNMATCHED_ROUTE = "unmatched"
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def multiprocess_directory() -> str | None:
+    """Where the workers of one Gunicorn master write their values; None in a single process."""
+    return os.environ.get(MULTIPROC_DIR_VARIABLE) or None
 
 
 class Metrics:
@@ -31,8 +53,43 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
+        self._multiprocess = multiprocess_directory()
+        if self._multiprocess is None:
+            # Per-process readings; in multiprocess mode they would describe one random worker.
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+        self.requests = Counter(
+            "accounts_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "accounts_http_request_duration_seconds",
+            "Time from a request's arrival to the end of its response, by route and status.",
+            ["method", "route", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.rate_limited = Counter(
+            "accounts_rate_limit_rejections",
+            "Requests refused with 429, by the policy that refused them.",
+            ["policy"],
+            registry=self.registry,
+        )
+        # livesum: the pool of every live worker added up; a dead worker's pool is gone.
+        self.db_pool_checked_out = Gauge(
+            "accounts_db_pool_checked_out_connections",
+            "Database connections currently lent out by the pool.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self.db_pool_size = Gauge(
+            "accounts_db_pool_size_connections",
+            "Connections the pool keeps open (without its overflow).",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
         self.rate_limit_storage_failures = Counter(
             "accounts_rate_limit_storage_failures",
             "Requests whose rate limits could not be checked because the store failed, "
@@ -42,8 +99,78 @@ class Metrics:
         )
 
     def render(self) -> bytes:
-        """The Prometheus text exposition of every metric."""
-        return generate_latest(self.registry)
+        """The Prometheus text exposition of every metric (of every worker, under Gunicorn)."""
+        if self._multiprocess is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        _multiprocess_collector(registry, path=self._multiprocess)
+        return generate_latest(registry)
+
+    def watch_pool(self, engine: AsyncEngine) -> None:
+        """Follow the engine's pool: its size, and connections lent out as they come and go."""
+        pool = engine.sync_engine.pool
+        size = getattr(pool, "size", None)
+        if callable(size):
+            self.db_pool_size.set(size())
+        checked_out = self.db_pool_checked_out
+
+        def lent(*_: Any) -> None:
+            checked_out.inc()
+
+        def returned(*_: Any) -> None:
+            checked_out.dec()
+
+        event.listen(pool, "checkout", lent)
+        event.listen(pool, "checkin", returned)
+
+
+class HttpMetricsMiddleware:
+    """Counts and times every HTTP response by the route template that served it."""
+
+    def __init__(self, app: ASGIApp, metrics: Callable[[], Metrics | None]) -> None:
+        self.app = app
+        # Read per request: the metrics live in the services the lifespan builds.
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_recording_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_recording_status)
+        finally:
+            metrics = self._metrics()
+            if metrics is not None:
+                labels = (scope["method"], route_template(scope), str(status))
+                metrics.requests.labels(*labels).inc()
+                metrics.latency.labels(*labels).observe(time.perf_counter() - started)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path format (`/api/v1/users/{user_id}`), never the raw path."""
+    route = scope.get("route")
+    template = getattr(route, "path_format", None)
+    if not isinstance(template, str):
+        return UNMATCHED_ROUTE
+    # FastAPI hands over the route as its router declared it (`/users/{user_id}`), without the
+    # prefix it was included under. The prefix is what precedes the route's own match; the app's
+    # prefixes are constant (`/api/v1`), so this adds no client-chosen text to the label.
+    regex = getattr(route, "path_regex", None)
+    path: str = scope.get("path", "")
+    if isinstance(regex, re.Pattern) and not regex.match(path):
+        for index, character in enumerate(path):
+            if character == "/" and regex.match(path[index:]):
+                return path[:index] + template
+    return template
 
 
 class PrometheusRateLimitObserver(RateLimitObserver):

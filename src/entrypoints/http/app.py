@@ -18,6 +18,7 @@ from entrypoints.http.openapi import TAGS, build_openapi
 from entrypoints.http.rate_limits import RateLimitHeadersMiddleware
 from entrypoints.http.routes import api_keys, auth, errors, health, metrics, users
 from entrypoints.logging import configure_logging
+from entrypoints.metrics import HttpMetricsMiddleware, Metrics
 from entrypoints.settings import Settings, parse_trusted_proxies
 
 API_PREFIX = "/api/v1"
@@ -55,6 +56,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = await build_services(container)
+        app.state.services.metrics.watch_pool(app.state.services.engine)
         try:
             yield
         finally:
@@ -125,4 +127,11 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     # Outermost, so even the internal-error answer of the request-context middleware carries
     # the headers of a decision taken before the failure.
     app.add_middleware(RateLimitHeadersMiddleware)
+    # Outermost of all: it sees the status of every answer, the internal-error one included.
+    app.add_middleware(HttpMetricsMiddleware, metrics=lambda: _metrics_of(app))
     return app
+
+
+def _metrics_of(app: FastAPI) -> Metrics | None:
+    services = getattr(app.state, "services", None)
+    return services.metrics if services is not None else None

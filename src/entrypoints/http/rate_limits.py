@@ -87,6 +87,7 @@ async def enforce(request: Request, operation: Operation, caller: Caller) -> Non
     setattr(request.state, STATE_KEY, decision)
     refusal = decision.refusal
     if refusal is not None:
+        request.app.state.services.metrics.rate_limited.labels(refusal.policy.name).inc()
         wait = retry_after(refusal)
         raise ProblemError(
             "rate_limited",

@@ -14,7 +14,7 @@ router = APIRouter(tags=["platform"])
     "/metrics",
     operation_id="metrics",
     summary="Prometheus metrics",
-    description="The Prometheus text exposition format; each worker process reports its own.",
+    description="The Prometheus text exposition format; under Gunicorn, the sum over workers.",
     response_class=Response,
     responses={
         200: {

@@ -1,0 +1,106 @@
+"""Gunicorn settings for production: `gunicorn --config gunicorn.conf.py` (the image's CMD).
+
+Gunicorn only manages processes here: each worker is a Uvicorn event loop serving the ASGI app.
+Everything comes from the environment, like the app's own settings. Migrations are not run here:
+they are a separate step (`accounts migrate`), so workers never race to apply them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from gunicorn.glogging import Logger
+
+from entrypoints.logging import configure_logging
+
+# Measured with `make bench-workers` (bench/gunicorn_workers.py): 2 cores, wrk -t2 -c64 -d10s on
+# loopback, Postgres and Redis on the same machine, shared with other jobs (load average 6-9),
+# three runs; requests/second (p99 ms):
+#   per core  GET /api/v1/users/me (bearer)            GET /health/live
+#   1 (2)     187 (1580), 408 (796), 376 (787)         2045 (385), 1321 (28), 1846 (286)
+#   2 (4)     383 (778),  324 (955), 250 (1040)        3482 (101), 2530 (93), 3224 (93)
+#   4 (8)     348 (610),  261 (1500), 504 (496)        5574 (82),  5309 (110), 5482 (66)
+# On the endpoint that does real work (token check, Postgres, Redis) more workers per core bring
+# no consistent gain: means 324, 319 and 371 rps, while runs of one setting differ by 2x. An
+# async worker already overlaps its I/O waits; extra workers add memory, context switches and,
+# above all, database connections (each worker has its own pool). /health/live does no I/O; its
+# rise with more processes is their larger share of a CPU other jobs were using too.
+# Hence 1 worker per core; raise WEB_CONCURRENCY when your own measurements say otherwise.
+WORKERS_PER_CORE = 1
+GRACEFUL_TIMEOUT_SECONDS = 30
+# Longer than Nginx's upstream `keepalive_timeout` (60 s, deploy/nginx/accounts.conf): the
+# proxy, not the app, closes an idle pooled connection, so Nginx never sends a request on a
+# connection the app is closing at that very moment (a 502).
+KEEPALIVE_SECONDS = 75
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+wsgi_app = "entrypoints.asgi:create()"
+worker_class = "uvicorn_worker.UvicornWorker"
+workers = int(os.environ.get("WEB_CONCURRENCY") or WORKERS_PER_CORE * _cores())
+# The image sets ACCOUNTS_HOST=0.0.0.0; outside a container the default stays on loopback.
+bind = [f"{os.environ.get('ACCOUNTS_HOST', '127.0.0.1')}:{os.environ.get('ACCOUNTS_PORT', '8000')}"]
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", GRACEFUL_TIMEOUT_SECONDS))
+keepalive = KEEPALIVE_SECONDS
+# The proxies whose X-Forwarded-For/-Proto Uvicorn believes: the same list the app resolves
+# client addresses with, so both agree on who the client is.
+forwarded_allow_ips = os.environ.get("ACCOUNTS_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# Recycle workers now and then so a slow leak cannot grow for ever; the jitter keeps them from
+# all restarting at once.
+max_requests = 10_000
+max_requests_jitter = 1_000
+# The app writes one structured access line per request; Gunicorn's would duplicate it.
+accesslog = None
+errorlog = "-"
+# No control socket: nothing uses it, and it would need a writable $HOME (read-only root FS).
+control_socket_disable = True
+
+
+def _log_format() -> str:
+    explicit = os.environ.get("ACCOUNTS_LOG_FORMAT")
+    if explicit:
+        return explicit
+    return "json" if os.environ.get("ACCOUNTS_ENV") == "production" else "console"
+
+
+class StructlogLogger(Logger):
+    """Gunicorn's logger, its lines rendered by structlog like the app's (JSON in production)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        configure_logging(os.environ.get("ACCOUNTS_LOG_LEVEL", "INFO").upper(), _log_format())
+
+
+logger_class = StructlogLogger
+
+
+def on_starting(server: Any) -> None:
+    """Give this master a fresh directory for the workers' metrics."""
+    # Set before any worker imports prometheus-client, which picks its storage at import: every
+    # worker then writes its values to files here and /metrics sums them. Emptied at start so a
+    # previous master's dead workers are not counted again.
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        path = Path(directory)
+        if path.exists():
+            for entry in path.iterdir():
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        path.mkdir(parents=True, exist_ok=True)
+    else:
+        directory = tempfile.mkdtemp(prefix="accounts-prometheus-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    server.log.info("prometheus multiprocess directory %s", directory)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's live gauges (its DB pool) must stop counting; its counters stay."""
+    from prometheus_client import multiprocess  # noqa: PLC0415 - after on_starting set the dir
+
+    multiprocess.mark_process_dead(worker.pid)
