@@ -9,8 +9,9 @@ UV := $(shell command -v uv 2>/dev/null || echo $(BIN)/uv)
 STAMP_RUNTIME := $(VENV)/.runtime-installed
 STAMP_DEV := $(VENV)/.dev-installed
 
-.PHONY: help run test lint typecheck imports unit integration format lock migrate openapi \
-	openapi-update readme-config clean bench-ratelimit bench-workers lint-deploy
+.PHONY: help run test lint typecheck imports unit integration security reliability audit soak \
+	format lock migrate openapi openapi-update readme-config clean bench-ratelimit bench-workers \
+	lint-deploy
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -36,7 +37,7 @@ run: $(STAMP_RUNTIME) ## Migrate the SQLite file and serve on http://127.0.0.1:8
 	$(BIN)/accounts migrate
 	$(BIN)/accounts serve
 
-test: $(STAMP_DEV) lint lint-deploy typecheck imports unit integration ## Lint, types, import contracts, unit and integration tests
+test: $(STAMP_DEV) lint lint-deploy typecheck imports audit unit integration security reliability ## Every check: lint, types, imports, audit, all test suites
 
 lint: $(STAMP_DEV) ## ruff lint and format check
 	$(BIN)/ruff check src tests bench deploy gunicorn.conf.py
@@ -61,6 +62,21 @@ unit: $(STAMP_DEV) ## Unit tests (fakes only, no I/O)
 
 integration: $(STAMP_DEV) ## Integration tests (TEST_DATABASE_URL, else testcontainers, else skip)
 	$(BIN)/pytest tests/integration -q
+
+security: $(STAMP_DEV) ## OWASP API Top 10 suite, schemathesis fuzzing, login timing (real Postgres)
+	$(BIN)/pytest tests/security -q
+
+reliability: $(STAMP_DEV) ## Database fault injection and the short soak (real Postgres and Redis)
+	$(BIN)/pytest tests/reliability -q
+
+# pip-audit asks PyPI's JSON API for each pinned release's known vulnerabilities; a package
+# it cannot look up is listed as skipped. AUDIT_FLAGS=--strict turns skips into failures.
+audit: $(STAMP_DEV) ## Known vulnerabilities in the hash-pinned lock files (pip-audit)
+	$(BIN)/pip-audit -r requirements/runtime.txt --require-hashes --disable-pip --progress-spinner off $(AUDIT_FLAGS)
+	$(BIN)/pip-audit -r requirements/dev.txt --require-hashes --disable-pip --progress-spinner off $(AUDIT_FLAGS)
+
+soak: $(STAMP_DEV) ## Two minutes of mixed traffic at 64 connections through Gunicorn (SOAK_SECONDS)
+	SOAK_SECONDS=$${SOAK_SECONDS:-120} $(BIN)/pytest tests/reliability/test_soak.py -q -s
 
 bench-ratelimit: $(STAMP_DEV) ## Rate-limit overhead on GET /users/me: disabled vs memory vs Redis
 	$(BIN)/python bench/rate_limit_overhead.py $(BENCH_ARGS)

@@ -17,6 +17,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from application.errors import StorageUnavailable
 from application.ports.rate_limiting import RateLimitStatus
 from application.principal import Principal
 from application.rate_limiting import Caller, Operation, RateLimitDecision, operation_for
@@ -156,6 +157,10 @@ def throttled(
         request = next(value for value in kwargs.values() if isinstance(value, Request))
         try:
             principal = await authenticate(*args, **kwargs)
+        except StorageUnavailable:
+            # Not a rejected credential: counting it would turn a database outage into 429s
+            # that outlast the outage by a whole window.
+            raise
         except Exception:
             await enforce(request, Operation.REJECTED_CREDENTIALS, Caller(client_of(request)))
             raise

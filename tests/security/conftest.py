@@ -1,0 +1,32 @@
+"""The security suite runs the app end to end against real Postgres, like the integration suite.
+
+Its fixtures are the integration suite's own, imported rather than copied, so the rules there
+(TEST_DATABASE_URL, else testcontainers, else skip locally and fail under `CI=true`) hold here.
+"""
+
+from tests.integration.conftest import (
+    backend_url,
+    clean_tables,
+    database_url,
+    engine,
+    migrated_database_url,
+    postgres_server_url,
+    redis_url,
+    session_factory,
+    uow_factory,
+)
+from tests.integration.http.conftest import api, api_factory
+
+__all__ = [
+    "api",
+    "api_factory",
+    "backend_url",
+    "clean_tables",
+    "database_url",
+    "engine",
+    "migrated_database_url",
+    "postgres_server_url",
+    "redis_url",
+    "session_factory",
+    "uow_factory",
+]

@@ -1,0 +1,67 @@
+"""Every operation the app serves, read from its router, so new routes are covered unasked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
+
+from entrypoints.http.dependencies import current_principal, require_admin
+
+SOME_ID = "00000000-0000-7000-8000-000000000000"
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    route: Any
+
+    @property
+    def url(self) -> str:
+        """The path with every parameter filled with a well-formed id or code."""
+        url = self.path
+        for name in ("user_id", "key_id", "api_key_id", "id"):
+            url = url.replace("{" + name + "}", SOME_ID)
+        return url.replace("{code}", "not_found")
+
+    @property
+    def documented(self) -> bool:
+        return bool(getattr(self.route, "include_in_schema", False))
+
+    def depends_on(self, dependency: Callable[..., Any]) -> bool:
+        """Whether `dependency` is anywhere in the route's dependency tree (wrapped or not)."""
+        if not isinstance(self.route, APIRoute):
+            return False
+        return _in_tree(self.route.dependant, dependency)
+
+    @property
+    def needs_admin(self) -> bool:
+        return self.depends_on(require_admin)
+
+    @property
+    def needs_credentials(self) -> bool:
+        return self.depends_on(current_principal)
+
+
+def _in_tree(dependant: Dependant, dependency: Callable[..., Any]) -> bool:
+    call = dependant.call
+    # `throttled(current_principal)` wraps the dependency; functools.wraps keeps the original.
+    if call is dependency or getattr(call, "__wrapped__", None) is dependency:
+        return True
+    return any(_in_tree(sub, dependency) for sub in dependant.dependencies)
+
+
+def operations(app: FastAPI) -> list[Operation]:
+    """Every (method, path) the app routes, HEAD left out (it follows GET)."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        path, methods = context.path, context.methods
+        if path is None or methods is None:
+            continue
+        found += [Operation(m, path, context.original_route) for m in sorted(methods - {"HEAD"})]
+    return found
