@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from entrypoints.http.dependencies import current_principal, require_admin
+from entrypoints.http.dependencies import bearer_principal, current_principal, require_admin
 
 SOME_ID = "00000000-0000-7000-8000-000000000000"
 
@@ -45,7 +45,9 @@ class Operation:
 
     @property
     def needs_credentials(self) -> bool:
-        return self.depends_on(current_principal)
+        # Credential-management routes authenticate through `bearer_principal`, which offers
+        # only the bearer scheme in the OpenAPI document and delegates to `current_principal`.
+        return self.depends_on(current_principal) or self.depends_on(bearer_principal)
 
 
 def _in_tree(dependant: Dependant, dependency: Callable[..., Any]) -> bool:
