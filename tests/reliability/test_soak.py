@@ -34,6 +34,9 @@ MAX_RSS_GROWTH = 0.10
 UNLIMITED = "10000000/minute"
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 @pytest.fixture
 def gunicorn(
     migrated_database_url: str, redis_url: str, tmp_path: Path, clean_tables: None
@@ -51,28 +54,16 @@ def gunicorn(
             for name in ("ANONYMOUS", "USER", "API_KEY", "LOGIN_IP", "LOGIN_USERNAME", "REGISTER")
         },
         "WEB_CONCURRENCY": str(WORKERS),
+        "ACCOUNTS_HOST": "127.0.0.1",
+        "ACCOUNTS_PORT": str(port),
+        "GUNICORN_GRACEFUL_TIMEOUT": "10",
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
     }
     log = tmp_path / "gunicorn.log"
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and app
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-k",
-                "uvicorn_worker.UvicornWorker",
-                "-w",
-                str(WORKERS),
-                "-b",
-                f"127.0.0.1:{port}",
-                "--graceful-timeout",
-                "10",
-                # Longer than the client keeps a connection idle: a server closing a keep-alive
-                # connection just as the client reuses it is a client-side ReadError.
-                "--keep-alive",
-                "75",
-                "entrypoints.asgi:create()",
-            ],
+            # The image's command: the repo's Gunicorn config, so the soak tests what ships.
+            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
