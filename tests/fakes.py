@@ -170,6 +170,12 @@ class InMemoryRefreshTokenRepository(RefreshTokenRepository):
             family.revoke(now)
         return len(live)
 
+    async def purge_ended_families(self, now: datetime) -> int:
+        ended = {f.id for f in self.families.values() if f.is_revoked or now >= f.expires_at}
+        self.families = {k: f for k, f in self.families.items() if k not in ended}
+        self.tokens = {k: t for k, t in self.tokens.items() if t.family_id not in ended}
+        return len(ended)
+
     async def add(self, token: RefreshToken) -> None:
         if token.id in self.tokens or any(t.digest == token.digest for t in self.tokens.values()):
             raise ValueError("duplicate refresh token")

@@ -1,4 +1,4 @@
-"""The `accounts` command line: serve, migrate, create-admin, openapi."""
+"""The `accounts` command line: serve, migrate, create-admin, purge-sessions, openapi."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import typer
 
 from application.errors import ApplicationError, EmailAlreadyRegistered, StorageUnavailable
 from application.use_cases.create_admin import CreateAdmin, CreateAdminCommand
+from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from domain.errors import DomainError
 from entrypoints.container import (
     Container,
@@ -129,6 +130,28 @@ async def _create_admin(settings: Settings, email: str, password: str, full_name
             CreateAdminCommand(email=email, password=password, full_name=full_name)
         )
         return str(user.id)
+    finally:
+        await shutdown(container)
+
+
+@cli.command("purge-sessions")
+def purge_sessions() -> None:
+    """Delete revoked and expired login sessions with their refresh tokens (run it daily)."""
+    settings = _settings()
+    try:
+        purged = asyncio.run(_purge_sessions(settings))
+    except StorageUnavailable:
+        typer.echo("purge-sessions: the database is unavailable", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps({"purged_sessions": purged}))
+
+
+async def _purge_sessions(settings: Settings) -> int:
+    container = Container(settings=settings)
+    await build_services(container)
+    try:
+        purge: PurgeEndedSessions = await resolve(container.purge_ended_sessions)
+        return await purge.execute()
     finally:
         await shutdown(container)
 

@@ -40,6 +40,7 @@ from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.get_user import GetUser
 from application.use_cases.list_api_keys import ListApiKeys
 from application.use_cases.list_users import ListUsers
+from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from application.use_cases.refresh_access_token import RefreshAccessToken
 from application.use_cases.register_user import RegisterUser
 from application.use_cases.resolve_api_key_principal import ResolveApiKeyPrincipal
@@ -197,6 +198,7 @@ class Container(containers.DeclarativeContainer):
         policy=password_policy,
     )
     refresh = providers.Singleton(RefreshAccessToken, uow=uow, sessions=sessions, clock=clock)
+    purge_ended_sessions = providers.Singleton(PurgeEndedSessions, uow=uow, clock=clock)
     revoke = providers.Singleton(RevokeToken, uow=uow, verifier=tokens, clock=clock)
     resolve_principal = providers.Singleton(
         ResolvePrincipal,

@@ -78,3 +78,22 @@ def test_bad_configuration_stops_with_one_line_naming_the_variable(
     ]
     assert weak_prod.returncode == 2
     assert "ACCOUNTS_JWT_SECRET" in weak_prod.stderr
+
+
+def test_purge_sessions_reports_how_many_it_deleted(env: dict[str, str]) -> None:
+    _accounts("migrate", env=env)
+
+    purged = _accounts("purge-sessions", env=env)
+
+    assert purged.returncode == 0, purged.stderr
+    assert json.loads(purged.stdout) == {"purged_sessions": 0}
+
+
+def test_purge_sessions_without_a_database_fails_in_one_line(env: dict[str, str]) -> None:
+    env["ACCOUNTS_DATABASE_URL"] = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
+    env["ACCOUNTS_DB_POOL_TIMEOUT_SECONDS"] = "1"
+
+    purged = _accounts("purge-sessions", env=env)
+
+    assert purged.returncode == 1
+    assert purged.stderr.strip() == "purge-sessions: the database is unavailable"

@@ -71,9 +71,11 @@ async def a_user(uow_factory: UowFactory, number: int = 1) -> User:
     return user
 
 
-async def a_session(uow_factory: UowFactory, sessions: SessionIssuer, user: User) -> str:
+async def a_session(
+    uow_factory: UowFactory, sessions: SessionIssuer, user: User, started: datetime = NOW
+) -> str:
     """Store a new session for `user`; its first refresh token's secret."""
-    family, refresh = sessions.start(user, NOW)
+    family, refresh = sessions.start(user, started)
     async with uow_factory() as uow:
         await uow.refresh_tokens.add_family(family)
         await uow.refresh_tokens.add(refresh.record)
@@ -205,3 +207,32 @@ async def test_get_family_of_an_unknown_id_is_none(uow_factory: UowFactory) -> N
     async with uow_factory() as uow:
         assert await uow.refresh_tokens.get_family(RefreshTokenFamilyId(UUID(int=9))) is None
         assert await uow.refresh_tokens.get_by_digest(SecretDigest.of("nope")) is None
+
+
+async def test_purge_deletes_ended_sessions_with_their_tokens_and_keeps_live_ones(
+    uow_factory: UowFactory, sessions: SessionIssuer
+) -> None:
+    user = await a_user(uow_factory)
+    live = await a_session(uow_factory, sessions, user)
+    revoked = await a_session(uow_factory, sessions, user)
+    expired = await a_session(uow_factory, sessions, user, started=NOW - timedelta(days=91))
+    async with uow_factory() as uow:
+        token = await uow.refresh_tokens.get_by_digest(SecretDigest.of(revoked))
+        assert token is not None
+        family = await uow.refresh_tokens.get_family(token.family_id, for_update=True)
+        assert family is not None
+        family.revoke(NOW)
+        await uow.refresh_tokens.update_family(family)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        purged = await uow.refresh_tokens.purge_ended_families(NOW)
+        await uow.commit()
+    async with uow_factory() as uow:
+        remaining = {
+            name: await uow.refresh_tokens.get_by_digest(SecretDigest.of(secret))
+            for name, secret in (("live", live), ("revoked", revoked), ("expired", expired))
+        }
+
+    assert purged == 2
+    assert {name for name, token in remaining.items() if token is not None} == {"live"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,6 +81,20 @@ class SqlAlchemyRefreshTokenRepository(RefreshTokenRepository):
                 refresh_token_families.c.revoked_at.is_(None),
             )
             .values(revoked_at=to_utc(now))
+        )
+        return int(result.rowcount)
+
+    async def purge_ended_families(self, now: datetime) -> int:
+        ended = select(refresh_token_families.c.id).where(
+            or_(
+                refresh_token_families.c.revoked_at.is_not(None),
+                refresh_token_families.c.expires_at <= to_utc(now),
+            )
+        )
+        # Tokens first: SQLite does not enforce the foreign key's ON DELETE CASCADE.
+        await self._execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(ended)))
+        result = await self._execute(
+            delete(refresh_token_families).where(refresh_token_families.c.id.in_(ended))
         )
         return int(result.rowcount)
 

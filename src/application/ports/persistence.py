@@ -82,6 +82,14 @@ class RefreshTokenRepository(Protocol):
         """Revoke every live session of the user; returns how many were revoked."""
         ...
 
+    async def purge_ended_families(self, now: datetime) -> int:
+        """Delete sessions revoked or past their absolute expiry, with their tokens.
+
+        Safe at any time: an access or refresh token of a deleted session is refused exactly
+        like one of a revoked session. Returns how many sessions were deleted.
+        """
+        ...
+
     async def add(self, token: RefreshToken) -> None:
         """Insert a new token."""
         ...
