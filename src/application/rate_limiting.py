@@ -39,6 +39,7 @@ class Operation(StrEnum):
     PASSWORD_GRANT = "password_grant"  # noqa: S105 - an operation's name, not a secret
     REVOKE_TOKEN = "revoke_token"  # noqa: S105 - an operation's name, not a secret
     BEARER_REQUEST = "bearer_request"
+    PASSWORD_CHANGE = "password_change"  # noqa: S105 - an operation's name, not a secret
     API_KEY_REQUEST = "api_key_request"
     REJECTED_CREDENTIALS = "rejected_credentials"
 
@@ -58,6 +59,9 @@ OPERATION_POLICIES: Mapping[Operation, tuple[PolicyName, ...]] = MappingProxyTyp
         ),
         Operation.REVOKE_TOKEN: (PolicyName.ANONYMOUS,),
         Operation.BEARER_REQUEST: (PolicyName.USER,),
+        # Checking the current password is a password guess like a login: same per-username
+        # allowance, so a stolen access token cannot test passwords faster than a login form.
+        Operation.PASSWORD_CHANGE: (PolicyName.USER, PolicyName.LOGIN_USERNAME),
         Operation.API_KEY_REQUEST: (PolicyName.API_KEY,),
         Operation.REJECTED_CREDENTIALS: (PolicyName.ANONYMOUS,),
     }
@@ -109,6 +113,13 @@ def operation_for(principal: Principal) -> Operation:
     if principal.method is AuthMethod.API_KEY and principal.api_key_id is not None:
         return Operation.API_KEY_REQUEST
     return Operation.BEARER_REQUEST
+
+
+def password_change_for(principal: Principal) -> Operation:
+    """A bearer's password change also spends the per-username login allowance."""
+    if principal.method is AuthMethod.BEARER:
+        return Operation.PASSWORD_CHANGE
+    return operation_for(principal)
 
 
 def rate_limit_key(policy: PolicyName, identity: str) -> str:

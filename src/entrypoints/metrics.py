@@ -33,7 +33,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import RateLimitObserver
 
-logger = structlog.get_logger("accounts.rate_limit")
 # prometheus-client leaves this constructor unannotated; its signature is (registry, path=None).
 _multiprocess_collector: Callable[..., object] = MultiProcessCollector
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -196,7 +195,9 @@ class PrometheusRateLimitObserver(RateLimitObserver):
             self._suppressed += 1
             return
         cause = error.__cause__
-        logger.warning(
+        # A fresh proxy per warning (at most one a minute): a module-level one is cached on
+        # first use, after which structlog's capture_logs can no longer see it in tests.
+        structlog.get_logger("accounts.rate_limit").warning(
             "rate_limit_storage_unavailable",
             failed_open=failed_open,
             cause=type(cause).__name__ if cause else None,

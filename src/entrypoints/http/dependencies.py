@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from application.principal import Principal
+from application.rate_limiting import password_change_for
 from entrypoints.container import Services
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.rate_limits import throttled
@@ -84,6 +85,9 @@ async def bearer_principal(
 # Every authenticated route spends the caller's rate limit (see `throttled`).
 CurrentPrincipal = Annotated[Principal, Depends(throttled(current_principal))]
 BearerPrincipal = Annotated[Principal, Depends(throttled(bearer_principal))]
+PasswordChangePrincipal = Annotated[
+    Principal, Depends(throttled(bearer_principal, password_change_for))
+]
 
 
 async def require_admin(principal: CurrentPrincipal) -> Principal:

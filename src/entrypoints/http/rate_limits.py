@@ -143,10 +143,12 @@ async def rate_limit_token_request(request: Request) -> None:
 
 def throttled(
     authenticate: Callable[..., Awaitable[Principal]],
+    operation: Callable[[Principal], Operation] = operation_for,
 ) -> Callable[..., Awaitable[Principal]]:
     """`authenticate` (a FastAPI dependency) that also spends the caller's rate limit.
 
-    Once the principal is known: its own policy, per user or per API key. When credentials are
+    Once the principal is known: what `operation` says it costs (by default its own policy,
+    per user or per API key). When credentials are
     missing or rejected: the client address's `anonymous` policy, so floods of invalid tokens
     are limited too. `functools.wraps` lets FastAPI resolve the wrapped dependency's parameters
     as before, so authentication itself stays untouched.
@@ -166,8 +168,12 @@ def throttled(
             raise
         await enforce(
             request,
-            operation_for(principal),
-            Caller(client=client_of(request), principal=principal),
+            operation(principal),
+            Caller(
+                client=client_of(request),
+                username=principal.user.email.normalized,
+                principal=principal,
+            ),
         )
         return principal
 

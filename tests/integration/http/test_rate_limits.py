@@ -290,3 +290,25 @@ async def test_refresh_and_revoke_spend_the_anonymous_policy(api_factory: AppFac
     assert revoked.status_code == 200
     assert rate_limit(revoked)[0][:2] == ("anonymous", 0)
     assert_problem(refused, 429, "rate_limited")
+
+
+async def test_password_change_guesses_share_the_login_allowance_of_the_username(
+    api_factory: AppFactory,
+) -> None:
+    api = await api_factory(rate_limit_login_username="3/minute")
+    _, headers = await api.user("ada@example.com")  # the login spent one of the three
+
+    guesses = [
+        await api.client.post(
+            "/api/v1/users/me/password",
+            json={"current_password": f"guess-number-{i}-xxxxx", "new_password": "x" * 20},
+            headers=headers,
+        )
+        for i in range(3)
+    ]
+    login = await api.token("ada@example.com")
+
+    assert [r.status_code for r in guesses] == [400, 400, 429]
+    assert {name for name, _, _ in rate_limit(guesses[0])} == {"user", "login_username"}
+    assert_problem(guesses[2], 429, "rate_limited")
+    assert_problem(login, 429, "rate_limited")

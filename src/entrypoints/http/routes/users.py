@@ -15,8 +15,8 @@ from application.use_cases.update_user import UpdateUserCommand
 from domain.users import Role, UserId
 from entrypoints.http.dependencies import (
     AdminPrincipal,
-    BearerPrincipal,
     CurrentPrincipal,
+    PasswordChangePrincipal,
     ServicesDep,
     require_json,
 )
@@ -114,7 +114,7 @@ async def update_me(
     dependencies=[Depends(require_json)],
 )
 async def change_password(
-    body: ChangePasswordRequest, principal: BearerPrincipal, services: ServicesDep
+    body: ChangePasswordRequest, principal: PasswordChangePrincipal, services: ServicesDep
 ) -> Response:
     await services.change_password.execute(
         ChangePasswordCommand(
