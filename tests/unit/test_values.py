@@ -96,6 +96,16 @@ class TestFullName:
     def test_allows_letters_from_any_script(self) -> None:
         assert str(FullName("Zoë Đorđević 李小龍")) == "Zoë Đorđević 李小龍"
 
+    @pytest.mark.parametrize(
+        "name",
+        [
+            pytest.param("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645", id="persian-zwnj"),
+            pytest.param("\u0915\u094d\u200d\u0937", id="devanagari-zwj"),
+        ],
+    )
+    def test_allows_the_joiners_some_scripts_need(self, name: str) -> None:
+        assert FullName(name).value == name
+
     def test_length_limit_applies_after_folding(self) -> None:
         assert FullName("  " + "a" * 200 + "  ").value == "a" * 200
 

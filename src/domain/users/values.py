@@ -70,6 +70,16 @@ class EmailAddress:
         return self.value
 
 
+# Zero-width (non-)joiners are format characters that Persian, Arabic and Indic names need to
+# render correctly; every other format character (bidi overrides among them) can disguise a name.
+_NAME_JOINERS = frozenset({"\u200c", "\u200d"})
+_FORBIDDEN_IN_NAMES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def _forbidden_in_name(char: str) -> bool:
+    return unicodedata.category(char) in _FORBIDDEN_IN_NAMES and char not in _NAME_JOINERS
+
+
 @dataclass(frozen=True, slots=True)
 class FullName:
     """A display name: trimmed, at most 200 characters, no control characters; may be empty."""
@@ -82,7 +92,7 @@ class FullName:
         value = " ".join(self.value.split())
         if len(value) > MAX_FULL_NAME_LENGTH:
             raise InvalidFullName(f"Full name is longer than {MAX_FULL_NAME_LENGTH} characters.")
-        if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in value):
+        if any(_forbidden_in_name(ch) for ch in value):
             raise InvalidFullName("Full name holds control or unassigned characters.")
         object.__setattr__(self, "value", value)
 
