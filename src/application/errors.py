@@ -41,6 +41,10 @@ class InvalidCursor(ApplicationError):
     """The pagination cursor was not issued by this service."""
 
 
+class InvalidPageSize(ApplicationError):
+    """The page size is outside the bounds a listing serves."""
+
+
 class StorageUnavailable(ApplicationError):
     """A backing store (database, cache) cannot be reached right now."""
 

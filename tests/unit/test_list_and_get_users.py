@@ -4,7 +4,7 @@ from uuid import UUID
 
 import pytest
 
-from application.errors import Forbidden, InvalidCursor, UserNotFound
+from application.errors import Forbidden, InvalidCursor, InvalidPageSize, UserNotFound
 from application.principal import Principal
 from application.use_cases.get_user import GetUser, GetUserQuery
 from application.use_cases.list_users import MAX_PAGE_SIZE, ListUsers, ListUsersQuery
@@ -137,7 +137,7 @@ class TestListUsers:
     async def test_limit_out_of_bounds_is_refused(
         self, list_users: ListUsers, admin: Principal, limit: int
     ) -> None:
-        with pytest.raises(ValueError, match="limit"):
+        with pytest.raises(InvalidPageSize, match="limit"):
             await list_users.execute(ListUsersQuery(principal=admin, limit=limit))
 
     async def test_limit_bounds_are_inclusive(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.errors import InvalidPageSize
 from application.pagination import decode_cursor, encode_cursor
 from application.ports import UnitOfWorkFactory
 from application.ports.persistence import UserFilter
@@ -39,7 +40,7 @@ class ListUsers:
     async def execute(self, query: ListUsersQuery) -> UserPage:
         query.principal.ensure_admin()
         if not 1 <= query.limit <= MAX_PAGE_SIZE:
-            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
+            raise InvalidPageSize(f"limit must be between 1 and {MAX_PAGE_SIZE}.")
         after = decode_cursor(query.cursor) if query.cursor else None
         email = EmailAddress(query.email) if query.email is not None else None
         async with self._uow() as uow:

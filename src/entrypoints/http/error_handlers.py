@@ -58,6 +58,11 @@ def problem_for(exc: Exception) -> ProblemError:
             "validation_failed",
             errors=[FieldError(pointer="#/query/cursor", detail=str(exc), code="invalid_cursor")],
         )
+    if isinstance(exc, app_errors.InvalidPageSize):
+        return ProblemError(
+            "validation_failed",
+            errors=[FieldError(pointer="#/query/limit", detail=str(exc), code="invalid_limit")],
+        )
     for kind in type(exc).__mro__:
         code = _ERROR_CODES.get(kind)
         if code is not None:
