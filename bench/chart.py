@@ -8,7 +8,7 @@ from typing import Any
 import matplotlib as mpl
 
 mpl.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def draw(report: dict[str, Any], path: Path) -> None:
@@ -19,7 +19,9 @@ def draw(report: dict[str, Any], path: Path) -> None:
     width = 0.8 / len(cells)
     for index, (workers, connections) in enumerate(cells):
         by_label = {
-            r["label"]: r for r in rows if (r["workers"], r["connections"]) == (workers, connections)
+            r["label"]: r
+            for r in rows
+            if (r["workers"], r["connections"]) == (workers, connections)
         }
         xs = [n + (index - (len(cells) - 1) / 2) * width for n in range(len(labels))]
         name = f"{workers} worker{'s' if workers > 1 else ''}, {connections} conn"

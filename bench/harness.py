@@ -51,10 +51,8 @@ def stop(process: subprocess.Popen[bytes], grace: float = 20.0) -> None:
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
     # Whatever is left of the group (a worker that outlived its master) goes too.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -103,7 +101,12 @@ class Gunicorn:
     """`gunicorn --config gunicorn.conf.py [app]` on a free loopback port: the image's command."""
 
     def __init__(
-        self, env: dict[str, str], workers: int, log: Path, app: str | None = None
+        self,
+        env: dict[str, str],
+        workers: int,
+        log: Path,
+        app: str | None = None,
+        extra: Sequence[str] = (),
     ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -113,7 +116,14 @@ class Gunicorn:
             "ACCOUNTS_HOST": "127.0.0.1",
             "ACCOUNTS_PORT": str(self.port),
         }
-        self._command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")]
+        self._command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
+        ]
+        self._command += list(extra)
         if app is not None:
             # The app on the command line wins over the config's `wsgi_app`: same settings.
             self._command += ["--pythonpath", str(BENCH), app]

@@ -117,7 +117,7 @@ SCENARIOS = {
 DEFAULT_SCENARIOS = ["me_bearer", "me_api_key", "list_users", "register", "token", "live_storm"]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--admin-database-url",
@@ -141,12 +141,18 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS))
     parser.add_argument("--log-level", default="INFO", help="the service's ACCOUNTS_LOG_LEVEL")
     parser.add_argument(
+        "--recycle",
+        action="store_true",
+        help="keep gunicorn.conf.py's max_requests recycling (off by default: a worker "
+        "restart in a 4 s cell would be measured instead of the request path)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="CI-size: 2 s cells, 1 worker, 32 and 256 connections"
     )
     parser.add_argument(
         "--no-save", action="store_true", help="print only; leave results/ and RESULTS.md alone"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.workers, args.connections = 2, "1", "32,256"
     if shutil.which("wrk") is None:
@@ -158,7 +164,14 @@ def main() -> None:
     from harness import cleanup_on_exit  # noqa: PLC0415
 
     with cleanup_on_exit(), fresh_database(args.admin_database_url) as database_url:
-        report = measure(args, database_url, workers, connections, scenarios)
+        report = measure(
+            args,
+            argv=argv,
+            database_url=database_url,
+            workers=workers,
+            connections=connections,
+            scenarios=scenarios,
+        )
     report["wall_seconds"] = round(time.monotonic() - started, 1)
     print(render_table(report))
     print(f"\nwall clock {report['wall_seconds']} s")
@@ -269,9 +282,10 @@ def seed(base: str, env: dict[str, str]) -> Seed:
 def hash_seconds() -> float:
     """One Argon2id verification with the service's parameters, on one core (median of 5)."""
     sys.path.insert(0, str(ROOT / "src"))
-    from adapters.identity.password_hasher import Argon2Parameters  # noqa: PLC0415
     from pwdlib import PasswordHash  # noqa: PLC0415
     from pwdlib.hashers.argon2 import Argon2Hasher  # noqa: PLC0415
+
+    from adapters.identity.password_hasher import Argon2Parameters  # noqa: PLC0415
 
     params = Argon2Parameters()
     hasher = PasswordHash(
@@ -294,6 +308,8 @@ def hash_seconds() -> float:
 
 def measure(
     args: argparse.Namespace,
+    *,
+    argv: list[str] | None,
     database_url: str,
     workers: list[int],
     connections: list[int],
@@ -306,15 +322,26 @@ def measure(
     credentials: Seed | None = None
     run_id = secrets.token_hex(3)
     print(f"logs in {logs}", flush=True)
+    extra = [] if args.recycle else ["--max-requests", "0"]
     for count in workers:
         bare: dict[int, WrkResult] = {}
-        with Gunicorn(env, count, logs / f"bare-{count}.log", app="bare_app:app") as server:
+        bare_log = logs / f"bare-{count}.log"
+        with Gunicorn(env, count, bare_log, app="bare_app:app", extra=extra) as server:
             run_wrk(wrk_command(f"{server.base}/", 1, 32))  # warm-up
             for conns in connections:
                 bare[conns] = run_wrk(wrk_command(f"{server.base}/", args.seconds, conns))
-                rows.append(row("bare", "bare FastAPI (constant)", count, conns, bare[conns], 1.0))
+                rows.append(
+                    row(
+                        "bare",
+                        "bare FastAPI (constant)",
+                        workers=count,
+                        connections=conns,
+                        result=bare[conns],
+                        ratio=1.0,
+                    )
+                )
                 print_row(rows[-1])
-        with Gunicorn(env, count, logs / f"service-{count}.log") as server:
+        with Gunicorn(env, count, logs / f"service-{count}.log", extra=extra) as server:
             if credentials is None:
                 credentials = seed(server.base, env)
             wrk_env = {
@@ -350,7 +377,16 @@ def measure(
                         _started.remove(storm)
                         storm_result = parse_wrk(output.decode())
                     ratio = result.rps / bare[conns].rps if bare[conns].rps else math.nan
-                    rows.append(row(scenario.name, scenario.label, count, conns, result, ratio))
+                    rows.append(
+                        row(
+                            scenario.name,
+                            scenario.label,
+                            workers=count,
+                            connections=conns,
+                            result=result,
+                            ratio=ratio,
+                        )
+                    )
                     if storm_result is not None:
                         rows[-1]["storm"] = storm_result.as_dict()
                     print_row(rows[-1])
@@ -362,9 +398,10 @@ def measure(
         "settings": {
             "seconds_per_cell": args.seconds,
             "limits": args.limits,
+            "max_requests_recycling": args.recycle,
             "log_level": args.log_level,
             "login_storm_connections": LOGIN_STORM_CONNECTIONS,
-            "command": " ".join(sys.argv[1:]),
+            "command": " ".join(argv if argv is not None else sys.argv[1:]),
         },
         "hash_seconds": round(hash_seconds(), 4),
         "rows": rows,
@@ -373,7 +410,7 @@ def measure(
 
 
 def row(
-    name: str, label: str, workers: int, connections: int, result: WrkResult, ratio: float
+    name: str, label: str, *, workers: int, connections: int, result: WrkResult, ratio: float
 ) -> dict[str, object]:
     return {
         "scenario": name,
@@ -403,8 +440,11 @@ def render_table(report: dict[str, object]) -> str:
     ]
     rows = sorted(
         report["rows"],  # type: ignore[arg-type]
-        key=lambda e: (e["workers"], list(SCENARIOS).index(e["scenario"]) + 1
-                       if e["scenario"] != "bare" else 0, e["connections"]),
+        key=lambda e: (
+            e["workers"],
+            list(SCENARIOS).index(e["scenario"]) + 1 if e["scenario"] != "bare" else 0,
+            e["connections"],
+        ),
     )
     lines += [format_row(e) for e in rows]
     rss = report["rss_mib"]
