@@ -21,6 +21,7 @@ from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from adapters.identity.password_hasher import Argon2PasswordHasher
 from adapters.persistence import migrator
 from adapters.persistence.database import create_engine, create_session_factory, ping
+from adapters.persistence.principal_reader import SqlAlchemyPrincipalReader
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.rate_limiting.limits_rate_limiter import LimitsRateLimiter
 from adapters.system.clock import SystemClock
@@ -147,6 +148,7 @@ class Container(containers.DeclarativeContainer):
     engine = providers.Resource(_engine, settings)
     session_factory = providers.Singleton(create_session_factory, engine)
     uow = providers.Singleton(unit_of_work_factory, session_factory)
+    principal_reader = providers.Singleton(SqlAlchemyPrincipalReader, engine)
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidV7Generator)
@@ -200,12 +202,14 @@ class Container(containers.DeclarativeContainer):
     revoke = providers.Singleton(RevokeToken, uow=uow, verifier=tokens, clock=clock)
     resolve_principal = providers.Singleton(
         ResolvePrincipal,
-        uow=uow,
+        reader=principal_reader,
         verifier=tokens,
         external=external_tokens,
         external_accounts=external_accounts,
     )
-    resolve_api_key = providers.Singleton(ResolveApiKeyPrincipal, uow=uow, clock=clock)
+    resolve_api_key = providers.Singleton(
+        ResolveApiKeyPrincipal, reader=principal_reader, uow=uow, clock=clock
+    )
     change_password = providers.Singleton(
         ChangePassword, uow=uow, hasher=hasher, clock=clock, policy=password_policy
     )
