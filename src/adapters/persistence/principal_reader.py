@@ -9,6 +9,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.credential_repositories import api_key_from_row, family_from_row
+from adapters.persistence.database import retry_once
 from adapters.persistence.errors import translate_errors
 from adapters.persistence.tables import api_keys, refresh_token_families, users
 from adapters.persistence.user_repository import user_from_row
@@ -72,11 +73,14 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
         return api_key_from_row(_unprefixed(row, _KEY)), user_from_row(row)
 
     async def _one_or_none(self, statement: Select[Any]) -> RowMapping | None:
-        with translate_errors():
+        async def read() -> RowMapping | None:
             async with self._engine.connect() as connection:
                 result = await connection.execute(statement)
                 row: RowMapping | None = result.mappings().one_or_none()
-        return row
+            return row
+
+        with translate_errors():
+            return await retry_once(read)
 
 
 def _unprefixed(row: RowMapping, prefix: str) -> dict[str, Any]:
