@@ -142,6 +142,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS))
     parser.add_argument("--log-level", default="INFO", help="the service's ACCOUNTS_LOG_LEVEL")
     parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="ACCOUNTS_NAME=VALUE",
+        help="extra service setting for an experiment (repeatable)",
+    )
+    parser.add_argument(
         "--recycle",
         action="store_true",
         help="keep gunicorn.conf.py's max_requests recycling (off by default: a worker "
@@ -237,6 +244,7 @@ def service_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
     )
     for name in ("ANONYMOUS", "USER", "API_KEY", "LOGIN_IP", "LOGIN_USERNAME", "REGISTER"):
         env[f"ACCOUNTS_RATE_LIMIT_{name}"] = HIGH
+    env.update(setting.split("=", 1) for setting in getattr(args, "env", []))
     return env
 
 
@@ -402,6 +410,7 @@ def measure(
             "limits": args.limits,
             "max_requests_recycling": args.recycle,
             "log_level": args.log_level,
+            "env": args.env,
             "login_storm_connections": LOGIN_STORM_CONNECTIONS,
             "command": " ".join(argv if argv is not None else sys.argv[1:]),
         },
