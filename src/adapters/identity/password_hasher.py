@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import ctypes.util
 import os
-import platform
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -16,27 +13,6 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from application.ports import PasswordHasher, PasswordVerification
 from domain.users import HashedPassword
-
-# glibc's mallopt parameter number for the size above which malloc maps memory of its own.
-_M_MMAP_THRESHOLD = -3
-_MMAP_THRESHOLD_BYTES = 1024 * 1024
-
-
-def _return_hash_memory_to_the_os() -> None:
-    """Make glibc give each hash's memory block back when the hash is done.
-
-    Argon2 allocates `memory_cost` (19 MiB) per hash. glibc raises its mmap threshold to the
-    size of the first such block freed, so later blocks come from the hashing thread's heap
-    arena and stay resident: 19 MiB per hashing thread for the process's lifetime (measured:
-    105 -> 143 MiB RSS after 40 verifications in two threads). A fixed threshold keeps them
-    mapped and unmapped per hash (105 -> 105 MiB). Other C libraries are left alone.
-    """
-    if platform.libc_ver()[0] != "glibc":
-        return
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is None:
-        return
-    ctypes.CDLL(libc_name).mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +36,6 @@ class Argon2PasswordHasher(PasswordHasher):
         self, parameters: Argon2Parameters | None = None, *, max_threads: int | None = None
     ) -> None:
         params = parameters or Argon2Parameters()
-        _return_hash_memory_to_the_os()
         self._hash = PasswordHash(
             (
                 Argon2Hasher(
