@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
@@ -182,6 +183,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     report["wall_seconds"] = round(time.monotonic() - started, 1)
     print(render_table(report))
+    print("\n" + "\n".join(targets(report)))
     print(f"\nwall clock {report['wall_seconds']} s")
     if not args.no_save:
         save(report)
@@ -483,6 +485,76 @@ def render_table(report: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def targets(report: dict[str, Any]) -> list[str]:
+    """Issue 7's targets, each with the figures it was judged on."""
+    rows = report["rows"]
+    lines = []
+
+    def cells(scenario: str) -> list[dict[str, Any]]:
+        return [r for r in rows if r["scenario"] == scenario]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    me = [r for r in cells("me_bearer") if (r["workers"], r["connections"]) == (1, 32)]
+    if me:
+        lines.append(
+            f"- GET /users/me bearer >= 0.30 of bare at 1 worker, 32 connections: "
+            f"{verdict(me[0]['ratio'] >= 0.30)} ({me[0]['ratio']:.3f}: "
+            f"{me[0]['rps']:.0f} req/s)"
+        )
+    wide = [r for r in rows if r["connections"] == 256 and r["scenario"] != "bare"]
+    if wide:
+        errors = [r for r in wide if r["errors"]]
+        slow = [r for r in wide if r["p99_ms"] >= 1000]
+        lines.append(
+            f"- 256 connections, zero errors: {verdict(not errors)}"
+            + (f" ({', '.join(_cell(r) for r in errors)})" if errors else "")
+        )
+        lines.append(
+            f"- 256 connections, p99 < 1 s: {verdict(not slow)}"
+            + (
+                " (over: " + ", ".join(f"{_cell(r)} {r['p99_ms']:.0f} ms" for r in slow) + ")"
+                if slow
+                else ""
+            )
+        )
+    storm = cells("live_storm")
+    bare_p99 = {(r["workers"], r["connections"]): r["p99_ms"] for r in cells("bare")}
+    if storm:
+        worst = max(storm, key=lambda r: r["p99_ms"])
+        lines.append(
+            f"- /health/live p99 < 50 ms during a login storm: "
+            f"{verdict(worst['p99_ms'] < 50)} (p99 by workers/connections: "
+            + ", ".join(
+                f"{r['workers']}w/{r['connections']}c {r['p99_ms']:.0f} ms "
+                f"[bare {bare_p99.get((r['workers'], r['connections']), math.nan):.0f}]"
+                for r in storm
+            )
+            + ")"
+        )
+    tokens = cells("token")
+    if tokens:
+        ceiling = report["machine"]["nproc"] / report["hash_seconds"]
+        best = max(tokens, key=lambda r: r["rps"])
+        lines.append(
+            f"- login throughput >= 80% of cores / hash time ({ceiling:.0f}/s): "
+            f"{verdict(best['rps'] >= 0.8 * ceiling)} (best {best['rps']:.0f}/s = "
+            f"{best['rps'] / ceiling:.0%}, {_cell(best)})"
+        )
+    rss = [mib for values in report["rss_mib"].values() for mib in values]
+    if rss:
+        lines.append(
+            f"- RSS < 150 MiB per worker after the run: {verdict(max(rss) < 150)} "
+            f"(max {max(rss):.0f} MiB)"
+        )
+    return lines
+
+
+def _cell(row: dict[str, Any]) -> str:
+    return f"{row['scenario']} {row['workers']}w/{row['connections']}c"
+
+
 def machine() -> dict[str, object]:
     model = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -514,12 +586,13 @@ def save(report: dict[str, object]) -> None:
             f"wall clock {report['wall_seconds']} s.\n\n" + render_table(report)
         )
         text = results_md.read_text()
-        text = re.sub(
-            r"(<!-- results:start -->\n).*?(\n<!-- results:end -->)",
-            lambda found: found[1] + block + found[2],
-            text,
-            flags=re.S,
-        )
+        for name, content in (("results", block), ("targets", "\n".join(targets(report)))):
+            text = re.sub(
+                rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)",
+                lambda found, content=content: found[1] + content + found[2],
+                text,
+                flags=re.S,
+            )
         results_md.write_text(text)
     print(f"wrote {RESULTS / 'latest.json'}, {RESULTS / 'latest.png'}")
 
