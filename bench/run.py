@@ -159,9 +159,17 @@ def main(argv: list[str] | None = None) -> None:
         "--quick", action="store_true", help="CI-size: 2 s cells, 1 worker, 32 and 256 connections"
     )
     parser.add_argument(
+        "--render",
+        action="store_true",
+        help="only rewrite RESULTS.md from results/latest.json",
+    )
+    parser.add_argument(
         "--no-save", action="store_true", help="print only; leave results/ and RESULTS.md alone"
     )
     args = parser.parse_args(argv)
+    if args.render:
+        update_results_md(json.loads((RESULTS / "latest.json").read_text()))
+        return
     if args.quick:
         args.seconds, args.workers, args.connections = 2, "1", "32,256"
     if shutil.which("wrk") is None:
@@ -570,30 +578,36 @@ def machine() -> dict[str, object]:
     }
 
 
+def update_results_md(report: dict[str, Any]) -> None:
+    """Put the table and the targets between RESULTS.md's markers (`--render` redoes it)."""
+    results_md = BENCH / "RESULTS.md"
+    if not results_md.exists():
+        return
+    m = report["machine"]
+    block = (
+        f"Run `make bench` ({report['settings']['command'] or 'defaults'}) on "
+        f"{report['date']}; {m['nproc']} cores, {m['cpu_model']}, "
+        f"load average at the end {m['load_average_at_end']}; "
+        f"wall clock {report['wall_seconds']} s.\n\n```\n" + render_table(report) + "\n```"
+    )
+    text = results_md.read_text()
+    for name, content in (("results", block), ("targets", "\n".join(targets(report)))):
+        text = re.sub(
+            rf"(<!-- {name}:start -->\n)(?:.*?\n)?(<!-- {name}:end -->)",
+            lambda found, content=content: found[1] + content + "\n" + found[2],
+            text,
+            flags=re.S,
+        )
+    results_md.write_text(text)
+
+
 def save(report: dict[str, object]) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
     from chart import draw  # noqa: PLC0415
 
     draw(report, RESULTS / "latest.png")
-    results_md = BENCH / "RESULTS.md"
-    if results_md.exists():
-        m = report["machine"]
-        block = (
-            f"Run `make bench` ({report['settings']['command'] or 'defaults'}) on "  # type: ignore[index]
-            f"{report['date']}; {m['nproc']} cores, {m['cpu_model']}, "  # type: ignore[index]
-            f"load average at the end {m['load_average_at_end']}; "  # type: ignore[index]
-            f"wall clock {report['wall_seconds']} s.\n\n" + render_table(report)
-        )
-        text = results_md.read_text()
-        for name, content in (("results", block), ("targets", "\n".join(targets(report)))):
-            text = re.sub(
-                rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)",
-                lambda found, content=content: found[1] + content + found[2],
-                text,
-                flags=re.S,
-            )
-        results_md.write_text(text)
+    update_results_md(report)
     print(f"wrote {RESULTS / 'latest.json'}, {RESULTS / 'latest.png'}")
 
 
