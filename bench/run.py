@@ -180,14 +180,19 @@ def main(argv: list[str] | None = None) -> None:
     started = time.monotonic()
     from harness import cleanup_on_exit  # noqa: PLC0415
 
-    with cleanup_on_exit(), fresh_database(args.admin_database_url) as database_url:
-        report = measure(
-            args,
-            argv=argv,
-            database_url=database_url,
-            workers=workers,
-            connections=connections,
-            scenarios=scenarios,
+    try:
+        with cleanup_on_exit(), fresh_database(args.admin_database_url) as database_url:
+            report = measure(
+                args,
+                argv=argv,
+                database_url=database_url,
+                workers=workers,
+                connections=connections,
+                scenarios=scenarios,
+            )
+    except KeyboardInterrupt:
+        sys.exit(
+            "interrupted: every process the benchmark started is stopped, its database dropped"
         )
     report["wall_seconds"] = round(time.monotonic() - started, 1)
     print(render_table(report))
