@@ -10,7 +10,7 @@ STAMP_RUNTIME := $(VENV)/.runtime-installed
 STAMP_DEV := $(VENV)/.dev-installed
 
 .PHONY: help run test lint typecheck imports unit integration security reliability audit soak \
-	format lock migrate openapi openapi-update readme-config clean bench-ratelimit bench-workers \
+	format lock migrate openapi openapi-update readme-config clean bench bench-ratelimit bench-workers \
 	lint-deploy
 
 help: ## List the targets
@@ -77,10 +77,13 @@ audit: $(STAMP_DEV) ## Known vulnerabilities in the lock files (pip-audit; AUDIT
 soak: $(STAMP_DEV) ## Two minutes of mixed traffic at 64 connections through Gunicorn (SOAK_SECONDS)
 	SOAK_SECONDS=$${SOAK_SECONDS:-120} $(BIN)/pytest tests/reliability/test_soak.py -q -s
 
+bench: $(STAMP_DEV) ## The service vs bare FastAPI under Gunicorn + wrk: table, JSON, chart, RESULTS.md (BENCH_ARGS=--quick)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
 bench-ratelimit: $(STAMP_DEV) ## Rate-limit overhead on GET /users/me: disabled vs memory vs Redis
 	$(BIN)/python bench/rate_limit_overhead.py $(BENCH_ARGS)
 
-bench-workers: $(STAMP_DEV) ## Gunicorn throughput at 1, 2, 4 workers per core (wrk; BENCH_ARGS=--database-url ...)
+bench-workers: $(STAMP_DEV) ## Gunicorn throughput at 1, 2, 4 workers per core: /users/me and /health/live
 	$(BIN)/python bench/gunicorn_workers.py $(BENCH_ARGS)
 
 migrate: $(STAMP_RUNTIME) ## Apply migrations to ACCOUNTS_DATABASE_URL

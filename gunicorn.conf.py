@@ -17,18 +17,16 @@ from gunicorn.glogging import Logger
 
 from entrypoints.logging import configure_logging
 
-# Measured with `make bench-workers` (bench/gunicorn_workers.py): 2 cores, wrk -t2 -c64 -d10s on
-# loopback, Postgres and Redis on the same machine, shared with other jobs (load average 6-9),
-# three runs; requests/second (p99 ms):
-#   per core  GET /api/v1/users/me (bearer)            GET /health/live
-#   1 (2)     187 (1580), 408 (796), 376 (787)         2045 (385), 1321 (28), 1846 (286)
-#   2 (4)     383 (778),  324 (955), 250 (1040)        3482 (101), 2530 (93), 3224 (93)
-#   4 (8)     348 (610),  261 (1500), 504 (496)        5574 (82),  5309 (110), 5482 (66)
-# On the endpoint that does real work (token check, Postgres, Redis) more workers per core bring
-# no consistent gain: means 324, 319 and 371 rps, while runs of one setting differ by 2x. An
-# async worker already overlaps its I/O waits; extra workers add memory, context switches and,
-# above all, database connections (each worker has its own pool). /health/live does no I/O; its
-# rise with more processes is their larger share of a CPU other jobs were using too.
+# Measured with `make bench-workers` (bench/run.py: the production command, wrk -t2 -c64 -d8s on
+# loopback, Postgres and Redis on the same 2-core machine, each beside a bare FastAPI app run
+# with the same settings), 2026-11-23; requests/second (p99 ms), ratio to the bare app:
+#   per core  GET /api/v1/users/me (bearer)    GET /health/live          bare app
+#   1 (2)     855 (178) 0.047                  7369 (13) 0.40            18274 (7)
+#   2 (4)     743 (309) 0.042                  6320 (21) 0.36            17811 (12)
+#   4 (8)     663 (194) 0.043                  5426 (45) 0.35            15484 (19)
+# Every extra worker per core lowers throughput and raises p99, the bare app's too: an async
+# worker already overlaps its I/O waits, and more processes only add context switches, memory
+# (~140 MiB each) and database connections (each worker has its own pool).
 # Hence 1 worker per core; raise WEB_CONCURRENCY when your own measurements say otherwise.
 WORKERS_PER_CORE = 1
 GRACEFUL_TIMEOUT_SECONDS = 30

@@ -31,6 +31,7 @@ from application.ports import (
     IdGenerator,
     PasswordHasher,
     PasswordVerification,
+    PrincipalReader,
     RefreshTokenRepository,
     SecretGenerator,
     TokenIssuer,
@@ -289,6 +290,11 @@ class FakeUnitOfWork(UnitOfWork):
         """Use as the `UnitOfWorkFactory` a use case takes."""
         return self
 
+    @property
+    def reader(self) -> InMemoryPrincipalReader:
+        """A `PrincipalReader` over what this unit of work has committed."""
+        return InMemoryPrincipalReader(self)
+
     async def __aenter__(self) -> Self:
         if self._active:
             raise RuntimeError("FakeUnitOfWork does not support nested or concurrent units.")
@@ -319,6 +325,29 @@ class FakeUnitOfWork(UnitOfWork):
         self.external_store = self.external_identities.clone()
         self.committed = True
         self.commit_count += 1
+
+
+class InMemoryPrincipalReader(PrincipalReader):
+    """Reads the committed state of a `FakeUnitOfWork`, as the real reader reads outside one."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    async def user_with_session(
+        self, user_id: UserId, session_id: RefreshTokenFamilyId | None
+    ) -> tuple[User | None, RefreshTokenFamily | None]:
+        user = await self._uow.store.get_by_id(user_id)
+        if user is None:
+            return None, None
+        if session_id is None:
+            return user, None
+        return user, await self._uow.refresh_store.get_family(session_id)
+
+    async def api_key_with_owner(self, prefix: str) -> tuple[ApiKey | None, User | None]:
+        key = await self._uow.api_key_store.get_by_prefix(prefix)
+        if key is None:
+            return None, None
+        return key, await self._uow.store.get_by_id(key.user_id)
 
 
 class FixedClock(Clock):

@@ -76,7 +76,7 @@ class SessionFlows:
     ) -> None:
         self.authenticate = AuthenticateWithPassword(uow.factory, hasher, sessions, clock, policy)
         self.refresh_access_token = RefreshAccessToken(uow.factory, sessions, clock)
-        self.resolve_principal = ResolvePrincipal(uow.factory, tokens)
+        self.resolve_principal = ResolvePrincipal(uow.reader, tokens)
         self.revoke_token = RevokeToken(uow.factory, tokens, clock)
 
     async def login(self, user: User, password: str = PASSWORD) -> IssuedTokens:

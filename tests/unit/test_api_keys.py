@@ -42,7 +42,7 @@ def delete(uow: FakeUnitOfWork) -> DeleteApiKey:
 
 @pytest.fixture
 def resolve(uow: FakeUnitOfWork, clock: FixedClock) -> ResolveApiKeyPrincipal:
-    return ResolveApiKeyPrincipal(uow.factory, clock)
+    return ResolveApiKeyPrincipal(uow.reader, uow.factory, clock)
 
 
 def api_key_principal(user: User) -> Principal:

@@ -59,7 +59,7 @@ def resolve(
     external: FakeExternalTokens,
     accounts: ExternalAccounts,
 ) -> ResolvePrincipal:
-    return ResolvePrincipal(uow.factory, tokens, external, accounts)
+    return ResolvePrincipal(uow.reader, tokens, external, accounts)
 
 
 async def deactivate(uow: FakeUnitOfWork, user_id: UserId, clock: FixedClock) -> None:
@@ -221,7 +221,7 @@ async def test_an_unverifiable_external_token_is_invalid(
 async def test_external_tokens_are_refused_when_no_provider_is_configured(
     uow: FakeUnitOfWork, tokens: FakeTokens, external: FakeExternalTokens
 ) -> None:
-    resolve = ResolvePrincipal(uow.factory, tokens)
+    resolve = ResolvePrincipal(uow.reader, tokens)
 
     with pytest.raises(InvalidToken):
         await resolve.execute(external.add("ext", identity()))
@@ -278,7 +278,7 @@ async def test_concurrent_first_sights_both_get_the_one_provisioned_user(
             return super().new_id()
 
     accounts = ExternalAccounts(uow.factory, clock, ConcurrentRequestCommitsFirst(start=1))
-    resolve = ResolvePrincipal(uow.factory, tokens, external, accounts)
+    resolve = ResolvePrincipal(uow.reader, tokens, external, accounts)
 
     principal = await resolve.execute(external.add("ext", who))
 

@@ -15,7 +15,7 @@ from tests.unit.builders import UserSeeder
 
 @pytest.fixture
 def resolve(uow: FakeUnitOfWork, tokens: FakeTokens) -> ResolvePrincipal:
-    return ResolvePrincipal(uow.factory, tokens)
+    return ResolvePrincipal(uow.reader, tokens)
 
 
 async def test_valid_token_gives_the_user_as_stored_now(

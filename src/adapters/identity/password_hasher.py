@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -13,6 +15,25 @@ from pwdlib.hashers.argon2 import Argon2Hasher
 
 from application.ports import PasswordHasher, PasswordVerification
 from domain.users import HashedPassword
+
+# How much lower than the event loop the hashing threads run (a Unix nice increment).
+HASHING_NICENESS = 10
+
+
+def _yield_to_the_event_loop() -> None:
+    """Lower the calling hashing thread's CPU priority (Linux: nice applies per thread).
+
+    A login storm keeps every hashing thread busy; at equal priority the event loop gets only
+    its share of the cores and every other request waits behind hashes. At nice 10 the
+    scheduler gives the loop (and the database) the CPU whenever they want it, and the hashes
+    still use every cycle they leave idle.
+    """
+    # Only Linux gives each thread its own nice value; elsewhere a thread id is no process id.
+    if sys.platform == "linux":
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+        except OSError:
+            return
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +67,9 @@ class Argon2PasswordHasher(PasswordHasher):
             )
         )
         self._executor = ThreadPoolExecutor(
-            max_workers=max_threads or os.cpu_count() or 1, thread_name_prefix="argon2"
+            max_workers=max_threads or os.cpu_count() or 1,
+            thread_name_prefix="argon2",
+            initializer=_yield_to_the_event_loop,
         )
         self._dummy: str | None = None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
@@ -64,7 +65,7 @@ class SqlAlchemyRefreshTokenRepository(RefreshTokenRepository):
         if for_update:
             statement = statement.with_for_update()
         row = await self._one_or_none(statement)
-        return _to_family(row) if row is not None else None
+        return family_from_row(row) if row is not None else None
 
     async def update_family(self, family: RefreshTokenFamily) -> None:
         await self._execute(
@@ -173,7 +174,7 @@ class SqlAlchemyApiKeyRepository(ApiKeyRepository):
         with translate_errors():
             result = await self._session.execute(statement)
             rows = result.mappings().all()
-        return [_to_api_key(row) for row in rows]
+        return [api_key_from_row(row) for row in rows]
 
     async def delete(self, key_id: ApiKeyId) -> None:
         with translate_errors():
@@ -191,7 +192,7 @@ class SqlAlchemyApiKeyRepository(ApiKeyRepository):
         with translate_errors():
             result = await self._session.execute(statement)
             row = result.mappings().one_or_none()
-        return _to_api_key(row) if row is not None else None
+        return api_key_from_row(row) if row is not None else None
 
 
 class SqlAlchemyExternalIdentityRepository(ExternalIdentityRepository):
@@ -218,7 +219,7 @@ class SqlAlchemyExternalIdentityRepository(ExternalIdentityRepository):
             )
 
 
-def _to_family(row: RowMapping) -> RefreshTokenFamily:
+def family_from_row(row: Mapping[Any, Any]) -> RefreshTokenFamily:
     return RefreshTokenFamily(
         id=RefreshTokenFamilyId(row["id"]),
         user_id=UserId(row["user_id"]),
@@ -240,7 +241,7 @@ def _to_token(row: RowMapping) -> RefreshToken:
     )
 
 
-def _to_api_key(row: RowMapping) -> ApiKey:
+def api_key_from_row(row: Mapping[Any, Any]) -> ApiKey:
     return ApiKey(
         id=ApiKeyId(row["id"]),
         user_id=UserId(row["user_id"]),

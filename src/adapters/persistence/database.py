@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from adapters.persistence.errors import translate_errors
+
+T = TypeVar("T")
 
 # Well under the idle timeouts of common proxies and managed databases (PgBouncer, RDS, Azure),
 # so the pool never hands out a connection the network has already dropped.
@@ -43,7 +47,10 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
-        pool_pre_ping=True,
+        # No pre-ping: on asyncpg it is BEGIN; SELECT; ROLLBACK at every checkout, three round
+        # trips before each request's own query. A connection that died while pooled fails on
+        # first use instead; SQLAlchemy then invalidates it and every connection pooled before
+        # it, so one request sees the failure (503, or a read retried, see `retry_once`).
         pool_recycle=POOL_RECYCLE_SECONDS,
         connect_args=_connect_args(parsed, connect_timeout),
     )
@@ -64,9 +71,28 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 async def ping(engine: AsyncEngine) -> None:
     """Run `SELECT 1`; raises `StorageUnavailable` when the database does not answer in time."""
-    with translate_errors():
-        async with asyncio.timeout(PING_TIMEOUT_SECONDS), engine.connect() as connection:
+
+    async def select_one() -> None:
+        async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+
+    with translate_errors():
+        async with asyncio.timeout(PING_TIMEOUT_SECONDS):
+            await retry_once(select_one)
+
+
+async def retry_once(read: Callable[[], Awaitable[T]]) -> T:
+    """Run `read`, once more if its pooled connection turned out dead (a database restart).
+
+    Only for work that is safe to repeat (reads): SQLAlchemy has invalidated the dead
+    connection and the pool's older ones, so the second try gets a fresh connection.
+    """
+    try:
+        return await read()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    return await read()
 
 
 def _is_sqlite(url: URL) -> bool:

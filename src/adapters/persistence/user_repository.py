@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Select, func, insert, select, update
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.persistence.errors import translate_errors
@@ -68,7 +68,7 @@ class SqlAlchemyUserRepository(UserRepository):
         with translate_errors():
             result = await self._session.execute(statement)
             rows = result.mappings().all()
-        return [_to_user(row) for row in rows]
+        return [user_from_row(row) for row in rows]
 
     async def lock_active_admin_ids(self) -> list[UserId]:
         """Ids of every active admin, locked in id order so concurrent callers cannot deadlock."""
@@ -87,7 +87,7 @@ class SqlAlchemyUserRepository(UserRepository):
         with translate_errors():
             result = await self._session.execute(statement)
             row = result.mappings().one_or_none()
-        return _to_user(row) if row is not None else None
+        return user_from_row(row) if row is not None else None
 
 
 def _to_row(user: User) -> dict[str, Any]:
@@ -104,7 +104,7 @@ def _to_row(user: User) -> dict[str, Any]:
     }
 
 
-def _to_user(row: RowMapping) -> User:
+def user_from_row(row: Mapping[Any, Any]) -> User:
     return User(
         id=UserId(row["id"]),
         email=EmailAddress(row["email"]),

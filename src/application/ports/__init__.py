@@ -3,6 +3,7 @@
 from application.ports.persistence import (
     ApiKeyRepository,
     ExternalIdentityRepository,
+    PrincipalReader,
     RefreshTokenRepository,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -31,6 +32,7 @@ __all__ = [
     "IdGenerator",
     "PasswordHasher",
     "PasswordVerification",
+    "PrincipalReader",
     "RefreshTokenRepository",
     "SecretGenerator",
     "TokenIssuer",

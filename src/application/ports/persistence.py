@@ -145,6 +145,24 @@ class ExternalIdentityRepository(Protocol):
         ...
 
 
+class PrincipalReader(Protocol):
+    """Reads an authenticating caller's current state in one round trip, outside a transaction.
+
+    For the hot path of every authenticated request: nothing is written, so nothing needs a
+    transaction, and the user and their session (or API key) come back together.
+    """
+
+    async def user_with_session(
+        self, user_id: UserId, session_id: RefreshTokenFamilyId | None
+    ) -> tuple[User | None, RefreshTokenFamily | None]:
+        """The user, and the login session `session_id` names (None when absent or not asked)."""
+        ...
+
+    async def api_key_with_owner(self, prefix: str) -> tuple[ApiKey | None, User | None]:
+        """The API key with this public prefix and its owner; (None, None) when there is none."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: leaving the block without `commit()` rolls everything back."""
 

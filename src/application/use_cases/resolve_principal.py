@@ -6,7 +6,7 @@ from uuid import UUID
 
 from application.errors import AccountDisabled, InvalidToken
 from application.external_accounts import ExternalAccounts
-from application.ports import ExternalTokenVerifier, TokenVerifier, UnitOfWorkFactory
+from application.ports import ExternalTokenVerifier, PrincipalReader, TokenVerifier
 from application.principal import AuthMethod, Principal
 from domain.credentials import RefreshTokenFamilyId
 from domain.users import User
@@ -19,17 +19,18 @@ class ResolvePrincipal:
     A token of ours names its login session (`sid`): when that session was revoked (logout,
     password change, deactivation, refresh-token reuse) the token stops working at once. A
     token whose issuer is the configured external provider goes to that provider's verifier,
-    and its subject to the local account linked to it.
+    and its subject to the local account linked to it. The account and its session are read
+    together, in one round trip and without a transaction: this runs on every request.
     """
 
     def __init__(
         self,
-        uow: UnitOfWorkFactory,
+        reader: PrincipalReader,
         verifier: TokenVerifier,
         external: ExternalTokenVerifier | None = None,
         external_accounts: ExternalAccounts | None = None,
     ) -> None:
-        self._uow = uow
+        self._reader = reader
         self._verifier = verifier
         self._external = external
         self._external_accounts = external_accounts
@@ -38,13 +39,10 @@ class ResolvePrincipal:
         if self._external is not None and self._external.claims_issuer(token):
             return await self._external_principal(token)
         claims = self._verifier.verify_access_token(token)
-        async with self._uow() as uow:
-            user = await uow.users.get_by_id(claims.subject)
-            session = None
-            if claims.session_id is not None:
-                session = await uow.refresh_tokens.get_family(
-                    RefreshTokenFamilyId(claims.session_id)
-                )
+        session_id = (
+            RefreshTokenFamilyId(claims.session_id) if claims.session_id is not None else None
+        )
+        user, session = await self._reader.user_with_session(claims.subject, session_id)
         if user is None:
             raise InvalidToken("The token's subject does not exist.")
         if not user.is_active:

@@ -1,0 +1,126 @@
+"""The principal reader against real databases: one read of the user with their session, or of
+an API key with its owner. Every test runs on PostgreSQL (autocommit) and on a SQLite file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.persistence.principal_reader import SqlAlchemyPrincipalReader
+from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
+from adapters.system.ids import UuidV7Generator
+from adapters.system.secrets import OsSecretGenerator
+from application.sessions import SessionIssuer
+from domain.credentials import ApiKey, ApiKeyId, ApiKeyName, ParsedApiKey, RefreshTokenFamilyId
+from domain.users import EmailAddress, FullName, Role, User, UserId
+from tests.fakes import FakeTokens, FixedClock
+from tests.integration.conftest import per_database_backend
+
+UowFactory = Callable[[], SqlAlchemyUnitOfWork]
+NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Overrides the conftest fixture: each test here runs once per supported database."""
+    return per_database_backend(request, tmp_path)
+
+
+@pytest.fixture
+def reader(engine: AsyncEngine) -> SqlAlchemyPrincipalReader:
+    return SqlAlchemyPrincipalReader(engine)
+
+
+async def a_user(uow_factory: UowFactory, number: int = 1) -> User:
+    user = User.provision_external(
+        user_id=UserId(UUID(int=number)),
+        email=EmailAddress(f"user{number}@example.com"),
+        full_name=FullName("Ada"),
+        role=Role.USER,
+        now=NOW,
+    )
+    async with uow_factory() as uow:
+        await uow.users.add(user)
+        await uow.commit()
+    return user
+
+
+async def test_the_user_comes_back_with_the_named_session(
+    uow_factory: UowFactory, reader: SqlAlchemyPrincipalReader
+) -> None:
+    user = await a_user(uow_factory)
+    issuer = SessionIssuer(
+        tokens=FakeTokens(FixedClock(NOW)),
+        secrets=OsSecretGenerator(),
+        ids=UuidV7Generator(),
+        refresh_token_lifetime=timedelta(days=30),
+        session_lifetime=timedelta(days=90),
+    )
+    family, refresh = issuer.start(user, NOW)
+    async with uow_factory() as uow:
+        await uow.refresh_tokens.add_family(family)
+        await uow.refresh_tokens.add(refresh.record)
+        await uow.commit()
+
+    loaded, session = await reader.user_with_session(user.id, family.id)
+    async with uow_factory() as uow:
+        await uow.refresh_tokens.revoke_families_of(user.id, NOW)
+        await uow.commit()
+    _, revoked = await reader.user_with_session(user.id, family.id)
+
+    assert loaded == user
+    assert loaded is not None
+    assert (loaded.full_name, loaded.role, loaded.is_active) == (FullName("Ada"), Role.USER, True)
+    assert session is not None
+    assert (session.id, session.user_id, session.is_revoked) == (family.id, user.id, False)
+    assert revoked is not None
+    assert revoked.is_revoked
+
+
+async def test_an_unknown_session_or_user_reads_as_none(
+    uow_factory: UowFactory, reader: SqlAlchemyPrincipalReader
+) -> None:
+    user = await a_user(uow_factory)
+
+    no_session = await reader.user_with_session(user.id, RefreshTokenFamilyId(UUID(int=99)))
+    not_asked = await reader.user_with_session(user.id, None)
+    nobody = await reader.user_with_session(UserId(UUID(int=42)), None)
+
+    assert no_session == (user, None)
+    assert not_asked == (user, None)
+    assert nobody == (None, None)
+
+
+async def test_an_api_key_comes_back_with_its_owner(
+    uow_factory: UowFactory, reader: SqlAlchemyPrincipalReader
+) -> None:
+    user = await a_user(uow_factory)
+    key = ParsedApiKey.compose("abcdefghij", "s" * 43)
+    api_key = ApiKey.create(
+        key_id=ApiKeyId(UUID(int=7)),
+        user_id=user.id,
+        name=ApiKeyName("bot"),
+        key=key,
+        now=NOW,
+        expires_at=None,
+    )
+    async with uow_factory() as uow:
+        await uow.api_keys.add(api_key)
+        await uow.commit()
+
+    found, owner = await reader.api_key_with_owner("acc_abcdefghij")
+    missing = await reader.api_key_with_owner("acc_zzzzzzzzzz")
+
+    parsed = ParsedApiKey.parse(key)
+    assert parsed is not None
+    assert found is not None
+    assert found.id == api_key.id
+    assert found.accepts(parsed, NOW)
+    assert owner == user
+    assert missing == (None, None)
