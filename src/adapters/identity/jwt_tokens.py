@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import binascii
+import json
+from base64 import urlsafe_b64decode
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -9,8 +12,9 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import jwt
+from jwt.algorithms import Algorithm
 
-from adapters.identity.token_errors import client_safe_reason
+from adapters.identity.token_errors import MALFORMED, client_safe_reason
 from application.errors import InvalidToken
 from application.ports import AccessToken, AccessTokenClaims, TokenIssuer, TokenVerifier
 from domain.users import Role, User, UserId
@@ -71,6 +75,16 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
         self._audience = audience
         self._ttl = access_token_ttl
         self._algorithms = [keys.algorithm]
+        # Keys are parsed (PEM) or checked (HMAC) once here, not on every request: a private
+        # PyJWT whose only algorithm is the pinned one, wrapped to take the prepared keys as is.
+        algorithm = jwt.PyJWS().get_algorithm_by_name(keys.algorithm)
+        self._current_key = algorithm.prepare_key(keys.verification_key)
+        self._previous_keys = {
+            kid: algorithm.prepare_key(key) for kid, key in keys.previous_keys.items()
+        }
+        self._jwt = jwt.PyJWT()
+        self._jwt._jws = jwt.PyJWS(algorithms=[])
+        self._jwt._jws.register_algorithm(keys.algorithm, _PreparedKey(algorithm))
         self._headers: dict[str, Any] = {"typ": ACCESS_TOKEN_TYPE}
         if keys.key_id:
             self._headers["kid"] = keys.key_id
@@ -101,12 +115,13 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
 
     def verify_access_token(self, token: str) -> AccessTokenClaims:
         try:
-            header = jwt.get_unverified_header(token)
+            # Only for `typ` and `kid`: PyJWT parses it again, strictly, before trusting anything.
+            header = _unverified_header(token)
             if str(header.get("typ", "")).lower() not in _ACCEPTED_TYPES:
                 raise InvalidToken("The token is not an access token.")
-            claims = jwt.decode(
+            claims = self._jwt.decode(
                 token,
-                self._keys.verification_key_for(header.get("kid")),
+                self._verification_key_for(header.get("kid")),
                 algorithms=self._algorithms,
                 audience=self._audience,
                 issuer=self._issuer,
@@ -124,6 +139,53 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             raise InvalidToken(client_safe_reason(exc)) from exc
         except (ValueError, TypeError) as exc:
             raise InvalidToken("The token's claims are malformed.") from exc
+
+    def _verification_key_for(self, kid: object) -> Any:
+        """The prepared key of `JwtKeys.verification_key_for`: selected by id only."""
+        if kid is None or kid == self._keys.key_id:
+            return self._current_key
+        if isinstance(kid, str) and kid in self._previous_keys:
+            return self._previous_keys[kid]
+        raise InvalidToken("The token was signed with a key this service does not know.")
+
+
+class _PreparedKey(Algorithm):
+    """The pinned algorithm, taking keys already prepared by its own `prepare_key`."""
+
+    def __init__(self, algorithm: Algorithm) -> None:
+        self._algorithm = algorithm
+
+    def prepare_key(self, key: Any) -> Any:
+        return key
+
+    def check_key_length(self, key: Any) -> str | None:
+        return self._algorithm.check_key_length(key)
+
+    def sign(self, msg: bytes, key: Any) -> bytes:
+        return self._algorithm.sign(msg, key)
+
+    def verify(self, msg: bytes, key: Any, sig: bytes) -> bool:
+        return self._algorithm.verify(msg, key, sig)
+
+    @staticmethod
+    def to_jwk(key_obj: Any, as_dict: bool = False) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def from_jwk(jwk: Any) -> Any:
+        raise NotImplementedError
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header, decoded once; anything that is not a JSON object is malformed."""
+    try:
+        segment = token.split(".", 1)[0]
+        header = json.loads(urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (ValueError, binascii.Error, RecursionError) as exc:
+        raise InvalidToken(MALFORMED) from exc
+    if not isinstance(header, dict):
+        raise InvalidToken(MALFORMED)
+    return header
 
 
 def _role(value: object) -> Role | None:
