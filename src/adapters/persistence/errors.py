@@ -21,6 +21,14 @@ _ASYNCPG_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, *_ASYNCPG_CONNECTION_ERRORS)
 
+# Anything the asyncpg driver raises on its own, below SQLAlchemy: server errors, a closed or
+# broken connection, a socket failure.
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
 _UNAVAILABLE_MESSAGE = "The database is unavailable right now."
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.engine import RowMapping
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.credential_repositories import api_key_from_row, family_from_row
 from adapters.persistence.database import retry_once
-from adapters.persistence.errors import translate_errors
+from adapters.persistence.errors import DRIVER_ERRORS, translate_errors
 from adapters.persistence.tables import api_keys, refresh_token_families, users
 from adapters.persistence.user_repository import user_from_row
 from application.ports.persistence import PrincipalReader
@@ -19,6 +19,27 @@ from domain.users import User, UserId
 
 _SESSION = "session_"
 _KEY = "key_"
+
+# Built once with bound parameters: no statement construction or cache-key walk per request.
+_USER: Select[Any] = select(users).where(users.c.id == bindparam("user_id"))
+_USER_WITH_SESSION: Select[Any] = (
+    select(
+        users,
+        *(column.label(f"{_SESSION}{column.name}") for column in refresh_token_families.c),
+    )
+    .select_from(
+        users.outerjoin(
+            refresh_token_families, refresh_token_families.c.id == bindparam("session_id")
+        )
+    )
+    .where(users.c.id == bindparam("user_id"))
+)
+_API_KEY_WITH_OWNER: Select[Any] = (
+    select(users, *(column.label(f"{_KEY}{column.name}") for column in api_keys.c))
+    .select_from(api_keys.join(users, users.c.id == api_keys.c.user_id))
+    .where(api_keys.c.prefix == bindparam("prefix"))
+)
+_Row = Mapping[str, Any]
 
 
 class SqlAlchemyPrincipalReader(PrincipalReader):
@@ -30,29 +51,27 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self._postgres = engine.dialect.name == "postgresql" and engine.driver == "asyncpg"
         self._engine = (
             engine
             if engine.dialect.name == "sqlite"
             else engine.execution_options(isolation_level="AUTOCOMMIT")
         )
+        # On asyncpg: each statement's SQL and parameter order, compiled once for the driver.
+        self._driver_sql = {
+            statement: _for_driver(statement, engine)
+            for statement in (_USER, _USER_WITH_SESSION, _API_KEY_WITH_OWNER)
+        }
 
     async def user_with_session(
         self, user_id: UserId, session_id: RefreshTokenFamilyId | None
     ) -> tuple[User | None, RefreshTokenFamily | None]:
         if session_id is None:
-            row = await self._one_or_none(select(users).where(users.c.id == user_id))
+            row = await self._one_or_none(_USER, {"user_id": user_id})
             return (user_from_row(row) if row is not None else None), None
-        session_columns = [
-            column.label(f"{_SESSION}{column.name}") for column in refresh_token_families.c
-        ]
-        statement = (
-            select(users, *session_columns)
-            .select_from(
-                users.outerjoin(refresh_token_families, refresh_token_families.c.id == session_id)
-            )
-            .where(users.c.id == user_id)
+        row = await self._one_or_none(
+            _USER_WITH_SESSION, {"user_id": user_id, "session_id": session_id}
         )
-        row = await self._one_or_none(statement)
         if row is None:
             return None, None
         session = None
@@ -61,27 +80,52 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
         return user_from_row(row), session
 
     async def api_key_with_owner(self, prefix: str) -> tuple[ApiKey | None, User | None]:
-        key_columns = [column.label(f"{_KEY}{column.name}") for column in api_keys.c]
-        statement = (
-            select(users, *key_columns)
-            .select_from(api_keys.join(users, users.c.id == api_keys.c.user_id))
-            .where(api_keys.c.prefix == prefix)
-        )
-        row = await self._one_or_none(statement)
+        row = await self._one_or_none(_API_KEY_WITH_OWNER, {"prefix": prefix})
         if row is None:
             return None, None
         return api_key_from_row(_unprefixed(row, _KEY)), user_from_row(row)
 
-    async def _one_or_none(self, statement: Select[Any]) -> RowMapping | None:
-        async def read() -> RowMapping | None:
+    async def _one_or_none(self, statement: Select[Any], params: dict[str, Any]) -> _Row | None:
+        async def read() -> _Row | None:
             async with self._engine.connect() as connection:
-                result = await connection.execute(statement)
-                row: RowMapping | None = result.mappings().one_or_none()
+                result = await connection.execute(statement, params)
+                row: _Row | None = result.mappings().one_or_none()
             return row
 
         with translate_errors():
+            if self._postgres:
+                fetched, row = await self._fetch_through_driver(statement, params)
+                if fetched:
+                    return row
             return await retry_once(read)
 
+    async def _fetch_through_driver(
+        self, statement: Select[Any], params: dict[str, Any]
+    ) -> tuple[bool, _Row | None]:
+        """The SELECT straight on the pooled connection's asyncpg driver (its prepared-statement
+        cache), skipping SQLAlchemy's execution and result layers.
 
-def _unprefixed(row: RowMapping, prefix: str) -> dict[str, Any]:
+        `(False, None)` when the driver failed: that connection is invalidated and the caller
+        runs the statement through SQLAlchemy, which recognises a dead pool, retries once and
+        translates what is left, exactly as before.
+        """
+        sql, names = self._driver_sql[statement]
+        async with self._engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            try:
+                record = await raw.driver_connection.fetchrow(  # type: ignore[union-attr]
+                    sql, *(params[name] for name in names)
+                )
+            except DRIVER_ERRORS as exc:
+                await connection.invalidate(exc if isinstance(exc, Exception) else None)
+                return False, None
+        return True, record
+
+
+def _for_driver(statement: Select[Any], engine: AsyncEngine) -> tuple[str, tuple[str, ...]]:
+    compiled = statement.compile(dialect=engine.dialect)
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
+def _unprefixed(row: _Row, prefix: str) -> dict[str, Any]:
     return {key[len(prefix) :]: value for key, value in row.items() if key.startswith(prefix)}
