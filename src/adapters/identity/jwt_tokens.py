@@ -12,7 +12,6 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import jwt
-from jwt.algorithms import Algorithm
 
 from adapters.identity.token_errors import MALFORMED, client_safe_reason
 from application.errors import InvalidToken
@@ -75,16 +74,16 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
         self._audience = audience
         self._ttl = access_token_ttl
         self._algorithms = [keys.algorithm]
-        # Keys are parsed (PEM) or checked (HMAC) once here, not on every request: a private
-        # PyJWT whose only algorithm is the pinned one, wrapped to take the prepared keys as is.
+        # Keys are parsed (PEM) once here, not on every request, as PyJWK objects: each is
+        # bound to the pinned algorithm, and PyJWT refuses a token whose `alg` differs.
         algorithm = jwt.PyJWS().get_algorithm_by_name(keys.algorithm)
-        self._current_key = algorithm.prepare_key(keys.verification_key)
-        self._previous_keys = {
-            kid: algorithm.prepare_key(key) for kid, key in keys.previous_keys.items()
-        }
-        self._jwt = jwt.PyJWT()
-        self._jwt._jws = jwt.PyJWS(algorithms=[])
-        self._jwt._jws.register_algorithm(keys.algorithm, _PreparedKey(algorithm))
+
+        def as_jwk(key: str | bytes) -> jwt.PyJWK:
+            prepared = algorithm.prepare_key(key)
+            return jwt.PyJWK(algorithm.to_jwk(prepared, as_dict=True), keys.algorithm)
+
+        self._current_key = as_jwk(keys.verification_key)
+        self._previous_keys = {kid: as_jwk(key) for kid, key in keys.previous_keys.items()}
         self._headers: dict[str, Any] = {"typ": ACCESS_TOKEN_TYPE}
         if keys.key_id:
             self._headers["kid"] = keys.key_id
@@ -119,7 +118,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             header = _unverified_header(token)
             if str(header.get("typ", "")).lower() not in _ACCEPTED_TYPES:
                 raise InvalidToken("The token is not an access token.")
-            claims = self._jwt.decode(
+            claims = jwt.decode(
                 token,
                 self._verification_key_for(header.get("kid")),
                 algorithms=self._algorithms,
@@ -140,40 +139,13 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
         except (ValueError, TypeError) as exc:
             raise InvalidToken("The token's claims are malformed.") from exc
 
-    def _verification_key_for(self, kid: object) -> Any:
+    def _verification_key_for(self, kid: object) -> jwt.PyJWK:
         """The prepared key of `JwtKeys.verification_key_for`: selected by id only."""
         if kid is None or kid == self._keys.key_id:
             return self._current_key
         if isinstance(kid, str) and kid in self._previous_keys:
             return self._previous_keys[kid]
         raise InvalidToken("The token was signed with a key this service does not know.")
-
-
-class _PreparedKey(Algorithm):
-    """The pinned algorithm, taking keys already prepared by its own `prepare_key`."""
-
-    def __init__(self, algorithm: Algorithm) -> None:
-        self._algorithm = algorithm
-
-    def prepare_key(self, key: Any) -> Any:
-        return key
-
-    def check_key_length(self, key: Any) -> str | None:
-        return self._algorithm.check_key_length(key)
-
-    def sign(self, msg: bytes, key: Any) -> bytes:
-        return self._algorithm.sign(msg, key)
-
-    def verify(self, msg: bytes, key: Any, sig: bytes) -> bool:
-        return self._algorithm.verify(msg, key, sig)
-
-    @staticmethod
-    def to_jwk(key_obj: Any, as_dict: bool = False) -> Any:
-        raise NotImplementedError
-
-    @staticmethod
-    def from_jwk(jwk: Any) -> Any:
-        raise NotImplementedError
 
 
 def _unverified_header(token: str) -> dict[str, Any]:
