@@ -216,6 +216,7 @@ class InMemoryApiKeyRepository(ApiKeyRepository):
         return None if key is None else dataclasses.replace(key)
 
     async def get_by_prefix(self, prefix: str) -> ApiKey | None:
+        """For `FakePrincipalReader`: the real lookup by prefix lives in the principal reader."""
         for key in self.keys.values():
             if key.prefix == prefix:
                 return dataclasses.replace(key)

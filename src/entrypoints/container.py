@@ -20,7 +20,6 @@ from adapters.identity.common_passwords import load_common_passwords
 from adapters.identity.external_tokens import JwksTokenVerifier
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from adapters.identity.password_hasher import Argon2PasswordHasher
-from adapters.persistence import migrator
 from adapters.persistence.database import create_engine, create_session_factory, ping
 from adapters.persistence.principal_reader import SqlAlchemyPrincipalReader
 from adapters.persistence.unit_of_work import unit_of_work_factory
@@ -331,9 +330,15 @@ async def shutdown(container: Container) -> None:
 
 def migrate_database(settings: Settings, revision: str = "head") -> None:
     """Apply migrations up to `revision` (a separate step, never inside a worker's start)."""
+    # Imported here, not at the top: workers never migrate, and loading Alembic in each of
+    # them costs start-up time and a burst of its log lines.
+    from adapters.persistence import migrator  # noqa: PLC0415
+
     migrator.upgrade(settings.database_url, revision)
 
 
 def migration_status(settings: Settings) -> tuple[str | None, str | None]:
     """The database's current revision and the code's head revision."""
+    from adapters.persistence import migrator  # noqa: PLC0415 - see migrate_database
+
     return migrator.current(settings.database_url), migrator.head()

@@ -51,9 +51,7 @@ def postgres_server_url() -> Iterator[str]:
         yield url
         return
     if not _docker_answers():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(NO_POSTGRES)
-        pytest.skip(NO_POSTGRES)
+        skip_or_fail(NO_POSTGRES)
     # Imported late: only this branch needs testcontainers, and importing it is slow.
     from testcontainers.community.postgres import PostgresContainer  # noqa: PLC0415
 
@@ -61,7 +59,7 @@ def postgres_server_url() -> Iterator[str]:
         yield container.get_connection_url()
 
 
-def _missing(reason: str) -> None:
+def skip_or_fail(reason: str) -> None:
     """Skip with one line locally; fail on CI, where a silent skip would hide untested code."""
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason)
@@ -73,7 +71,7 @@ def redis_url() -> str:
     """The shared Redis of `TEST_REDIS_URL`. Tests use their own key prefix, never FLUSHDB."""
     url = os.environ.get("TEST_REDIS_URL", "")
     if not url.startswith(("redis://", "rediss://")):
-        _missing(NO_REDIS)
+        skip_or_fail(NO_REDIS)
     return url
 
 
@@ -83,7 +81,7 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     try:
         server = PrivateRedis(tmp_path)
     except FileNotFoundError:
-        _missing(NO_REDIS_SERVER)
+        skip_or_fail(NO_REDIS_SERVER)
         raise
     server.start()
     try:

@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from adapters.persistence import migrator
-from tests.integration.conftest import _missing, fresh_database
+from tests.integration.conftest import fresh_database, skip_or_fail
 from tests.integration.servers import free_port, stop, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ def _nginx_binary() -> str:
         "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
     )
     if binary is None:
-        _missing(NO_NGINX)
+        skip_or_fail(NO_NGINX)
     assert binary is not None
     return binary
 

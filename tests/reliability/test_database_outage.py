@@ -9,7 +9,6 @@ is started again, the same app serves again without a restart.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Iterator
 
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from adapters.persistence import migrator
+from tests.integration.conftest import skip_or_fail
 from tests.integration.http.conftest import Api, AppFactory, assert_problem
 from tests.reliability.private_postgres import PrivatePostgres, find_binaries
 
@@ -30,9 +30,7 @@ NO_BINARIES = "reliability: no initdb/pg_ctl (PostgreSQL server binaries) on thi
 def private_postgres() -> Iterator[PrivatePostgres]:
     binaries = find_binaries()
     if binaries is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(NO_BINARIES)
-        pytest.skip(NO_BINARIES)
+        skip_or_fail(NO_BINARIES)
     server = PrivatePostgres(binaries)
     try:
         server.start()

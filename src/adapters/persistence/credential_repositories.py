@@ -162,9 +162,6 @@ class SqlAlchemyApiKeyRepository(ApiKeyRepository):
     async def get(self, key_id: ApiKeyId) -> ApiKey | None:
         return await self._one_or_none(select(api_keys).where(api_keys.c.id == key_id))
 
-    async def get_by_prefix(self, prefix: str) -> ApiKey | None:
-        return await self._one_or_none(select(api_keys).where(api_keys.c.prefix == prefix))
-
     async def list_for(self, user_id: UserId) -> list[ApiKey]:
         statement = (
             select(api_keys)

@@ -116,10 +116,6 @@ class ApiKeyRepository(Protocol):
         """The key with this id, or None."""
         ...
 
-    async def get_by_prefix(self, prefix: str) -> ApiKey | None:
-        """The key with this public prefix, or None."""
-        ...
-
     async def list_for(self, user_id: UserId) -> list[ApiKey]:
         """Every key of the user, oldest first."""
         ...
