@@ -34,7 +34,9 @@ api_key_scheme = APIKeyHeader(
 )
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
+    # Async, like every dependency here: FastAPI runs a plain `def` dependency in its thread
+    # pool, a thread hop per request for a dictionary lookup.
     services: Services = request.app.state.services
     return services
 
@@ -99,7 +101,7 @@ async def require_admin(principal: CurrentPrincipal) -> Principal:
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """415 unless the body is declared as JSON."""
     content_type = request.headers.get("content-type", "")
     media = content_type.split(";", 1)[0].strip().lower()

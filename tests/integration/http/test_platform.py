@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 from dependency_injector import providers
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from application.principal import Principal
 from application.use_cases.get_own_profile import GetOwnProfile
@@ -191,3 +194,35 @@ async def test_the_embedded_sqlite_default_serves_the_whole_flow(
 
     assert me.status_code == 200
     assert_problem(duplicate, 409, "email_taken")
+
+
+def _runs_on_the_event_loop(call: object) -> bool:
+    """An `async def` function, or an object whose `__call__` is one (security schemes)."""
+    target = inspect.unwrap(call) if inspect.isroutine(call) else getattr(call, "__call__", None)  # noqa: B004
+    return inspect.iscoroutinefunction(target)
+
+
+def _dependency_calls(dependant: Dependant) -> Iterator[tuple[str, object]]:
+    for dependency in dependant.dependencies:
+        yield getattr(dependency.call, "__qualname__", repr(dependency.call)), dependency.call
+        yield from _dependency_calls(dependency)
+
+
+async def test_no_route_or_dependency_of_the_api_runs_in_the_thread_pool(api: Api) -> None:
+    # FastAPI runs a plain `def` endpoint or dependency in its thread pool: a thread hop on
+    # every request that reaches it (measured: ~0.3 ms of CPU per request for one lookup).
+    routes = [
+        context
+        for context in iter_route_contexts(api.app.routes)
+        if isinstance(context.original_route, APIRoute)
+    ]
+    in_thread_pool = [
+        f"{route.path}: {name}"
+        for route in routes
+        for name, call in [(route.endpoint.__qualname__, route.endpoint)]
+        + list(_dependency_calls(route.dependant))
+        if not _runs_on_the_event_loop(call)
+    ]
+
+    assert "/api/v1/users/me" in {route.path for route in routes}
+    assert in_thread_pool == []
