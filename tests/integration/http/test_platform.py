@@ -219,8 +219,10 @@ async def test_no_route_or_dependency_of_the_api_runs_in_the_thread_pool(api: Ap
     in_thread_pool = [
         f"{route.path}: {name}"
         for route in routes
-        for name, call in [(route.endpoint.__qualname__, route.endpoint)]
-        + list(_dependency_calls(route.dependant))
+        for name, call in [
+            (route.endpoint.__qualname__, route.endpoint),
+            *_dependency_calls(route.dependant),
+        ]
         if not _runs_on_the_event_loop(call)
     ]
 
