@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import binascii
+import functools
 import json
+import time
 from base64 import urlsafe_b64decode
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +15,7 @@ from uuid import UUID, uuid4
 
 import jwt
 
-from adapters.identity.token_errors import MALFORMED, client_safe_reason
+from adapters.identity.token_errors import EXPIRED, MALFORMED, client_safe_reason
 from application.errors import InvalidToken
 from application.ports import AccessToken, AccessTokenClaims, TokenIssuer, TokenVerifier
 from domain.users import Role, User, UserId
@@ -21,6 +23,9 @@ from domain.users import Role, User, UserId
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a JOSE media type, not a secret
 _ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "role"]
+# Distinct tokens whose verification is remembered (about 1 KiB each): far more than the
+# tokens one worker sees within an access token's lifetime at its request rate.
+VERIFIED_TOKEN_CACHE_SIZE = 4096
 SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256"})
 
 
@@ -67,9 +72,17 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
     """
 
     def __init__(
-        self, keys: JwtKeys, *, issuer: str, audience: str, access_token_ttl: timedelta
+        self,
+        keys: JwtKeys,
+        *,
+        issuer: str,
+        audience: str,
+        access_token_ttl: timedelta,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = VERIFIED_TOKEN_CACHE_SIZE,
     ) -> None:
         self._keys = keys
+        self._clock = clock
         self._issuer = issuer
         self._audience = audience
         self._ttl = access_token_ttl
@@ -87,6 +100,11 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
         self._headers: dict[str, Any] = {"typ": ACCESS_TOKEN_TYPE}
         if keys.key_id:
             self._headers["kid"] = keys.key_id
+        # A token's signature, issuer, audience, type and claims are checked once per worker:
+        # the same bytes under the same keys always give the same answer (keys change only
+        # with a restart). Only the expiry moves with time, so it is checked on every use, and
+        # revocation is the principal read's business. Failures are never cached.
+        self._verified = functools.lru_cache(maxsize=cache_size)(self._verify)
 
     def issue_access_token(
         self, user: User, now: datetime, session_id: UUID | None = None
@@ -113,6 +131,13 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
         )
 
     def verify_access_token(self, token: str) -> AccessTokenClaims:
+        claims = self._verified(token)
+        # PyJWT's own rule, without leeway: expired from the second `exp` names.
+        if claims.expires_at.timestamp() <= self._clock():
+            raise InvalidToken(EXPIRED)
+        return claims
+
+    def _verify(self, token: str) -> AccessTokenClaims:
         try:
             # Only for `typ` and `kid`: PyJWT parses it again, strictly, before trusting anything.
             header = _unverified_header(token)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import jwt
 
 MALFORMED = "The token is malformed or cannot be verified."
+EXPIRED = "The token has expired."
 
 _REASONS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
-    (jwt.ExpiredSignatureError, "The token has expired."),
+    (jwt.ExpiredSignatureError, EXPIRED),
     (jwt.InvalidAudienceError, "The token is not meant for this service."),
     (jwt.InvalidIssuerError, "The token was issued by someone else."),
     (jwt.InvalidSignatureError, "The token's signature is not valid."),

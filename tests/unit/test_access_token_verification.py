@@ -1,0 +1,84 @@
+"""Access-token verification remembers good tokens per worker, never their expiry or failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
+from application.errors import InvalidToken
+from domain.users import EmailAddress, FullName, HashedPassword, User, UserId
+
+SECRET = "a-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+TTL = timedelta(minutes=5)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def a_service(clock: Clock) -> JwtTokenService:
+    return JwtTokenService(
+        JwtKeys("HS256", SECRET, SECRET),
+        issuer="accounts",
+        audience="accounts-api",
+        access_token_ttl=TTL,
+        clock=clock,
+    )
+
+
+def a_token(service: JwtTokenService) -> str:
+    user = User.register(
+        user_id=UserId(uuid4()),
+        email=EmailAddress("ada@example.com"),
+        full_name=FullName("Ada"),
+        password_hash=HashedPassword("$argon2id$fake"),
+        now=datetime.now(UTC),
+    )
+    return service.issue_access_token(user, datetime.now(UTC)).value
+
+
+def test_a_token_verified_before_is_refused_once_it_expires() -> None:
+    clock = Clock()
+    service = a_service(clock)
+    token = a_token(service)
+    expires_at = service.verify_access_token(token).expires_at
+
+    clock.now = expires_at.timestamp() - 1
+    assert service.verify_access_token(token).expires_at == expires_at
+    clock.now = expires_at.timestamp()
+    with pytest.raises(InvalidToken, match="expired"):
+        service.verify_access_token(token)
+
+
+def test_a_forged_signature_on_a_verified_token_is_refused() -> None:
+    service = a_service(Clock())
+    token = a_token(service)
+    service.verify_access_token(token)
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+
+    with pytest.raises(InvalidToken, match="signature"):
+        service.verify_access_token(forged)
+    assert service.verify_access_token(token).subject
+
+
+def test_tokens_of_another_service_stay_refused_however_often_they_are_sent() -> None:
+    service = a_service(Clock())
+    other = JwtTokenService(
+        JwtKeys("HS256", SECRET[::-1], SECRET[::-1]),
+        issuer="accounts",
+        audience="accounts-api",
+        access_token_ttl=TTL,
+    )
+    token = a_token(other)
+
+    for _ in range(3):
+        with pytest.raises(InvalidToken, match="signature"):
+            service.verify_access_token(token)
