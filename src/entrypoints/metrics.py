@@ -28,7 +28,7 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import RateLimitObserver
@@ -123,35 +123,11 @@ class Metrics:
         event.listen(pool, "checkin", returned)
 
 
-class HttpMetricsMiddleware:
-    """Counts and times every HTTP response by the route template that served it."""
-
-    def __init__(self, app: ASGIApp, metrics: Callable[[], Metrics | None]) -> None:
-        self.app = app
-        # Read per request: the metrics live in the services the lifespan builds.
-        self._metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_recording_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_recording_status)
-        finally:
-            metrics = self._metrics()
-            if metrics is not None:
-                labels = (scope["method"], route_template(scope), str(status))
-                metrics.requests.labels(*labels).inc()
-                metrics.latency.labels(*labels).observe(time.perf_counter() - started)
+def record_response(metrics: Metrics, scope: Scope, status: int, seconds: float) -> None:
+    """Count and time one HTTP response by the route template that served it."""
+    labels = (scope["method"], route_template(scope), str(status))
+    metrics.requests.labels(*labels).inc()
+    metrics.latency.labels(*labels).observe(seconds)
 
 
 def route_template(scope: Scope) -> str:

@@ -13,12 +13,11 @@ from entrypoints.container import Container, build_services, shutdown
 from entrypoints.http.client_ip import ClientAddressResolver
 from entrypoints.http.docs import install_docs
 from entrypoints.http.error_handlers import install_error_handlers
-from entrypoints.http.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from entrypoints.http.middleware import BodySizeLimitMiddleware, EdgeMiddleware
 from entrypoints.http.openapi import TAGS, build_openapi
-from entrypoints.http.rate_limits import RateLimitHeadersMiddleware
 from entrypoints.http.routes import api_keys, auth, errors, health, metrics, users
 from entrypoints.logging import configure_logging
-from entrypoints.metrics import HttpMetricsMiddleware, Metrics
+from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings, parse_trusted_proxies
 
 API_PREFIX = "/api/v1"
@@ -98,8 +97,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     app.include_router(errors.router)
     app.include_router(metrics.router)
 
-    # Added innermost first: the request-context middleware wraps everything, so even a 413
-    # or a CORS preflight carries the request id and security headers.
+    # Added innermost first: the edge middleware wraps everything, so even a 413
+    # or a CORS preflight carries the request id and security headers, and is counted.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
@@ -123,12 +122,7 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
             ],
             max_age=600,
         )
-    app.add_middleware(RequestContextMiddleware)
-    # Outermost, so even the internal-error answer of the request-context middleware carries
-    # the headers of a decision taken before the failure.
-    app.add_middleware(RateLimitHeadersMiddleware)
-    # Outermost of all: it sees the status of every answer, the internal-error one included.
-    app.add_middleware(HttpMetricsMiddleware, metrics=lambda: _metrics_of(app))
+    app.add_middleware(EdgeMiddleware, metrics=lambda: _metrics_of(app))
     return app
 
 

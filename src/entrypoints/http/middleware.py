@@ -1,4 +1,4 @@
-"""Pure ASGI middleware: request ids, security headers, access log, body size limit.
+"""Pure ASGI middleware: request ids, headers, access log, metrics, body size limit.
 
 Pure ASGI rather than `BaseHTTPMiddleware`: no extra task per request, and context
 variables bound here (request id, user id) are the ones the handlers log with.
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 import structlog
 from starlette.datastructures import MutableHeaders
@@ -17,20 +18,32 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from entrypoints.http.problems import ProblemError, problem_response
+from entrypoints.http.rate_limits import add_rate_limit_headers
+from entrypoints.metrics import Metrics, record_response
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 logger = structlog.get_logger("accounts.http")
 
 
-class RequestContextMiddleware:
-    """Gives every request an id, security headers and one access-log line.
+class EdgeMiddleware:
+    """What every HTTP request passes exactly once, in one layer.
 
-    It is also the last line of defence: an exception nothing else handled is logged with
-    its traceback and answered with a bare `internal_error` problem carrying the request id.
+    - an id (`X-Request-ID`: the client's own when well-formed, else a fresh one), bound to
+      every log line of the request;
+    - the security headers, and the rate-limit headers of whatever decision the route's
+      dependencies took (`add_rate_limit_headers`), on every response, errors included;
+    - one access-log line and the request counter and latency histogram;
+    - the last line of defence: an exception nothing else handled is logged with its
+      traceback and answered with a bare `internal_error` problem carrying the request id.
+
+    One middleware rather than three stacked ones: each layer of pure ASGI middleware wraps
+    `send` again and adds its own frames to every request.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Callable[[], Metrics | None]) -> None:
         self.app = app
+        # Read per request: the metrics live in the services the lifespan builds.
+        self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,6 +68,9 @@ class RequestContextMiddleware:
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers.setdefault("Referrer-Policy", "no-referrer")
                 headers.setdefault("X-Frame-Options", "DENY")
+                # Read at send time: the route's dependencies fill the state after this
+                # middleware was entered.
+                add_rate_limit_headers(message, scope.get("state", {}))
             await send(message)
 
         try:
@@ -68,13 +84,17 @@ class RequestContextMiddleware:
                 scope, receive, send_with_headers
             )
         finally:
+            seconds = time.perf_counter() - started
             logger.info(
                 "request",
                 method=scope["method"],
                 path=scope["path"],
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
+            metrics = self._metrics()
+            if metrics is not None:
+                record_response(metrics, scope, status, seconds)
             structlog.contextvars.clear_contextvars()
 
 

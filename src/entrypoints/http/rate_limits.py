@@ -1,21 +1,22 @@
 """Rate limits at the HTTP edge: the dependencies that spend them, and the headers reporting them.
 
 A limited route spends its policies in a dependency (see `OPERATION_POLICIES` for which) and
-leaves the decision in the request state; `RateLimitHeadersMiddleware` writes the `RateLimit`
-and `RateLimit-Policy` headers from it on whatever response the request ends with, 401 and 422
-included. Routes without such a dependency (health, metrics, docs, error pages) get none.
+leaves the decision in the request state; the edge middleware writes the `RateLimit` and
+`RateLimit-Policy` headers from it (`add_rate_limit_headers`) on whatever response the request
+ends with, 401 and 422 included. Routes without such a dependency (health, metrics, docs,
+error pages) get none.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message
 
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import RateLimitStatus
@@ -50,29 +51,13 @@ def status_header(statuses: Sequence[RateLimitStatus]) -> str:
     return ", ".join(f'"{s.policy.name}";r={s.remaining};t={reset_seconds(s)}' for s in statuses)
 
 
-class RateLimitHeadersMiddleware:
-    """Adds the rate-limit headers of the request's decision to its response, whatever it is."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # Read at send time: the state dict is replaced by inner middleware and filled
-                # by the route's dependencies after this middleware was entered.
-                decision = scope.get("state", {}).get(STATE_KEY)
-                if isinstance(decision, RateLimitDecision) and decision.statuses:
-                    headers = MutableHeaders(scope=message)
-                    headers["RateLimit-Policy"] = policy_header(decision.statuses)
-                    headers["RateLimit"] = status_header(decision.statuses)
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def add_rate_limit_headers(message: Message, state: Mapping[str, Any]) -> None:
+    """Write the request's decision (if a dependency took one) into its response start."""
+    decision = state.get(STATE_KEY)
+    if isinstance(decision, RateLimitDecision) and decision.statuses:
+        headers = MutableHeaders(scope=message)
+        headers["RateLimit-Policy"] = policy_header(decision.statuses)
+        headers["RateLimit"] = status_header(decision.statuses)
 
 
 async def enforce(request: Request, operation: Operation, caller: Caller) -> None:
