@@ -40,6 +40,9 @@ LOGIN_STORM_CONNECTIONS = 64
 SEED_USERS = 50
 RESULTS = BENCH / "results"
 DRAIN_CAP_SECONDS = 11.0
+FLOOR = "floor"
+FLOOR_LABEL = "floor: JWT + 1 SELECT, no more"
+_ORDER = {"bare": 0, FLOOR: 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -417,6 +420,17 @@ def measure(
                     print_row(rows[-1])
             rss[str(count)] = [round(rss_mib(pid), 1) for pid in server.worker_pids()]
             print(f"{count} worker(s): RSS MiB per worker after the run: {rss[str(count)]}")
+        if credentials is not None and SCENARIOS["me_bearer"] in scenarios:
+            rows += measure_floor(
+                env,
+                count=count,
+                logs=logs,
+                extra=extra,
+                credentials=credentials,
+                bare=bare,
+                connections=connections,
+                args=args,
+            )
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
@@ -433,6 +447,34 @@ def measure(
         "rows": rows,
         "rss_mib": rss,
     }
+
+
+def measure_floor(
+    env: dict[str, str],
+    *,
+    count: int,
+    logs: Path,
+    extra: list[str],
+    credentials: Seed,
+    bare: dict[int, WrkResult],
+    connections: list[int],
+    args: argparse.Namespace,
+) -> list[dict[str, object]]:
+    """`bench/floor_app.py` (token check and one SELECT, nothing else) with the bench token."""
+    rows = []
+    with Gunicorn(env, count, logs / f"floor-{count}.log", app="floor_app:app", extra=extra) as app:
+        headers = [f"Authorization: Bearer {credentials.token}"]
+        run_wrk(wrk_command(f"{app.base}/me", 1, 32, headers=headers))  # warm-up
+        for conns in connections:
+            result = run_wrk(wrk_command(f"{app.base}/me", args.seconds, conns, headers=headers))
+            ratio = result.rps / bare[conns].rps if bare[conns].rps else math.nan
+            rows.append(
+                row(
+                    FLOOR, FLOOR_LABEL, workers=count, connections=conns, result=result, ratio=ratio
+                )
+            )
+            print_row(rows[-1])
+    return rows
 
 
 def drain(result: WrkResult, connections: int) -> None:
@@ -478,7 +520,9 @@ def render_table(report: dict[str, object]) -> str:
         report["rows"],  # type: ignore[arg-type]
         key=lambda e: (
             e["workers"],
-            list(SCENARIOS).index(e["scenario"]) + 1 if e["scenario"] != "bare" else 0,
+            _ORDER[e["scenario"]]
+            if e["scenario"] in _ORDER
+            else list(SCENARIOS).index(e["scenario"]) + 2,
             e["connections"],
         ),
     )
@@ -516,7 +560,13 @@ def targets(report: dict[str, Any]) -> list[str]:
             f"{verdict(me[0]['ratio'] >= 0.30)} ({me[0]['ratio']:.3f}: "
             f"{me[0]['rps']:.0f} req/s)"
         )
-    wide = [r for r in rows if r["connections"] == 256 and r["scenario"] != "bare"]
+    floor = [r for r in cells(FLOOR) if (r["workers"], r["connections"]) == (1, 32)]
+    if floor:
+        lines.append(
+            f"  (for scale: the floor app, a token check and one SELECT and nothing else, "
+            f"reached {floor[0]['ratio']:.3f} of bare in the same run: {floor[0]['rps']:.0f} req/s)"
+        )
+    wide = [r for r in rows if r["connections"] == 256 and r["scenario"] not in ("bare", FLOOR)]
     if wide:
         errors = [r for r in wide if r["errors"]]
         slow = [r for r in wide if r["p99_ms"] >= 1000]
