@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from entrypoints.container import Container, build_services, shutdown
@@ -88,11 +88,10 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     )
     install_error_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX)
-    api.include_router(auth.router)
-    api.include_router(users.router)
-    api.include_router(api_keys.router)
-    app.include_router(api)
+    # Straight onto the app, not through an `/api/v1` router: each level of included routers
+    # is matched again on every request.
+    for router in (auth.router, users.router, api_keys.router):
+        app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(errors.router)
     app.include_router(metrics.router)
