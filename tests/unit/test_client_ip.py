@@ -111,3 +111,22 @@ def test_address_parsing() -> None:
 def test_bad_trusted_proxy_settings_are_refused(value: str) -> None:
     with pytest.raises(ValueError, match="not an IP address or CIDR"):
         parse_trusted_proxies(value)
+
+
+def test_one_resolver_keeps_every_request_apart() -> None:
+    # One resolver per app remembers what it resolved: repeated and long chains must still
+    # name each request's own client.
+    shared = resolver("127.0.0.1, 10.0.0.0/8")
+    long_chain = ", ".join(["10.0.0.1"] * 40) + ", 198.51.100.9, 10.0.0.2"
+
+    def of(peer: str, *forwarded_for: str) -> str:
+        headers = [(b"x-forwarded-for", value.encode("latin-1")) for value in forwarded_for]
+        return shared.client_of({"type": "http", "client": (peer, 5000), "headers": headers})
+
+    for _ in range(2):
+        assert of("127.0.0.1", "203.0.113.1") == "203.0.113.1"
+        assert of("127.0.0.1", "203.0.113.2") == "203.0.113.2"
+        assert of("198.51.100.7", "203.0.113.1") == "198.51.100.7"
+        assert of("127.0.0.1", "203.0.113.1", "10.0.0.5") == "203.0.113.1"
+        assert of("127.0.0.1", long_chain) == "198.51.100.9"
+        assert of("127.0.0.1") == "127.0.0.1"

@@ -8,6 +8,7 @@ choose its own address. IPv6 clients are grouped by /64, the block one subscribe
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
@@ -18,6 +19,10 @@ IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 IPV6_CLIENT_PREFIX = 64
 UNKNOWN_CLIENT = "unknown"
+CLIENT_CACHE_SIZE = 4096
+# Forwarding chains longer than this are resolved afresh, never cached: the header is the
+# client's to make up, and the cache must stay small whatever it sends (4096 x 256 bytes).
+_CACHED_CHAIN_LENGTH = 256
 # Longer entries cannot be addresses; refusing them early bounds the parsing work per request.
 _MAX_ENTRY_LENGTH = 64
 _MAX_PORT = 65535
@@ -71,6 +76,9 @@ class ClientAddressResolver:
     def __init__(self, trusted: Sequence[IPNetwork] | None) -> None:
         self._trust_all = trusted is None
         self._trusted = tuple(trusted or ())
+        # The same peer and forwarding chain always resolve alike, and a worker sees the same
+        # few again and again: parsing addresses costs more than the rest of this lookup.
+        self._identity = functools.lru_cache(maxsize=CLIENT_CACHE_SIZE)(self._identity_of)
 
     def _is_trusted(self, address: IPAddress) -> bool:
         return self._trust_all or any(address in network for network in self._trusted)
@@ -98,11 +106,17 @@ class ClientAddressResolver:
         """The client identity of an ASGI request: its address grouped by `client_group`."""
         client = scope.get("client")
         peer = client[0] if client else None
-        forwarded = [
+        forwarded = tuple(
             value.decode("latin-1")
             for name, value in scope.get("headers", ())
             if name == b"x-forwarded-for"
-        ]
+        )
+        if sum(map(len, forwarded)) > _CACHED_CHAIN_LENGTH:
+            return self._identity_of(peer, forwarded)
+        identity: str = self._identity(peer, forwarded)
+        return identity
+
+    def _identity_of(self, peer: str | None, forwarded: tuple[str, ...]) -> str:
         address = self.resolve(peer, forwarded)
         if address is None:
             return peer or UNKNOWN_CLIENT
