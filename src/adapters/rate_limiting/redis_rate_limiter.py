@@ -40,6 +40,8 @@ end
 
 # Each strategy defines `spend(charge, limit, window, now)`, returning whether the charge was
 # allowed (and then spent), what is left and the microseconds until the window moves on.
+# The fixed window counts only what it allows (limits' script counts refusals too, above the
+# limit): the same answers, and a count that never passes the limit.
 _FIXED_WINDOW = """
 local function spend(charge, limit, window, now)
     local key = KEYS[charge]
