@@ -7,7 +7,7 @@ to a port breaks the fakes loudly instead of leaving them silently out of date.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -41,6 +41,7 @@ from application.ports import (
 )
 from application.ports.persistence import UserFilter
 from application.ports.rate_limiting import (
+    Charge,
     RateLimiter,
     RateLimitObserver,
     RateLimitPolicy,
@@ -527,8 +528,17 @@ class FakeRateLimiter(RateLimiter):
         self.broken = False
         self.reset_after = reset_after
 
-    async def hit(self, policy: RateLimitPolicy, key: str) -> RateLimitStatus:
+    async def hit_all(self, charges: Sequence[Charge]) -> list[RateLimitStatus]:
         await self.check()
+        statuses = []
+        for charge in charges:
+            status = self._hit(charge.policy, charge.key)
+            statuses.append(status)
+            if not status.allowed:
+                break
+        return statuses
+
+    def _hit(self, policy: RateLimitPolicy, key: str) -> RateLimitStatus:
         count = self.counts.get(key, 0)
         allowed = count < policy.limit
         if allowed:

@@ -10,6 +10,7 @@ from types import MappingProxyType
 
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import (
+    Charge,
     RateLimiter,
     RateLimitObserver,
     RateLimitPolicy,
@@ -129,14 +130,6 @@ def rate_limit_key(policy: PolicyName, identity: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Charge:
-    """One unit to spend: a policy and the key it is counted under."""
-
-    policy: RateLimitPolicy
-    key: str
-
-
-@dataclass(frozen=True, slots=True)
 class RateLimitDecision:
     """A request's outcome: each policy checked, closest to exhaustion first.
 
@@ -197,13 +190,8 @@ class Throttle:
         return await self._spend(self.charges(operation, caller))
 
     async def _spend(self, charges: Sequence[Charge]) -> RateLimitDecision:
-        statuses: list[RateLimitStatus] = []
         try:
-            for charge in charges:
-                status = await self._limiter.hit(charge.policy, charge.key)
-                statuses.append(status)
-                if not status.allowed:
-                    break
+            statuses = await self._limiter.hit_all(charges)
         except StorageUnavailable as error:
             self._observer.storage_unavailable(error, failed_open=self.fail_open)
             if not self.fail_open:

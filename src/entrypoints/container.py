@@ -23,7 +23,7 @@ from adapters.identity.password_hasher import Argon2PasswordHasher
 from adapters.persistence.database import create_engine, create_session_factory, ping
 from adapters.persistence.principal_reader import SqlAlchemyPrincipalReader
 from adapters.persistence.unit_of_work import unit_of_work_factory
-from adapters.rate_limiting.limits_rate_limiter import LimitsRateLimiter
+from adapters.rate_limiting.storage import open_rate_limiter
 from adapters.system.clock import SystemClock
 from adapters.system.ids import UuidV7Generator
 from adapters.system.secrets import OsSecretGenerator
@@ -137,15 +137,12 @@ def _external_tokens(settings: Settings) -> ExternalTokenVerifier | None:
 
 
 async def _rate_limiter(settings: Settings) -> AsyncIterator[RateLimiter]:
-    limiter = LimitsRateLimiter(
+    async with open_rate_limiter(
         settings.rate_limit_storage_url,
         settings.rate_limit_strategy,
         key_prefix=settings.rate_limit_key_prefix,
-    )
-    try:
+    ) as limiter:
         yield limiter
-    finally:
-        await limiter.aclose()
 
 
 def _rate_limit_policies(settings: Settings) -> dict[PolicyName, RateLimitPolicy]:

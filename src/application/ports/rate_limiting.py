@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,6 +25,14 @@ class RateLimitPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Charge:
+    """One unit to spend: a policy and the key it is counted under."""
+
+    policy: RateLimitPolicy
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class RateLimitStatus:
     """One policy's answer to one request.
 
@@ -42,10 +51,15 @@ class RateLimitStatus:
 
 
 class RateLimiter(Protocol):
-    """May this key spend one unit of this policy now, and what is left? Atomic per key."""
+    """May a request spend these charges now, and what is left? Atomic per key."""
 
-    async def hit(self, policy: RateLimitPolicy, key: str) -> RateLimitStatus:
-        """Spend one unit if the policy allows it; raises `StorageUnavailable` on store failure."""
+    async def hit_all(self, charges: Sequence[Charge]) -> list[RateLimitStatus]:
+        """Spend the charges in order, stopping at the first refusal, all in one store call.
+
+        Returns one status per charge processed, in charge order: the refused charge's status
+        comes last, and the charges after it are neither spent nor reported. Raises
+        `StorageUnavailable` on store failure.
+        """
         ...
 
     async def check(self) -> None:
