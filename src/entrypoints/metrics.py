@@ -85,7 +85,7 @@ class Metrics:
         )
         self.db_pool_size = Gauge(
             "accounts_db_pool_size_connections",
-            "Connections the pool keeps open (without its overflow).",
+            "Connections the pool may hold: DB_POOL_SIZE + DB_MAX_OVERFLOW.",
             registry=self.registry,
             multiprocess_mode="livesum",
         )

@@ -42,6 +42,7 @@ async def test_requests_are_counted_by_route_template_never_by_raw_path(
     latency = "accounts_http_request_duration_seconds_count"
     assert _sample(exposition, latency, '{method="GET",route="/api/v1/users/me",status="401"}') == 2
     assert _sample(exposition, "accounts_rate_limit_rejections_total", '{policy="anonymous"}') == 1
-    assert _sample(exposition, "accounts_db_pool_size_connections") == 10
+    # DB_POOL_SIZE + DB_MAX_OVERFLOW (10 + 10): overflow connections are kept once opened.
+    assert _sample(exposition, "accounts_db_pool_size_connections") == 20
     # Between requests every connection is back in the pool.
     assert _sample(exposition, "accounts_db_pool_checked_out_connections") == 0
