@@ -44,7 +44,9 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL; Postgres is `postgresql+asyncpg://…`.",
     )
     db_pool_size: int = Field(10, ge=1, le=1000, description="Connection pool size (Postgres).")
-    db_max_overflow: int = Field(10, ge=0, le=1000, description="Connections opened beyond the pool under load, then kept.")
+    db_max_overflow: int = Field(
+        10, ge=0, le=1000, description="Connections opened beyond the pool under load, then kept."
+    )
     db_pool_timeout_seconds: float = Field(
         5, gt=0, le=300, description="Seconds to wait for a pooled connection before a 503."
     )
