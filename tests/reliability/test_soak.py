@@ -88,6 +88,35 @@ def _rss_kib(master: int) -> dict[int, int]:
     return rss
 
 
+# What one Argon2 block adds to a worker once its hashing thread has hashed (19 MiB, glibc
+# keeps it for the next hash), less a margin.
+HASH_BLOCK_KIB = 15 * 1024
+WARM_UP_ROUNDS = 10
+
+
+async def _warm_every_hasher(base_url: str, master: int, before: dict[int, int]) -> None:
+    """Logins until every worker's hashing threads have hashed: each then holds its block.
+
+    Without it, a thread first used after the baseline looks like a leak. Which worker accepts
+    a connection is the kernel's choice, so each round opens fresh connections and the warm-up
+    goes on until every worker has grown by a block since `before`, taken before any hash
+    (each worker has cores / workers threads).
+    """
+    form = {"grant_type": "password", "username": "soak-0@example.com", "password": PASSWORD}
+    for _ in range(WARM_UP_ROUNDS):
+        async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
+            await asyncio.gather(
+                *(
+                    client.post("/api/v1/auth/token", data=form, headers={"Connection": "close"})
+                    for _ in range(2 * CONNECTIONS)
+                )
+            )
+        now = _rss_kib(master)
+        if all(now[pid] - before[pid] >= HASH_BLOCK_KIB for pid in before):
+            return
+    pytest.fail(f"the warm-up never reached every worker's hasher: RSS {before} -> {now} KiB")
+
+
 async def _client_loop(  # noqa: PLR0917 - one task's whole state
     client: httpx.AsyncClient,
     users: list[dict[str, str]],
@@ -133,6 +162,7 @@ async def test_soak(
     gunicorn: tuple[str, subprocess.Popen[bytes]], migrated_database_url: str
 ) -> None:
     base_url, master = gunicorn
+    before_any_hash = _rss_kib(master.pid)
     limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
         users = []
@@ -149,21 +179,7 @@ async def test_soak(
             )
             users.append({"Authorization": f"Bearer {token.json()['access_token']}"})
 
-        # Warm-up that reaches every worker's every Argon2 thread (each holds 19 MiB once it
-        # has hashed): without it, a thread first used after the baseline looks like a leak.
-        await asyncio.gather(
-            *(
-                client.post(
-                    "/api/v1/auth/token",
-                    data={
-                        "grant_type": "password",
-                        "username": f"soak-{i % 8}@example.com",
-                        "password": PASSWORD,
-                    },
-                )
-                for i in range(4 * CONNECTIONS)
-            )
-        )
+        await _warm_every_hasher(base_url, master.pid, before_any_hash)
 
         statuses: Counter[int] = Counter()
         created: list[str] = []
