@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from adapters.persistence.credential_repositories import api_key_from_row, family_from_row
 from adapters.persistence.database import retry_once
@@ -110,15 +111,20 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
         translates what is left, exactly as before.
         """
         sql, names = self._driver_sql[statement]
-        async with self._engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            try:
-                record = await raw.driver_connection.fetchrow(  # type: ignore[union-attr]
-                    sql, *(params[name] for name in names)
-                )
-            except DRIVER_ERRORS as exc:
-                await connection.invalidate(exc if isinstance(exc, Exception) else None)
-                return False, None
+        # The pool's connection itself, not a SQLAlchemy Connection around it: one hop into
+        # the pool's greenlet to lend it, one to take it back, nothing else.
+        pooled = await self._engine.raw_connection()
+        try:
+            record = await pooled.driver_connection.fetchrow(  # type: ignore[union-attr]
+                sql, *(params[name] for name in names)
+            )
+        except DRIVER_ERRORS as exc:
+            await greenlet_spawn(pooled.invalidate, exc if isinstance(exc, Exception) else None)
+            return False, None
+        finally:
+            # Back to the pool (a no-op after `invalidate`); the reset on return may talk to
+            # the database, so it runs where SQLAlchemy's async adaptation can await.
+            await greenlet_spawn(pooled.close)
         return True, record
 
 
