@@ -10,7 +10,7 @@ STAMP_RUNTIME := $(VENV)/.runtime-installed
 STAMP_DEV := $(VENV)/.dev-installed
 
 .PHONY: help run test lint typecheck imports unit integration security reliability audit soak \
-	format lock migrate openapi openapi-update readme-config clean bench bench-ratelimit bench-workers \
+	format lock migrate openapi openapi-update readme-config clean bench bench-cpu bench-ratelimit bench-workers \
 	lint-deploy
 
 help: ## List the targets
@@ -79,6 +79,9 @@ soak: $(STAMP_DEV) ## Two minutes of mixed traffic at 64 connections through Gun
 
 bench: $(STAMP_DEV) ## The service vs bare FastAPI under Gunicorn + wrk: table, JSON, chart, RESULTS.md (BENCH_ARGS=--quick)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-cpu: $(STAMP_DEV) ## CPU per request of the app itself (ASGI, no server): limits off vs memory vs Redis
+	$(BIN)/python bench/request_cpu.py $(BENCH_ARGS)
 
 bench-ratelimit: $(STAMP_DEV) ## Rate-limit overhead on GET /users/me: disabled vs memory vs Redis
 	$(BIN)/python bench/rate_limit_overhead.py $(BENCH_ARGS)
