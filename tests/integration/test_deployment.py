@@ -352,7 +352,14 @@ def test_metrics_add_up_both_workers(chain: Chain) -> None:
             per_worker = _live_count_per_worker(chain.gunicorn.metrics_directory)
             if len([count for count in per_worker.values() if count > 0]) == 2:
                 break
+    # A response is counted right after it is sent, so the last few may land a moment later.
+    wait_until(
+        lambda: _live_count(httpx.get(f"{chain.nginx_url}/metrics").text) >= before + sent,
+        "the last responses' counts",
+        timeout=5,
+    )
     after = _live_count(httpx.get(f"{chain.nginx_url}/metrics").text)
+    per_worker = _live_count_per_worker(chain.gunicorn.metrics_directory)
 
     assert after - before == sent
     assert len([count for count in per_worker.values() if count > 0]) == 2, per_worker
