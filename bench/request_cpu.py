@@ -25,13 +25,12 @@ from typing import Any
 import httpx
 import uvloop
 from asgi_lifespan import LifespanManager
-from run import PASSWORD, fresh_database
+from run import HIGH, PASSWORD, fresh_database
 
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 
 CONFIGURATIONS = ("off", "memory", "redis")
-HIGH = "100000000/minute"
 
 
 def settings_for(limits: str, database_url: str, redis_url: str, run: str) -> Settings:

@@ -6,16 +6,12 @@ Like the user repository tests, every test runs on PostgreSQL and on a SQLite fi
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from uuid import UUID
 
 import pytest
 
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from adapters.system.ids import UuidV7Generator
-from adapters.system.secrets import OsSecretGenerator
 from application.errors import ExternalIdentityTaken, InvalidCredentials
 from application.sessions import SessionIssuer
 from application.use_cases.refresh_access_token import RefreshAccessToken, RefreshGrantCommand
@@ -27,12 +23,9 @@ from domain.credentials import (
     RefreshTokenFamilyId,
     SecretDigest,
 )
-from domain.users import EmailAddress, FullName, Role, User, UserId
-from tests.fakes import FakeTokens, FixedClock
+from tests.fakes import FixedClock
 from tests.integration.conftest import per_database_backend
-
-UowFactory = Callable[[], SqlAlchemyUnitOfWork]
-NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
+from tests.integration.stored import NOW, UowFactory, a_session, a_user, session_issuer
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -48,39 +41,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def sessions(clock: FixedClock) -> SessionIssuer:
-    return SessionIssuer(
-        tokens=FakeTokens(clock),
-        secrets=OsSecretGenerator(),
-        ids=UuidV7Generator(),
-        refresh_token_lifetime=timedelta(days=30),
-        session_lifetime=timedelta(days=90),
-    )
-
-
-async def a_user(uow_factory: UowFactory, number: int = 1) -> User:
-    user = User.provision_external(
-        user_id=UserId(UUID(int=number)),
-        email=EmailAddress(f"user{number}@example.com"),
-        full_name=FullName(""),
-        role=Role.USER,
-        now=NOW,
-    )
-    async with uow_factory() as uow:
-        await uow.users.add(user)
-        await uow.commit()
-    return user
-
-
-async def a_session(
-    uow_factory: UowFactory, sessions: SessionIssuer, user: User, started: datetime = NOW
-) -> str:
-    """Store a new session for `user`; its first refresh token's secret."""
-    family, refresh = sessions.start(user, started)
-    async with uow_factory() as uow:
-        await uow.refresh_tokens.add_family(family)
-        await uow.refresh_tokens.add(refresh.record)
-        await uow.commit()
-    return refresh.secret
+    return session_issuer(clock)
 
 
 async def test_a_password_less_user_reads_back(uow_factory: UowFactory) -> None:
@@ -97,7 +58,7 @@ async def test_sessions_and_tokens_read_back_by_digest(
     uow_factory: UowFactory, sessions: SessionIssuer
 ) -> None:
     user = await a_user(uow_factory)
-    secret = await a_session(uow_factory, sessions, user)
+    _, secret = await a_session(uow_factory, sessions, user)
 
     async with uow_factory() as uow:
         token = await uow.refresh_tokens.get_by_digest(SecretDigest.of(secret), for_update=True)
@@ -133,7 +94,7 @@ async def test_concurrent_refreshes_of_one_token_let_exactly_one_through(
     uow_factory: UowFactory, sessions: SessionIssuer, clock: FixedClock, contenders: int
 ) -> None:
     user = await a_user(uow_factory)
-    secret = await a_session(uow_factory, sessions, user)
+    _, secret = await a_session(uow_factory, sessions, user)
     refresh = RefreshAccessToken(uow_factory, sessions, clock)
 
     outcomes = await asyncio.gather(
@@ -213,9 +174,9 @@ async def test_purge_deletes_ended_sessions_with_their_tokens_and_keeps_live_one
     uow_factory: UowFactory, sessions: SessionIssuer
 ) -> None:
     user = await a_user(uow_factory)
-    live = await a_session(uow_factory, sessions, user)
-    revoked = await a_session(uow_factory, sessions, user)
-    expired = await a_session(uow_factory, sessions, user, started=NOW - timedelta(days=91))
+    _, live = await a_session(uow_factory, sessions, user)
+    _, revoked = await a_session(uow_factory, sessions, user)
+    _, expired = await a_session(uow_factory, sessions, user, started=NOW - timedelta(days=91))
     async with uow_factory() as uow:
         token = await uow.refresh_tokens.get_by_digest(SecretDigest.of(revoked))
         assert token is not None

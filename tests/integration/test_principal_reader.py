@@ -4,8 +4,6 @@ an API key with its owner. Every test runs on PostgreSQL (autocommit) and on a S
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -13,17 +11,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.principal_reader import SqlAlchemyPrincipalReader
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
-from adapters.system.ids import UuidV7Generator
-from adapters.system.secrets import OsSecretGenerator
-from application.sessions import SessionIssuer
 from domain.credentials import ApiKey, ApiKeyId, ApiKeyName, ParsedApiKey, RefreshTokenFamilyId
-from domain.users import EmailAddress, FullName, Role, User, UserId
-from tests.fakes import FakeTokens, FixedClock
+from domain.users import FullName, Role, UserId
+from tests.fakes import FixedClock
 from tests.integration.conftest import per_database_backend
-
-UowFactory = Callable[[], SqlAlchemyUnitOfWork]
-NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
+from tests.integration.stored import NOW, UowFactory, a_session, a_user, session_issuer
 
 
 @pytest.fixture(params=["postgresql", "sqlite"])
@@ -37,36 +29,11 @@ def reader(engine: AsyncEngine) -> SqlAlchemyPrincipalReader:
     return SqlAlchemyPrincipalReader(engine)
 
 
-async def a_user(uow_factory: UowFactory, number: int = 1) -> User:
-    user = User.provision_external(
-        user_id=UserId(UUID(int=number)),
-        email=EmailAddress(f"user{number}@example.com"),
-        full_name=FullName("Ada"),
-        role=Role.USER,
-        now=NOW,
-    )
-    async with uow_factory() as uow:
-        await uow.users.add(user)
-        await uow.commit()
-    return user
-
-
 async def test_the_user_comes_back_with_the_named_session(
     uow_factory: UowFactory, reader: SqlAlchemyPrincipalReader
 ) -> None:
-    user = await a_user(uow_factory)
-    issuer = SessionIssuer(
-        tokens=FakeTokens(FixedClock(NOW)),
-        secrets=OsSecretGenerator(),
-        ids=UuidV7Generator(),
-        refresh_token_lifetime=timedelta(days=30),
-        session_lifetime=timedelta(days=90),
-    )
-    family, refresh = issuer.start(user, NOW)
-    async with uow_factory() as uow:
-        await uow.refresh_tokens.add_family(family)
-        await uow.refresh_tokens.add(refresh.record)
-        await uow.commit()
+    user = await a_user(uow_factory, full_name="Ada")
+    family, _ = await a_session(uow_factory, session_issuer(FixedClock(NOW)), user)
 
     loaded, session = await reader.user_with_session(user.id, family.id)
     async with uow_factory() as uow:

@@ -7,7 +7,6 @@ enforces uniqueness and serializes writers in its own way.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from uuid import UUID
@@ -16,13 +15,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.database import create_engine, create_session_factory, ping
-from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
+from adapters.persistence.unit_of_work import unit_of_work_factory
 from application.errors import ConcurrentUpdate, EmailAlreadyRegistered, StorageUnavailable
 from application.ports.persistence import UserFilter
 from domain.users import EmailAddress, FullName, HashedPassword, Role, User, UserId
 from tests.integration.conftest import per_database_backend
-
-UowFactory = Callable[[], SqlAlchemyUnitOfWork]
+from tests.integration.stored import UowFactory
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
 HASH = HashedPassword("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA")

@@ -1,6 +1,6 @@
 """The `RateLimiter` port in process memory, on the `limits` library's asyncio strategies.
 
-Each worker counts on its own (see `is_memory_storage_url`); Redis storage is
+Each worker counts on its own (see `Settings.rate_limits_per_process`); Redis storage is
 `redis_rate_limiter`. Only `limits.aio` is used, whose memory storage never blocks the loop.
 """
 

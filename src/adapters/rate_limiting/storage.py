@@ -12,16 +12,7 @@ from application.ports.rate_limiting import RateLimiter
 
 MEMORY_SCHEMES = ("memory", "async+memory")
 REDIS_SCHEMES = ("redis", "rediss", "async+redis", "async+rediss")
-
-
-def is_supported_storage_url(url: str) -> bool:
-    """Whether `url` names a storage a rate limiter can open (checked at start-up)."""
-    return url.partition("://")[0] in (*MEMORY_SCHEMES, *REDIS_SCHEMES) and "://" in url
-
-
-def is_memory_storage_url(url: str) -> bool:
-    """Whether `url` keeps counters inside the process (so each worker counts on its own)."""
-    return url.partition("://")[0] in MEMORY_SCHEMES
+# The settings accept exactly these (`RATE_LIMIT_STORAGE_SCHEMES`), checked at start-up.
 
 
 @asynccontextmanager
