@@ -15,6 +15,6 @@ from entrypoints.settings import (
 def create() -> FastAPI:
     """The app configured from the environment."""
     settings = load_settings()
-    app = create_app(settings)
+    app = create_app(settings, freeze_startup_objects=True)
     warn_if_limits_split_across_workers(settings, workers_from_environment())
     return app

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
+from entrypoints import collector
 from entrypoints.container import Container, build_services, shutdown
 from entrypoints.http.client_ip import ClientAddressResolver
 from entrypoints.http.docs import install_docs
@@ -47,8 +48,17 @@ class AccountsApi(FastAPI):
         return self.openapi_schema
 
 
-def create_app(settings: Settings, container: Container | None = None) -> FastAPI:
-    """Build the app; nothing is opened until the lifespan starts."""
+def create_app(
+    settings: Settings,
+    container: Container | None = None,
+    *,
+    freeze_startup_objects: bool = False,
+) -> FastAPI:
+    """Build the app; nothing is opened until the lifespan starts.
+
+    `freeze_startup_objects`: for a server process serving this one app (`entrypoints.asgi`),
+    not for tests that build many apps in one process; see `collector.freeze_startup_objects`.
+    """
     configure_logging(settings.log_level, settings.effective_log_format)
     container = container or Container(settings=settings)
 
@@ -56,6 +66,8 @@ def create_app(settings: Settings, container: Container | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.services = await build_services(container)
         app.state.services.metrics.watch_pool(app.state.services.engine)
+        if freeze_startup_objects:
+            collector.freeze_startup_objects()
         try:
             yield
         finally:
