@@ -23,6 +23,7 @@ from tests.reliability.private_postgres import PrivatePostgres, find_binaries
 POOL_TIMEOUT = 2.0
 # Pool wait plus the work of one request; a hung request would blow far past it.
 ANSWER_WITHIN = POOL_TIMEOUT + 3.0
+UNLIMITED = "1000000/minute"
 NO_BINARIES = "reliability: no initdb/pg_ctl (PostgreSQL server binaries) on this machine"
 
 
@@ -61,7 +62,13 @@ async def test_stopping_postgres_mid_traffic_is_503_and_the_service_recovers(
     api_factory: AppFactory, private_postgres: PrivatePostgres
 ) -> None:
     await asyncio.to_thread(migrator.upgrade, private_postgres.url)
-    api = await api_factory(database_url=private_postgres.url, db_pool_timeout_seconds=POOL_TIMEOUT)
+    api = await api_factory(
+        database_url=private_postgres.url,
+        db_pool_timeout_seconds=POOL_TIMEOUT,
+        # The traffic loops as fast as the app answers: on a fast machine more than the
+        # default per-user limit in a minute. Rate limits are not what this test is about.
+        rate_limit_user=UNLIMITED,
+    )
     _, headers = await api.user("ada@example.com")
 
     stop = asyncio.Event()
