@@ -1,8 +1,13 @@
-"""The garbage collector of a server process: start-up objects frozen out of its reach."""
+"""Process-wide tuning for a server process: its garbage collector and its C heap."""
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import platform
+
+# glibc's mallopt parameter for the most heaps ("arenas") threads may spread over.
+_M_ARENA_MAX = -8
 
 
 def freeze_startup_objects() -> None:
@@ -18,3 +23,20 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+def share_one_heap() -> bool:
+    """Have every thread of this process allocate from glibc's main heap; False elsewhere.
+
+    By default glibc gives threads heaps of their own, and it never returns the free memory at
+    the end of such a heap. Each password-hashing thread's Argon2 block (19 MiB) then stayed
+    resident for the life of the worker: 167 MiB per worker instead of ~130 after a login
+    storm with two hashing threads. On the main heap the hasher can give it back once idle
+    (`malloc_trim`, see `Argon2PasswordHasher`). The threads here (hashing, a rare DNS lookup)
+    allocate little, so sharing one heap costs no measurable contention (hashing throughput
+    with two threads: 110 vs 114 per second). Must run before the process starts threads:
+    a thread that already has a heap keeps it.
+    """
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1))

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
+import platform
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from pwdlib import PasswordHash
 from pwdlib.exceptions import UnknownHashError
@@ -18,6 +22,28 @@ from domain.users import HashedPassword
 
 # How much lower than the event loop the hashing threads run (a Unix nice increment).
 HASHING_NICENESS = 10
+
+# How long the hasher stays idle before it hands its Argon2 blocks back to the system.
+RELEASE_IDLE_MEMORY_AFTER_SECONDS = 1.0
+
+T = TypeVar("T")
+
+
+def _glibc_malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim`, or None on another C library (musl, macOS)."""
+    if platform.libc_ver()[0] != "glibc":
+        return None
+    trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    return trim
+
+
+_MALLOC_TRIM = _glibc_malloc_trim()
+
+
+def _release_free_memory() -> None:
+    """Return the heap's free pages to the system (glibc `malloc_trim(0)`)."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
 
 
 def _yield_to_the_event_loop() -> None:
@@ -51,10 +77,22 @@ class Argon2PasswordHasher(PasswordHasher):
     Hashing runs in a dedicated thread pool sized to the cores: argon2-cffi releases the GIL,
     so hashes use every core while the event loop keeps serving, and a burst of logins queues
     here instead of starving the default executor that other work shares.
+
+    Each hash allocates its memory cost (19 MiB by default); glibc keeps the freed block for
+    the next hash, which makes hashing about a third faster than mapping it afresh each time
+    (measured: 16.5 vs 24 ms). Once no hash has run for `release_idle_memory_after` seconds the
+    hasher returns free heap memory to the system (`malloc_trim`), so a worker does not keep a
+    block per hashing thread for the rest of its life after a burst of logins. That reaches
+    the hashing threads' blocks when they share the main heap, which a server process asks
+    for at start (`entrypoints.process.share_one_heap`); elsewhere it is harmless.
     """
 
     def __init__(
-        self, parameters: Argon2Parameters | None = None, *, max_threads: int | None = None
+        self,
+        parameters: Argon2Parameters | None = None,
+        *,
+        max_threads: int | None = None,
+        release_idle_memory_after: float | None = RELEASE_IDLE_MEMORY_AFTER_SECONDS,
     ) -> None:
         params = parameters or Argon2Parameters()
         self._hash = PasswordHash(
@@ -72,17 +110,18 @@ class Argon2PasswordHasher(PasswordHasher):
             initializer=_yield_to_the_event_loop,
         )
         self._dummy: str | None = None
+        self._release_after = release_idle_memory_after
+        self._in_flight = 0
+        self._release: asyncio.TimerHandle | None = None
 
     async def hash(self, password: str) -> HashedPassword:
-        loop = asyncio.get_running_loop()
-        value = await loop.run_in_executor(self._executor, self._hash.hash, password)
+        value = await self._in_pool(self._hash.hash, password)
         return HashedPassword(value)
 
     async def verify(self, password: str, hashed: HashedPassword) -> PasswordVerification:
-        loop = asyncio.get_running_loop()
         try:
-            valid, updated = await loop.run_in_executor(
-                self._executor, self._hash.verify_and_update, password, hashed.value
+            valid, updated = await self._in_pool(
+                self._hash.verify_and_update, password, hashed.value
             )
         except UnknownHashError:
             # A stored hash no configured hasher recognises fails closed, never a 500.
@@ -96,6 +135,28 @@ class Argon2PasswordHasher(PasswordHasher):
             self._dummy = (await self.hash("dummy password for timing equalisation")).value
         await self.verify(password, HashedPassword(self._dummy))
 
+    async def _in_pool(self, function: Callable[..., T], *args: str) -> T:
+        loop = asyncio.get_running_loop()
+        self._in_flight += 1
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+        try:
+            return await loop.run_in_executor(self._executor, function, *args)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0 and self._release_after is not None:
+                self._release = loop.call_later(self._release_after, self._release_if_idle)
+
+    def _release_if_idle(self) -> None:
+        self._release = None
+        if self._in_flight == 0:
+            # In a hashing thread: trimming a large heap takes a moment, not the loop's.
+            self._executor.submit(_release_free_memory)
+
     def close(self) -> None:
         """Stop the hashing threads."""
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from entrypoints import collector
+from entrypoints import process
 from entrypoints.container import Container, build_services, shutdown
 from entrypoints.http.client_ip import ClientAddressResolver
 from entrypoints.http.docs import install_docs
@@ -57,7 +57,7 @@ def create_app(
     """Build the app; nothing is opened until the lifespan starts.
 
     `freeze_startup_objects`: for a server process serving this one app (`entrypoints.asgi`),
-    not for tests that build many apps in one process; see `collector.freeze_startup_objects`.
+    not for tests that build many apps in one process; see `process.freeze_startup_objects`.
     """
     configure_logging(settings.log_level, settings.effective_log_format)
     container = container or Container(settings=settings)
@@ -67,7 +67,7 @@ def create_app(
         app.state.services = await build_services(container)
         app.state.services.metrics.watch_pool(app.state.services.engine)
         if freeze_startup_objects:
-            collector.freeze_startup_objects()
+            process.freeze_startup_objects()
         try:
             yield
         finally:

@@ -1,0 +1,97 @@
+"""A server process gives its hashing memory back once logins stop.
+
+Run in a fresh interpreter each: the heap set-up must come before the process starts any
+thread, and the resident memory read must be the hasher's alone, not the test run's.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.skipif(
+    sys.platform != "linux" or platform.libc_ver()[0] != "glibc",
+    reason="reads /proc and relies on glibc's heap",
+)
+
+# Two hashing threads verify 16 passwords while the event loop allocates and keeps memory, then
+# the process idles for a second. Resident memory (MiB) before, just after the hashes, and idle.
+_SCRIPT = """
+import asyncio, json, sys
+from adapters.identity.password_hasher import Argon2PasswordHasher
+from entrypoints.process import share_one_heap
+
+shared = share_one_heap() if sys.argv[1] == "shared" else False
+release_after = float(sys.argv[2]) if sys.argv[2] != "never" else None
+
+
+def rss_mib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+
+
+async def main():
+    hasher = Argon2PasswordHasher(max_threads=2, release_idle_memory_after=release_after)
+    before = rss_mib()
+    hashed = await hasher.hash("correct horse battery staple")
+    checks = [hasher.verify("correct horse battery staple", hashed) for _ in range(16)]
+    kept = []
+
+    async def serve_meanwhile():
+        # Like the event loop serving other requests: what it allocates during the hashes
+        # and keeps lies above their blocks, so freeing a block does not shrink the heap.
+        while len(kept) < 400:
+            kept.append(bytes(16384))
+            await asyncio.sleep(0.001)
+
+    serving = asyncio.create_task(serve_meanwhile())
+    verified = all(v.valid for v in await asyncio.gather(*checks))
+    busy = rss_mib()
+    await serving
+    await asyncio.sleep(1.0)
+    idle = rss_mib()
+    hasher.close()
+    print(json.dumps({"shared": shared, "verified": verified, "before": before,
+                      "busy": busy, "idle": idle}))
+
+
+asyncio.run(main())
+"""
+
+
+def _run(heap: str, release_after: str) -> dict[str, float]:
+    completed = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, "-c", _SCRIPT, heap, release_after],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    result: dict[str, float] = json.loads(completed.stdout)
+    assert result["verified"]
+    return result
+
+
+def test_an_idle_hasher_returns_its_argon2_blocks() -> None:
+    memory = _run("shared", "0.2")
+    assert memory["shared"]
+    # Both hashing threads' 19 MiB blocks are resident while hashes run...
+    assert memory["busy"] - memory["before"] > 30
+    # ...and back with the system once the hasher idles: what is left is the loop's own.
+    assert memory["idle"] - memory["before"] < 15
+
+
+def test_without_the_release_the_blocks_stay_resident() -> None:
+    memory = _run("shared", "never")
+    assert memory["idle"] - memory["before"] > 30
+
+
+def test_blocks_on_per_thread_heaps_stay_resident() -> None:
+    """Why a server shares one heap: trimming cannot reach the hashing threads' own heaps."""
+    memory = _run("own", "0.2")
+    assert memory["idle"] - memory["before"] > 30
