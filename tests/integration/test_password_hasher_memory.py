@@ -23,10 +23,11 @@ pytestmark = pytest.mark.skipif(
 _SCRIPT = """
 import asyncio, json, sys
 from adapters.identity.password_hasher import Argon2PasswordHasher
-from entrypoints.process import share_one_heap
+from entrypoints.process import release_free_memory, share_one_heap
 
 shared = share_one_heap() if sys.argv[1] == "shared" else False
-release_after = float(sys.argv[2]) if sys.argv[2] != "never" else None
+release = release_free_memory if sys.argv[2] != "never" else None
+release_after = float(sys.argv[2]) if release is not None else 1.0
 
 
 def rss_mib():
@@ -36,7 +37,9 @@ def rss_mib():
 
 
 async def main():
-    hasher = Argon2PasswordHasher(max_threads=2, release_idle_memory_after=release_after)
+    hasher = Argon2PasswordHasher(
+        max_threads=2, release_idle_memory=release, release_idle_memory_after=release_after
+    )
     before = rss_mib()
     hashed = await hasher.hash("correct horse battery staple")
     checks = [hasher.verify("correct horse battery staple", hashed) for _ in range(16)]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from uuid import uuid4
+
 from application.principal import Principal
 from application.sessions import IssuedTokens, SessionIssuer
 from application.use_cases.authenticate_with_password import (
@@ -11,10 +14,29 @@ from application.use_cases.authenticate_with_password import (
 from application.use_cases.refresh_access_token import RefreshAccessToken, RefreshGrantCommand
 from application.use_cases.resolve_principal import ResolvePrincipal
 from application.use_cases.revoke_token import RevokeToken, RevokeTokenCommand, TokenTypeHint
-from domain.users import EmailAddress, FullName, PasswordPolicy, Role, User, UserId
+from domain.users import (
+    EmailAddress,
+    FullName,
+    HashedPassword,
+    PasswordPolicy,
+    Role,
+    User,
+    UserId,
+)
 from tests.fakes import FakePasswordHasher, FakeTokens, FakeUnitOfWork, FixedClock, SequentialIds
 
 PASSWORD = "correct horse battery staple"
+
+
+def a_user(now: datetime) -> User:
+    """A registered user on its own, for tests that only need one to issue tokens for."""
+    return User.register(
+        user_id=UserId(uuid4()),
+        email=EmailAddress("ada@example.com"),
+        full_name=FullName("Ada"),
+        password_hash=HashedPassword("$argon2id$fake"),
+        now=now,
+    )
 
 
 class UserSeeder:

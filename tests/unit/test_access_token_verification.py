@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
 
 import pytest
 
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from application.errors import InvalidToken
-from domain.users import EmailAddress, FullName, HashedPassword, User, UserId
+from tests.unit.builders import a_user
 
 SECRET = "a-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 TTL = timedelta(minutes=5)
@@ -34,14 +33,8 @@ def a_service(clock: Clock) -> JwtTokenService:
 
 
 def a_token(service: JwtTokenService) -> str:
-    user = User.register(
-        user_id=UserId(uuid4()),
-        email=EmailAddress("ada@example.com"),
-        full_name=FullName("Ada"),
-        password_hash=HashedPassword("$argon2id$fake"),
-        now=datetime.now(UTC),
-    )
-    return service.issue_access_token(user, datetime.now(UTC)).value
+    now = datetime.now(UTC)
+    return service.issue_access_token(a_user(now), now).value
 
 
 def test_a_token_verified_before_is_refused_once_it_expires() -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import uuid4
 
 import jwt
 import pytest
@@ -12,8 +11,8 @@ from pydantic import ValidationError
 
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from application.errors import InvalidToken
-from domain.users import EmailAddress, FullName, HashedPassword, User, UserId
 from entrypoints.settings import Settings
+from tests.unit.builders import a_user
 
 OLD = "old-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 NEW = "new-secret-9876543210-zyxwvutsrqponmlkjihgfedcba"
@@ -28,14 +27,7 @@ def service(secret: str, kid: str | None, previous: dict[str, str | bytes] | Non
 
 
 def token(signer: JwtTokenService) -> str:
-    user = User.register(
-        user_id=UserId(uuid4()),
-        email=EmailAddress("ada@example.com"),
-        full_name=FullName("Ada"),
-        password_hash=HashedPassword("$argon2id$fake"),
-        now=NOW,
-    )
-    return signer.issue_access_token(user, NOW).value
+    return signer.issue_access_token(a_user(NOW), NOW).value
 
 
 def test_issued_tokens_name_the_current_key() -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import os
-import platform
 import sys
 import threading
 from collections.abc import Callable
@@ -27,23 +25,6 @@ HASHING_NICENESS = 10
 RELEASE_IDLE_MEMORY_AFTER_SECONDS = 1.0
 
 T = TypeVar("T")
-
-
-def _glibc_malloc_trim() -> Callable[[int], int] | None:
-    """glibc's `malloc_trim`, or None on another C library (musl, macOS)."""
-    if platform.libc_ver()[0] != "glibc":
-        return None
-    trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
-    return trim
-
-
-_MALLOC_TRIM = _glibc_malloc_trim()
-
-
-def _release_free_memory() -> None:
-    """Return the heap's free pages to the system (glibc `malloc_trim(0)`)."""
-    if _MALLOC_TRIM is not None:
-        _MALLOC_TRIM(0)
 
 
 def _yield_to_the_event_loop() -> None:
@@ -82,9 +63,10 @@ class Argon2PasswordHasher(PasswordHasher):
     the next hash, which makes hashing about a third faster than mapping it afresh each time
     (measured: 16.5 vs 24 ms). Once no hash has run for `release_idle_memory_after` seconds the
     hasher returns free heap memory to the system (`malloc_trim`), so a worker does not keep a
-    block per hashing thread for the rest of its life after a burst of logins. That reaches
-    the hashing threads' blocks when they share the main heap, which a server process asks
-    for at start (`entrypoints.process.share_one_heap`); elsewhere it is harmless.
+    block per hashing thread for the rest of its life after a burst of logins. The release
+    is the process's to give (`release_idle_memory`, wired by the container to
+    `entrypoints.process.release_free_memory`): it reaches the hashing threads' blocks only
+    when they share the main heap, which a server process asks for at start.
     """
 
     def __init__(
@@ -92,7 +74,8 @@ class Argon2PasswordHasher(PasswordHasher):
         parameters: Argon2Parameters | None = None,
         *,
         max_threads: int | None = None,
-        release_idle_memory_after: float | None = RELEASE_IDLE_MEMORY_AFTER_SECONDS,
+        release_idle_memory: Callable[[], None] | None = None,
+        release_idle_memory_after: float = RELEASE_IDLE_MEMORY_AFTER_SECONDS,
     ) -> None:
         params = parameters or Argon2Parameters()
         self._hash = PasswordHash(
@@ -110,6 +93,7 @@ class Argon2PasswordHasher(PasswordHasher):
             initializer=_yield_to_the_event_loop,
         )
         self._dummy: str | None = None
+        self._release_memory = release_idle_memory
         self._release_after = release_idle_memory_after
         self._in_flight = 0
         self._release: asyncio.TimerHandle | None = None
@@ -145,14 +129,14 @@ class Argon2PasswordHasher(PasswordHasher):
             return await loop.run_in_executor(self._executor, function, *args)
         finally:
             self._in_flight -= 1
-            if self._in_flight == 0 and self._release_after is not None:
+            if self._in_flight == 0 and self._release_memory is not None:
                 self._release = loop.call_later(self._release_after, self._release_if_idle)
 
     def _release_if_idle(self) -> None:
         self._release = None
-        if self._in_flight == 0:
+        if self._in_flight == 0 and self._release_memory is not None:
             # In a hashing thread: trimming a large heap takes a moment, not the loop's.
-            self._executor.submit(_release_free_memory)
+            self._executor.submit(self._release_memory)
 
     def close(self) -> None:
         """Stop the hashing threads."""
