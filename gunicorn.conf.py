@@ -41,7 +41,9 @@ def _cores() -> int:
 
 
 wsgi_app = "entrypoints.asgi:create()"
-worker_class = "uvicorn_worker.UvicornWorker"
+# Uvicorn's worker on asyncio's own event loop rather than uvloop: fair to every connection at
+# 256 of them (see entrypoints/worker.py for the measurement).
+worker_class = "entrypoints.worker.UvicornWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY") or WORKERS_PER_CORE * _cores())
 # The image sets ACCOUNTS_HOST=0.0.0.0; outside a container the default stays on loopback.
 bind = [f"{os.environ.get('ACCOUNTS_HOST', '127.0.0.1')}:{os.environ.get('ACCOUNTS_PORT', '8000')}"]

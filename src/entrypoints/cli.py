@@ -58,6 +58,8 @@ def serve(
     """Serve the API with Uvicorn (production runs Gunicorn; see the Dockerfile)."""
     import uvicorn  # noqa: PLC0415 - only `serve` needs the server
 
+    from entrypoints.worker import EVENT_LOOP, HTTP_PROTOCOL  # noqa: PLC0415 - same reason
+
     settings = _settings()
     configure_logging(settings.log_level, settings.effective_log_format)
     warn_if_limits_split_across_workers(settings, workers)
@@ -71,6 +73,9 @@ def serve(
         port=port or settings.port,
         workers=workers,
         reload=reload,
+        # The loop and parser Gunicorn's workers use (see entrypoints/worker.py).
+        loop=EVENT_LOOP,
+        http=HTTP_PROTOCOL,
         # Uvicorn rewrites the client address from X-Forwarded-For for the proxies it trusts,
         # before the app resolves it again for rate limits. Given the same trusted list, the
         # app's second pass finds an untrusted client and keeps it, so both agree; and

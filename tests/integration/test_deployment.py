@@ -366,6 +366,33 @@ def test_metrics_add_up_both_workers(chain: Chain) -> None:
     assert sum(per_worker.values()) == after
 
 
+def test_workers_serve_on_asyncios_event_loop_with_the_httptools_parser(chain: Chain) -> None:
+    """uvloop served many busy connections unfairly (1-3 s waits at 256 connections): the
+    workers must not load it. httptools, which they do load, shows the check can see a
+    compiled extension in a worker's memory map."""
+    assert httpx.get(f"{chain.nginx_url}/health/live").status_code == 200
+    workers = _children(chain.gunicorn.process.pid)
+    assert len(workers) == 2
+
+    for pid in workers:
+        mapped = Path(f"/proc/{pid}/maps").read_text()
+        assert "/httptools/" in mapped
+        assert "/uvloop/" not in mapped
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == parent:
+                pids.append(int(entry.name))
+    return pids
+
+
 def _live_count(exposition: str) -> float:
     match = re.search(
         r'^accounts_http_requests_total\{method="GET",route="/health/live",status="200"\} (\S+)$',
