@@ -12,6 +12,7 @@ this isolates what the app's own code costs, which is what a change to it moves.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import io
 import os
@@ -23,7 +24,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import uvloop
 from asgi_lifespan import LifespanManager
 from run import HIGH, PASSWORD, fresh_database
 
@@ -157,8 +157,8 @@ def main() -> None:
     parser.add_argument("--limits", default=",".join(CONFIGURATIONS))
     args = parser.parse_args()
     with fresh_database(args.admin_database_url) as database_url:
-        # On uvloop, like the service under Uvicorn.
-        results = uvloop.run(measure(args, database_url))
+        # On asyncio's own loop, like the service's workers (entrypoints/worker.py).
+        results = asyncio.run(measure(args, database_url))
     limits = args.limits.split(",")
     print(f"CPU per request, median of {args.rounds} rounds of {args.requests} (µs)")
     print(f"| {'request':<12} | " + " | ".join(f"limits {name:<7}" for name in limits) + " |")
