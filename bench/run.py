@@ -341,6 +341,11 @@ def hash_seconds() -> float:
     return sorted(times)[2]
 
 
+def cores() -> int:
+    """The cores this process may run on: the ceiling and the capacity count the same ones."""
+    return len(os.sched_getaffinity(0))
+
+
 def hashing_capacity(seconds: float = 2.0) -> float:
     """Verifications per second with one thread per core hashing and nothing else running.
 
@@ -350,7 +355,7 @@ def hashing_capacity(seconds: float = 2.0) -> float:
     """
     hasher = _service_hasher()
     hashed = hasher.hash(PASSWORD)
-    threads = os.cpu_count() or 1
+    threads = cores()
     deadline = time.perf_counter() + seconds
     counts = [0] * threads
 
@@ -688,7 +693,7 @@ def machine() -> dict[str, object]:
             model = line.split(":", 1)[1].strip()
             break
     return {
-        "nproc": len(os.sched_getaffinity(0)),
+        "nproc": cores(),
         "cpu_model": model,
         "kernel": platform.release(),
         "python": platform.python_version(),
