@@ -10,7 +10,8 @@ STAMP_RUNTIME := $(VENV)/.runtime-installed
 STAMP_DEV := $(VENV)/.dev-installed
 
 .PHONY: help run test lint typecheck imports unit integration security reliability audit soak \
-	format lock migrate openapi openapi-update readme-config clean bench bench-cpu bench-ratelimit bench-workers \
+	format lock migrate openapi openapi-update readme-config clean bench bench-cpu bench-instructions \
+	bench-ratelimit bench-workers \
 	lint-deploy
 
 help: ## List the targets
@@ -82,6 +83,9 @@ bench: $(STAMP_DEV) ## The service vs bare FastAPI under Gunicorn + wrk: table, 
 
 bench-cpu: $(STAMP_DEV) ## CPU per request of the app itself (ASGI, no server): limits off vs memory vs Redis
 	$(BIN)/python bench/request_cpu.py $(BENCH_ARGS)
+
+bench-instructions: $(STAMP_DEV) ## Instructions per request of the app itself (callgrind: deterministic, needs valgrind)
+	$(BIN)/python bench/request_instructions.py $(BENCH_ARGS)
 
 bench-ratelimit: $(STAMP_DEV) ## Rate-limit overhead on GET /users/me: disabled vs memory vs Redis
 	$(BIN)/python bench/rate_limit_overhead.py $(BENCH_ARGS)

@@ -20,7 +20,7 @@ import secrets
 import statistics
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -31,6 +31,7 @@ from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 
 CONFIGURATIONS = ("off", "memory", "redis")
+WARM_UP = 300
 
 
 def settings_for(limits: str, database_url: str, redis_url: str, run: str) -> Settings:
@@ -87,8 +88,11 @@ async def credentials(app: Any) -> dict[str, list[tuple[bytes, bytes]]]:
 PATHS = {"me_bearer": "/api/v1/users/me", "me_api_key": "/api/v1/users/me", "live": "/health/live"}
 
 
-async def cpu_per_request(app: Any, path: str, headers: list[tuple[bytes, bytes]], n: int) -> float:
-    """Microseconds of this process's CPU per request, over `n` sequential requests."""
+Serve = Callable[[int], Awaitable[None]]
+
+
+def sequential(app: Any, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[Serve, set[int]]:
+    """`serve(n)`: `n` GET requests one after another straight through ASGI; the statuses seen."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -116,9 +120,15 @@ async def cpu_per_request(app: Any, path: str, headers: list[tuple[bytes, bytes]
         for _ in range(count):
             await app({**scope, "state": {}}, receive, send)
 
+    return serve, statuses
+
+
+async def cpu_per_request(app: Any, path: str, headers: list[tuple[bytes, bytes]], n: int) -> float:
+    """Microseconds of this process's CPU per request, over `n` sequential requests."""
+    serve, statuses = sequential(app, path, headers)
     # The access log is rendered but kept in memory: a terminal's speed is not the app's.
     with contextlib.redirect_stderr(io.StringIO()):
-        await serve(min(n, 300))  # warm-up: caches, prepared statements, pooled connections
+        await serve(min(n, WARM_UP))  # caches, prepared statements, pooled connections
         started_at = time.process_time()
         await serve(n)
         elapsed = time.process_time() - started_at
