@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.tables import metadata
+from entrypoints.logging import configure_logging
 from tests.integration.http.conftest import PASSWORD, AppFactory, bearer
 
 NEW_PASSWORD = "tangerine-umbrella-quietly-1987"
@@ -52,3 +54,30 @@ async def test_every_flow_leaves_no_secret_in_logs_or_database(
     for secret in secrets:
         assert secret not in logs
         assert secret not in database
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_a_value_logged_under_a_secret_sounding_key_is_redacted(
+    fmt: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # The belt under the braces: should a future line log a secret by mistake, its key still
+    # hides it. Logged twice, since the key names are remembered after the first line.
+    configure_logging("INFO", fmt)
+    logger = structlog.get_logger("accounts.test")
+    for _ in range(2):
+        logger.info(
+            "oops",
+            password="hunter2-password",
+            new_password="hunter3-password",
+            refresh_token="rt-secret-value",
+            api_key="ak-secret-value",
+            Authorization="Bearer at-secret-value",
+            client_secret="cs-secret-value",
+            email="ada@example.com",
+        )
+    logs = capfd.readouterr().err
+
+    assert logs.count("[redacted]") == 12
+    assert logs.count("ada@example.com") == 2
+    for secret in ("hunter2", "hunter3", "rt-secret", "ak-secret", "at-secret", "cs-secret"):
+        assert secret not in logs
