@@ -19,14 +19,16 @@ from entrypoints.logging import configure_logging
 
 # Measured with `make bench-workers` (bench/run.py: the production command, wrk -t2 -c64 -d8s on
 # loopback, Postgres and Redis on the same 2-core machine, each beside a bare FastAPI app run
-# with the same settings), 2026-11-23; requests/second (p99 ms), ratio to the bare app:
+# with the same settings), 2026-11-24, workers on asyncio's loop; requests/second (p99 ms),
+# ratio to the bare app:
 #   per core  GET /api/v1/users/me (bearer)    GET /health/live          bare app
-#   1 (2)     855 (178) 0.047                  7369 (13) 0.40            18274 (7)
-#   2 (4)     743 (309) 0.042                  6320 (21) 0.36            17811 (12)
-#   4 (8)     663 (194) 0.043                  5426 (45) 0.35            15484 (19)
-# Every extra worker per core lowers throughput and raises p99, the bare app's too: an async
-# worker already overlaps its I/O waits, and more processes only add context switches, memory
-# (~140 MiB each) and database connections (each worker has its own pool).
+#   1 (2)     2081 (68) 0.122                  7592 (14) 0.44            17101 (8)
+#   2 (4)     1851 (124) 0.147                 6796 (27) 0.54            12595 (23)
+#   4 (8)     2019 (227) 0.132                 8125 (16) 0.53            15239 (11)
+# More workers per core buy no throughput (the differences are this machine's noise: the bare
+# app's own moved by a quarter) and double the authenticated p99 at each step: an async worker
+# already overlaps its I/O waits, and more processes only add context switches, memory
+# (~120 MiB each) and database connections (each worker has its own pool).
 # Hence 1 worker per core; raise WEB_CONCURRENCY when your own measurements say otherwise.
 WORKERS_PER_CORE = 1
 GRACEFUL_TIMEOUT_SECONDS = 30
