@@ -151,8 +151,8 @@ async def measure(args: argparse.Namespace, database_url: str) -> dict[str, dict
     return results
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the fresh database is created (and dropped) and which Redis the limits use."""
     parser.add_argument(
         "--admin-database-url",
         default=os.environ.get(
@@ -162,6 +162,11 @@ def main() -> None:
     parser.add_argument(
         "--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_store_arguments(parser)
     parser.add_argument("--requests", type=int, default=3000, help="per measurement")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--limits", default=",".join(CONFIGURATIONS))

@@ -41,7 +41,15 @@ from pathlib import Path
 from typing import Any
 
 from harness import BENCH
-from request_cpu import PATHS, WARM_UP, credentials, sequential, settings_for, started
+from request_cpu import (
+    PATHS,
+    WARM_UP,
+    add_store_arguments,
+    credentials,
+    sequential,
+    settings_for,
+    started,
+)
 from run import cores, fresh_database
 
 BARE = "bare"
@@ -142,15 +150,7 @@ def count_cell(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument(
-        "--admin-database-url",
-        default=os.environ.get(
-            "TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-        ),
-    )
-    parser.add_argument(
-        "--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-    )
+    add_store_arguments(parser)
     parser.add_argument("--requests", type=int, default=1000, help="counted per cell")
     parser.add_argument(
         "--cells",
