@@ -40,7 +40,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from harness import BENCH
 from request_cpu import (
     PATHS,
     WARM_UP,
@@ -80,7 +79,6 @@ async def child(args: argparse.Namespace) -> None:
     """Inside valgrind: serve the cell's requests between the markers."""
     markers = ctypes.CDLL(args.markers)
     if args.scenario == BARE:
-        sys.path.insert(0, str(BENCH))
         from bare_app import app  # noqa: PLC0415 - the child imports only what its cell serves
 
         await _count(markers, app, "/", [], args.requests)

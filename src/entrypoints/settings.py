@@ -317,7 +317,7 @@ class Settings(BaseSettings):
     def rate_limits_per_process(self) -> bool:
         """Whether limits are counted in process memory, so each worker counts on its own."""
         scheme = self.rate_limit_storage_url.partition("://")[0]
-        return self.rate_limit_enabled and scheme in ("memory", "async+memory")
+        return self.rate_limit_enabled and scheme in MEMORY_STORAGE_SCHEMES
 
     @property
     def forwarded_allow_ips_for_uvicorn(self) -> str:
@@ -352,14 +352,11 @@ def _is_weak(secret: str) -> bool:
     )
 
 
-RATE_LIMIT_STORAGE_SCHEMES = (
-    "memory",
-    "async+memory",
-    "redis",
-    "rediss",
-    "async+redis",
-    "async+rediss",
-)
+# The schemes the rate-limit adapter opens (`adapters.rate_limiting.storage`, which the settings
+# may not import; a test keeps the two lists equal).
+MEMORY_STORAGE_SCHEMES = ("memory", "async+memory")
+REDIS_STORAGE_SCHEMES = ("redis", "rediss", "async+redis", "async+rediss")
+RATE_LIMIT_STORAGE_SCHEMES = (*MEMORY_STORAGE_SCHEMES, *REDIS_STORAGE_SCHEMES)
 
 
 def parse_rate_limit(value: str) -> tuple[int, int]:

@@ -12,10 +12,11 @@ import pytest
 from limits.aio.storage import MemoryStorage
 
 from adapters.rate_limiting.limits_rate_limiter import UPSTREAM_SWEEP_HOOK
-from adapters.rate_limiting.storage import open_rate_limiter
+from adapters.rate_limiting.storage import MEMORY_SCHEMES, REDIS_SCHEMES, open_rate_limiter
 from adapters.rate_limiting.strategy import Strategy
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import Charge, RateLimiter, RateLimitPolicy
+from entrypoints.settings import MEMORY_STORAGE_SCHEMES, REDIS_STORAGE_SCHEMES
 from tests.integration.servers import free_port
 
 STRATEGIES: tuple[Strategy, ...] = ("fixed-window", "moving-window", "sliding-window-counter")
@@ -174,3 +175,9 @@ def test_the_memory_sweep_hook_still_exists_upstream() -> None:
     # The memory storage throttles limits' per-hit sweep through this private hook; an upgrade
     # that renames it would silently bring the per-request thread hops back.
     assert callable(getattr(MemoryStorage, UPSTREAM_SWEEP_HOOK, None))
+
+
+def test_the_settings_accept_exactly_the_storage_schemes_the_adapter_opens() -> None:
+    # The settings keep their own copy (they may not import adapters); this keeps it true.
+    assert set(MEMORY_STORAGE_SCHEMES) == set(MEMORY_SCHEMES)
+    assert set(REDIS_STORAGE_SCHEMES) == set(REDIS_SCHEMES)

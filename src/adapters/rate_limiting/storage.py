@@ -12,7 +12,7 @@ from application.ports.rate_limiting import RateLimiter
 
 MEMORY_SCHEMES = ("memory", "async+memory")
 REDIS_SCHEMES = ("redis", "rediss", "async+redis", "async+rediss")
-# The settings accept exactly these (`RATE_LIMIT_STORAGE_SCHEMES`), checked at start-up.
+# The settings accept exactly these at start-up (`entrypoints.settings`, which keeps a copy).
 
 
 @asynccontextmanager
