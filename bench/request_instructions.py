@@ -18,7 +18,14 @@ small library called through ctypes. Cells run side by side, one per core.
 
 The bare app of `bench/bare_app.py` is counted the same way, and each row shows the ratio of
 the bare app's count to its own: the deterministic counterpart of `make bench`'s req/s ratio
-(it leaves out the server's share, which both pay alike, so it reads lower).
+(it leaves out the server's share, which both pay alike, so it reads lower). The floor app of
+`bench/floor_app.py` (the bearer token checked and the user read in one asyncpg SELECT, nothing
+else) is counted on the same user and token: how close to the bare app any `GET /users/me` can
+come with this framework and driver.
+
+`--concurrency N` sends the requests from N clients at once, interleaved by the event loop as a
+server's connections are: what requests share under load (a Redis pipeline, the loop's
+wake-ups) shows there and not one request at a time.
 
 Needs valgrind and a C compiler (Debian: `apt-get install valgrind gcc`).
 """
@@ -40,6 +47,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from asgi_lifespan import LifespanManager
 from request_cpu import (
     PATHS,
     WARM_UP,
@@ -52,6 +60,7 @@ from request_cpu import (
 from run import cores, fresh_database
 
 BARE = "bare"
+FLOOR = "floor"
 MARKERS_C = """
 #include <valgrind/callgrind.h>
 void bench_start(void) { CALLGRIND_START_INSTRUMENTATION; }
@@ -81,25 +90,44 @@ async def child(args: argparse.Namespace) -> None:
     if args.scenario == BARE:
         from bare_app import app  # noqa: PLC0415 - the child imports only what its cell serves
 
-        await _count(markers, app, "/", [], args.requests)
+        await _count(markers, app, "/", [], args)
         return
     settings = settings_for(args.limits, args.database_url, args.redis_url, args.run)
     async with started(settings) as app:
         headers = await credentials(app)
-        await _count(markers, app, PATHS[args.scenario], headers[args.scenario], args.requests)
+        if args.scenario == FLOOR:
+            # The floor app reads its secret and database from the environment at import, as
+            # under Gunicorn in `make bench`; the service's token for the same user is its input.
+            os.environ["ACCOUNTS_JWT_SECRET"] = settings.jwt_secret.get_secret_value()
+            os.environ["ACCOUNTS_DATABASE_URL"] = args.database_url
+            from floor_app import app as floor  # noqa: PLC0415
+
+            async with LifespanManager(floor) as manager:
+                await _count(markers, manager.app, "/me", headers["me_bearer"], args)
+            return
+        await _count(markers, app, PATHS[args.scenario], headers[args.scenario], args)
 
 
 async def _count(
-    markers: Any, app: Any, path: str, headers: list[tuple[bytes, bytes]], n: int
+    markers: Any, app: Any, path: str, headers: list[tuple[bytes, bytes]], args: argparse.Namespace
 ) -> None:
-    serve, statuses = sequential(app, path, headers)
+    """Count `args.requests` requests, from `args.concurrency` clients at once."""
+    clients = max(1, args.concurrency)
+    streams = [sequential(app, path, headers) for _ in range(clients)]
+
+    async def serve(total: int) -> None:
+        # Each client sends its share one request after another; the event loop interleaves
+        # them as a server's connections are, so what batches across requests shows here.
+        await asyncio.gather(*(serve(total // clients) for serve, _ in streams))
+
     # The access log is rendered but kept in memory, as in `bench-cpu`.
     with contextlib.redirect_stderr(io.StringIO()):
         markers.bench_start()
         await serve(WARM_UP)
         markers.bench_zero()
-        await serve(n)
+        await serve(args.requests)
         markers.bench_dump()
+    statuses = set().union(*(seen for _, seen in streams))
     if statuses != {200}:
         raise RuntimeError(f"{path} answered {sorted(statuses)}")
 
@@ -122,6 +150,8 @@ def count_cell(
         limits,
         "--requests",
         str(args.requests),
+        "--concurrency",
+        str(args.concurrency),
         "--database-url",
         database_url,
         "--redis-url",
@@ -151,9 +181,17 @@ def main() -> None:
     add_store_arguments(parser)
     parser.add_argument("--requests", type=int, default=1000, help="counted per cell")
     parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="clients sending at once (1: one request after another); --requests must divide",
+    )
+    parser.add_argument(
         "--cells",
-        default="me_bearer:off,me_bearer:memory,me_bearer:redis,me_api_key:redis,live:off",
-        help="scenario:limits pairs (scenarios: me_bearer, me_api_key, live)",
+        default="floor:-,me_bearer:off,me_bearer:memory,me_bearer:redis,me_api_key:redis,live:off",
+        help="scenario:limits pairs (scenarios: floor, me_bearer, me_api_key, live; the floor "
+        "app of `bench/floor_app.py` answers the bearer request with a token check and one "
+        "SELECT, nothing else)",
     )
     parser.add_argument("--jobs", type=int, default=cores(), help="cells counted at once")
     # The child's own arguments, when this script runs itself under valgrind.
@@ -167,6 +205,8 @@ def main() -> None:
         args.scenario = args.child
         asyncio.run(child(args))
         return
+    if args.requests % max(1, args.concurrency):
+        sys.exit("--requests must be a multiple of --concurrency")
     missing = [tool for tool in ("valgrind", os.environ.get("CC", "cc")) if not shutil.which(tool)]
     if missing:
         sys.exit(f"needs {' and '.join(missing)}: apt-get install valgrind gcc")
