@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack
 
 import pytest
 from limits.aio.storage import MemoryStorage
+from redis.asyncio import Redis
 
 from adapters.rate_limiting.limits_rate_limiter import UPSTREAM_SWEEP_HOOK
 from adapters.rate_limiting.storage import MEMORY_SCHEMES, REDIS_SCHEMES, open_rate_limiter
@@ -17,7 +18,7 @@ from adapters.rate_limiting.strategy import Strategy
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import Charge, RateLimiter, RateLimitPolicy
 from entrypoints.settings import MEMORY_STORAGE_SCHEMES, REDIS_STORAGE_SCHEMES
-from tests.integration.servers import free_port
+from tests.integration.servers import PrivateRedis, free_port
 
 STRATEGIES: tuple[Strategy, ...] = ("fixed-window", "moving-window", "sliding-window-counter")
 POLICY = RateLimitPolicy("anonymous", 3, 60)
@@ -159,6 +160,100 @@ async def test_an_unreachable_redis_is_storage_unavailable_quickly() -> None:
             await limiter.check()
 
     assert time.monotonic() - started < 2
+
+
+async def test_a_burst_of_calls_shares_one_connection_and_each_gets_its_own_answer(
+    private_redis: PrivateRedis,
+) -> None:
+    policy = RateLimitPolicy("user", 50, 60)
+    async with Redis.from_url(private_redis.url) as admin:
+        before = {client["id"] for client in await admin.client_list()}
+        async with open_rate_limiter(private_redis.url, "moving-window") as limiter:
+            statuses = await asyncio.gather(
+                *(limiter.hit_all([Charge(policy, "user:burst")]) for _ in range(120))
+            )
+            opened = [c for c in await admin.client_list() if c["id"] not in before]
+
+    allowed = [status.remaining for [status] in statuses if status.allowed]
+    # Exactly the limit got through, each with its own count, and the rest were refused.
+    assert sorted(allowed) == list(range(50))
+    assert sum(not status.allowed for [status] in statuses) == 70
+    # One pipeline on one connection, not 120 connections (plus the admin's own client).
+    assert len(opened) == 1
+
+
+async def test_a_flushed_script_is_loaded_again_and_spends_each_call_once(
+    private_redis: PrivateRedis,
+) -> None:
+    async with (
+        Redis.from_url(private_redis.url) as admin,
+        open_rate_limiter(private_redis.url, "fixed-window") as limiter,
+    ):
+        assert await hit(limiter, POLICY, "user:flush") == (True, 2)
+        await admin.script_flush()
+
+        statuses = await asyncio.gather(
+            *(limiter.hit_all([Charge(POLICY, "user:flush")]) for _ in range(4))
+        )
+
+    assert sorted(status.remaining for [status] in statuses if status.allowed) == [0, 1]
+    assert sum(not status.allowed for [status] in statuses) == 2
+
+
+async def test_a_broken_key_fails_only_its_own_call(private_redis: PrivateRedis) -> None:
+    async with (
+        Redis.from_url(private_redis.url) as admin,
+        open_rate_limiter(private_redis.url, "moving-window", key_prefix="p") as limiter,
+    ):
+        # A string where the moving window keeps a sorted set: Redis answers WRONGTYPE.
+        await admin.set("p:moving-window:user:broken", "not a sorted set")
+
+        broken, fine = await asyncio.gather(
+            limiter.hit_all([Charge(POLICY, "user:broken")]),
+            limiter.hit_all([Charge(POLICY, "user:fine")]),
+            return_exceptions=True,
+        )
+
+    assert isinstance(broken, StorageUnavailable)
+    assert not isinstance(fine, BaseException)
+    assert [(status.allowed, status.remaining) for status in fine] == [(True, 2)]
+
+
+async def test_a_caller_that_gives_up_does_not_hold_up_the_others(redis_url: str) -> None:
+    async with open_rate_limiter(
+        redis_url, "moving-window", key_prefix=f"test-{secrets.token_hex(8)}"
+    ) as limiter:
+        impatient = asyncio.ensure_future(limiter.hit_all([Charge(POLICY, "user:gone")]))
+        patient = asyncio.ensure_future(limiter.hit_all([Charge(POLICY, "user:stays")]))
+        await asyncio.sleep(0)
+        impatient.cancel()
+
+        [status] = await patient
+
+    assert impatient.cancelled()
+    assert (status.allowed, status.remaining) == (True, 2)
+
+
+async def test_closing_answers_the_calls_already_made(redis_url: str) -> None:
+    prefix = f"test-{secrets.token_hex(8)}"
+    async with open_rate_limiter(redis_url, "moving-window", key_prefix=prefix) as limiter:
+        pending = asyncio.ensure_future(limiter.hit_all([Charge(POLICY, "user:late")]))
+        await asyncio.sleep(0)  # the call is made and waits for the next turn's pipeline
+
+    [status] = await pending
+    assert (status.allowed, status.remaining) == (True, 2)
+
+
+async def test_a_burst_against_an_unreachable_redis_is_storage_unavailable_for_each() -> None:
+    async with open_rate_limiter(f"redis://127.0.0.1:{free_port()}/0", "moving-window") as limiter:
+        outcomes = await asyncio.gather(
+            *(limiter.hit_all([Charge(POLICY, f"anonymous:{n}")]) for n in range(10)),
+            return_exceptions=True,
+        )
+
+    assert all(isinstance(outcome, StorageUnavailable) for outcome in outcomes)
+    # Each caller has its own error, so tracebacks raised in different requests never mix.
+    assert len({id(outcome) for outcome in outcomes}) == 10
 
 
 async def test_no_charges_cost_nothing(open_limiter: LimiterFactory) -> None:

@@ -1,12 +1,19 @@
-"""The `RateLimiter` port on Redis through redis-py's asyncio client: one round trip per request.
+"""The `RateLimiter` port on Redis through redis-py's asyncio client: one round trip per request,
+shared by the requests that arrive together.
 
-A request's charges (one to three policies) are spent by one Lua script, run with EVALSHA
-(redis-py's `register_script` loads it again after a NOSCRIPT, e.g. after a Redis restart). The
+A request's charges (one to three policies) are spent by one Lua script, run with EVALSHA. The
 script follows the `limits` library's three strategies (its Redis Lua scripts and its
 `get_window_stats`): the same decisions, `remaining` and time to reset, but for every charge at
 once, stopping at the first refusal, and on Redis's own clock (`TIME`), so that workers on
 different hosts agree on the windows. Redis 7 replicates a script's effects, not the script, so
 reading the clock before writing is safe.
+
+The calls that reach the limiter in one turn of the event loop go to Redis together, as one
+pipeline: one write and one read for all of them instead of one each. Under load that is most of
+a request's Redis cost (redis-py's per-command path, the loop's wake-ups, Redis's own reads and
+writes), and a lone call still leaves at once, on the loop's next turn. Each script runs on its
+own, so one request's charges never wait on another's decision; a NOSCRIPT reply (after a Redis
+restart or SCRIPT FLUSH) loads the script again and runs just those calls once more.
 
 All the keys of one call go to one script, so this needs a single Redis (or a primary with
 replicas), not Redis Cluster, whose keys of one script must share a hash slot.
@@ -14,14 +21,16 @@ replicas), not Redis Cluster, whose keys of one script must share a hash slot.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 from collections.abc import Sequence
-from typing import cast
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from adapters.rate_limiting.strategy import Strategy
 from application.errors import StorageUnavailable
@@ -164,6 +173,36 @@ _STRATEGY_SCRIPTS: dict[Strategy, str] = {
 _REPLIES_PER_CHARGE = 3
 
 
+@dataclass(slots=True)
+class _Call:
+    """One `hit_all` waiting for its turn in a pipeline: the script's keys and arguments."""
+
+    keys: list[str]
+    args: list[int]
+    reply: asyncio.Future[list[int]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    # A caller cancelled while it waited has nobody left to answer: hence the `done()` checks.
+    def answer(self, replies: list[int]) -> None:
+        if not self.reply.done():
+            self.reply.set_result(replies)
+
+    def fail(self, error: Exception) -> None:
+        if not self.reply.done():
+            self.reply.set_exception(error)
+
+    def unavailable(self, cause: Exception) -> None:
+        # One exception per caller: an instance raised in several tasks would collect all
+        # their tracebacks.
+        error = StorageUnavailable("The rate-limit store is unavailable.")
+        error.__cause__ = cause
+        self.fail(error)
+
+    def cancel(self) -> None:
+        self.reply.cancel()
+
+
 class RedisRateLimiter(RateLimiter):
     """Counts in Redis: one Lua script spends all of a request's charges on Redis's clock."""
 
@@ -187,9 +226,12 @@ class RedisRateLimiter(RateLimiter):
             # the script may have run and a retry would spend twice.
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
-        self._script = self._redis.register_script(
-            _PRELUDE + _STRATEGY_SCRIPTS[strategy] + _SPEND_IN_ORDER
-        )
+        self._source = _PRELUDE + _STRATEGY_SCRIPTS[strategy] + _SPEND_IN_ORDER
+        self._sha = hashlib.sha1(self._source.encode()).hexdigest()  # noqa: S324 - Redis's script id
+        # The calls of the current turn of the event loop, and the pipelines still in flight
+        # (kept so that they are not garbage-collected mid-flight, and awaited on close).
+        self._waiting: list[_Call] = []
+        self._in_flight: set[asyncio.Task[None]] = set()
         # The strategy is part of the key: each strategy stores another data type, and a
         # restart with a new strategy must not meet the old one's keys as errors.
         self._key_prefix = f"{key_prefix}:{strategy}:"
@@ -198,18 +240,19 @@ class RedisRateLimiter(RateLimiter):
     async def hit_all(self, charges: Sequence[Charge]) -> list[RateLimitStatus]:
         if not charges:
             return []
-        keys: list[str] = []
-        limits_and_windows: list[int] = []
+        call = _Call(keys=[], args=[])
         for charge in charges:
             key = self._key_prefix + charge.key
-            keys.append(key)
+            call.keys.append(key)
             if self._previous_window_keys:
-                keys.append(f"{key}:previous")
-            limits_and_windows += (charge.policy.limit, charge.policy.window_seconds)
-        try:
-            replies = cast(list[int], await self._script(keys=keys, args=limits_and_windows))
-        except _STORAGE_ERRORS as error:
-            raise StorageUnavailable("The rate-limit store is unavailable.") from error
+                call.keys.append(f"{key}:previous")
+            call.args += (charge.policy.limit, charge.policy.window_seconds)
+        if not self._waiting:
+            # The first call of this turn: the pipeline leaves on the loop's next turn, after
+            # every task that is ready now has had its chance to join it.
+            asyncio.get_running_loop().call_soon(self._send_waiting)
+        self._waiting.append(call)
+        replies = await call.reply
         return [
             RateLimitStatus(
                 policy=charge.policy,
@@ -222,6 +265,62 @@ class RedisRateLimiter(RateLimiter):
             )
         ]
 
+    def _send_waiting(self) -> None:
+        calls, self._waiting = self._waiting, []
+        if not calls:  # `aclose` sent them already
+            return
+        task = asyncio.get_running_loop().create_task(self._send(calls))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
+    async def _send(self, calls: list[_Call]) -> None:
+        """Run each call's script in one pipeline and hand each caller its replies."""
+        try:
+            replies = await self._run(calls)
+            unloaded = [
+                index for index, reply in enumerate(replies) if isinstance(reply, NoScriptError)
+            ]
+            if unloaded:
+                # NOSCRIPT: the script did not run, so running it again spends nothing twice.
+                await self._redis.script_load(self._source)
+                again = await self._run([calls[index] for index in unloaded])
+                for index, reply in zip(unloaded, again, strict=True):
+                    replies[index] = reply
+        except _STORAGE_ERRORS as error:
+            for call in calls:
+                call.unavailable(error)
+            return
+        except asyncio.CancelledError:
+            for call in calls:
+                call.cancel()
+            raise
+        except Exception as error:
+            # Not the store's failure but ours: each caller sees it rather than waiting forever.
+            for call in calls:
+                call.fail(error)
+            raise
+        for call, reply in zip(calls, replies, strict=True):
+            if isinstance(reply, Exception):  # e.g. WRONGTYPE: a key not of this strategy
+                call.unavailable(reply)
+            else:
+                call.answer(reply)
+
+    async def _run(self, calls: list[_Call]) -> list[list[int] | Exception]:
+        """One round trip: EVALSHA per call; a call's error is its reply, not the batch's."""
+        if len(calls) == 1:
+            # Alone in its turn (a quiet service): the plain command costs less than a pipeline.
+            [call] = calls
+            try:
+                reply = await self._redis.evalsha(self._sha, len(call.keys), *call.keys, *call.args)
+            except NoScriptError as error:
+                return [error]
+            return [reply]
+        pipeline = self._redis.pipeline(transaction=False)
+        for call in calls:
+            pipeline.evalsha(self._sha, len(call.keys), *call.keys, *call.args)
+        replies: list[list[int] | Exception] = await pipeline.execute(raise_on_error=False)
+        return replies
+
     async def check(self) -> None:
         try:
             await self._redis.ping()
@@ -229,5 +328,11 @@ class RedisRateLimiter(RateLimiter):
             raise StorageUnavailable("The rate-limit store is unavailable.") from error
 
     async def aclose(self) -> None:
-        """Close the client and its connection pool."""
+        """Answer the calls in flight, then close the client and its connection pool."""
+        # The pipelines end within the client's timeouts; a call that arrived this very turn
+        # still gets its pipeline before the client closes.
+        while self._waiting or self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+            if self._waiting:
+                self._send_waiting()
         await self._redis.aclose()
