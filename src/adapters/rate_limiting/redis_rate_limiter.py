@@ -204,7 +204,8 @@ class _Call:
 
 
 class RedisRateLimiter(RateLimiter):
-    """Counts in Redis: one Lua script spends all of a request's charges on Redis's clock."""
+    """Counts in Redis: one Lua script spends all of a request's charges on Redis's clock, and
+    the scripts of the calls made in one turn of the event loop share one pipeline."""
 
     def __init__(
         self,
@@ -227,7 +228,8 @@ class RedisRateLimiter(RateLimiter):
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
         self._source = _PRELUDE + _STRATEGY_SCRIPTS[strategy] + _SPEND_IN_ORDER
-        self._sha = hashlib.sha1(self._source.encode()).hexdigest()  # noqa: S324 - Redis's script id
+        # Redis names a script by its SHA-1 (EVALSHA); an identifier, not a security measure.
+        self._sha = hashlib.sha1(self._source.encode(), usedforsecurity=False).hexdigest()
         # The calls of the current turn of the event loop, and the pipelines still in flight
         # (kept so that they are not garbage-collected mid-flight, and awaited on close).
         self._waiting: list[_Call] = []
