@@ -118,7 +118,7 @@ async def _count(
     async def serve(total: int) -> None:
         # Each client sends its share one request after another; the event loop interleaves
         # them as a server's connections are, so what batches across requests shows here.
-        await asyncio.gather(*(serve(total // clients) for serve, _ in streams))
+        await asyncio.gather(*(one_client(total // clients) for one_client, _ in streams))
 
     # The access log is rendered but kept in memory, as in `bench-cpu`.
     with contextlib.redirect_stderr(io.StringIO()):

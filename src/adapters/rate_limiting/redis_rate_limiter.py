@@ -30,7 +30,7 @@ from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 
 from adapters.rate_limiting.strategy import Strategy
 from application.errors import StorageUnavailable
@@ -38,6 +38,7 @@ from application.ports.rate_limiting import Charge, RateLimiter, RateLimitStatus
 
 # OSError covers refused and reset connections that escape the client's own error types.
 _STORAGE_ERRORS = (RedisError, OSError, TimeoutError)
+_UNAVAILABLE = "The rate-limit store is unavailable."
 
 # Times inside the scripts are microseconds; `int` writes a Lua number as Redis expects an
 # integer argument (Redis may render a large Lua number in exponent notation).
@@ -195,7 +196,7 @@ class _Call:
     def unavailable(self, cause: Exception) -> None:
         # One exception per caller: an instance raised in several tasks would collect all
         # their tracebacks.
-        error = StorageUnavailable("The rate-limit store is unavailable.")
+        error = StorageUnavailable(_UNAVAILABLE)
         error.__cause__ = cause
         self.fail(error)
 
@@ -314,7 +315,7 @@ class RedisRateLimiter(RateLimiter):
             [call] = calls
             try:
                 reply = await self._redis.evalsha(self._sha, len(call.keys), *call.keys, *call.args)
-            except NoScriptError as error:
+            except ResponseError as error:  # NOSCRIPT, WRONGTYPE: this call's reply, as below
                 return [error]
             return [reply]
         pipeline = self._redis.pipeline(transaction=False)
@@ -327,7 +328,7 @@ class RedisRateLimiter(RateLimiter):
         try:
             await self._redis.ping()
         except _STORAGE_ERRORS as error:
-            raise StorageUnavailable("The rate-limit store is unavailable.") from error
+            raise StorageUnavailable(_UNAVAILABLE) from error
 
     async def aclose(self) -> None:
         """Answer the calls in flight, then close the client and its connection pool."""
