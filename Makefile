@@ -74,8 +74,10 @@ security: $(STAMP_DEV) ## OWASP API Top 10 suite, schemathesis fuzzing, login ti
 reliability: $(STAMP_DEV) ## Database fault injection and the short soak (real Postgres and Redis)
 	$(BIN)/pytest tests/reliability -q
 
-# pip-audit asks PyPI's JSON API for each pinned release's known vulnerabilities; a package
-# it cannot look up is listed as skipped. AUDIT_FLAGS=--strict turns skips into failures.
+# pip-audit, then PyPI's project JSON for what it skipped (valid when the pin is the latest
+# release); the rest is named NOT CHECKED. Fails on a known vulnerability, under CI=true when a
+# lock file had nothing checked, with AUDIT_FLAGS=--strict on anything unchecked. AUDIT_PYPI_URL
+# points it at another index's JSON API.
 audit: $(STAMP_DEV) ## Known vulnerabilities in the lock files (pip-audit; AUDIT_FLAGS=--strict fails on unchecked ones)
 	$(BIN)/python scripts/audit.py requirements/runtime.txt requirements/dev.txt $(AUDIT_FLAGS)
 
