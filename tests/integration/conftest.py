@@ -1,8 +1,12 @@
-"""Fixtures for tests against a real PostgreSQL: one fresh database per test session.
+"""Fixtures for tests against a real PostgreSQL and Redis: one fresh database per test session.
 
-The server comes from `TEST_DATABASE_URL` or, failing that, a testcontainers PostgreSQL.
-Without either the tests are skipped locally, but fail on CI (`CI=true`), where a silent skip
-would hide that nothing was tested.
+Each server is found in this order, so a plain `make test` on a fresh machine runs everything:
+PostgreSQL from `TEST_DATABASE_URL`; else the local server on 127.0.0.1:5432 (user postgres,
+trust auth); else a private cluster of the session's own from the machine's `initdb` and
+`pg_ctl`; else a testcontainers PostgreSQL when a Docker engine answers. Redis from
+`TEST_REDIS_URL`; else the local server on 127.0.0.1:6379; else a private `redis-server`; else a
+testcontainers Redis. Only when none can be had are the tests that need it skipped, with one line
+saying why (and tests/conftest.py fails a run that skipped anything, unless it was asked for).
 """
 
 from __future__ import annotations
@@ -10,14 +14,18 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from redis import Redis
+from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as create_plain_engine
 from sqlalchemy.pool import NullPool
@@ -26,13 +34,25 @@ from adapters.persistence import migrator
 from adapters.persistence.database import create_engine, create_session_factory
 from adapters.persistence.tables import metadata
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
-from tests.integration.servers import PrivateRedis
+from tests.integration.servers import PrivatePostgres, PrivateRedis, find_postgres_binaries
 
 INTEGRATION_DIRECTORY = Path(__file__).resolve().parent
 POSTGRES_IMAGE = "postgres:17-alpine"
-NO_POSTGRES = "integration: no TEST_DATABASE_URL and no Docker engine for testcontainers"
-NO_REDIS = "integration: no TEST_REDIS_URL (redis://host:port/db) for the rate-limit tests"
-NO_REDIS_SERVER = "integration: no redis-server binary on PATH for the Redis outage tests"
+REDIS_IMAGE = "redis:7-alpine"
+LOCAL_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+LOCAL_REDIS_URL = "redis://127.0.0.1:6379/0"
+PROBE_TIMEOUT_SECONDS = 3
+NO_POSTGRES = (
+    "no PostgreSQL: TEST_DATABASE_URL unset, nothing answers on 127.0.0.1:5432, no initdb/pg_ctl "
+    "(apt-get install postgresql) and no Docker engine for testcontainers"
+)
+NO_REDIS = (
+    "no Redis: TEST_REDIS_URL unset, nothing answers on 127.0.0.1:6379, no redis-server "
+    "(apt-get install redis-server) and no Docker engine for testcontainers"
+)
+NO_REDIS_SERVER = (
+    "no redis-server on PATH for the Redis outage tests (apt-get install redis-server)"
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -49,30 +69,49 @@ def postgres_server_url() -> Iterator[str]:
         if make_url(url).get_backend_name() != "postgresql":
             pytest.fail("TEST_DATABASE_URL must point at PostgreSQL (postgresql+asyncpg://...).")
         yield url
-        return
-    if not _docker_answers():
-        skip_or_fail(NO_POSTGRES)
-    # Imported late: only this branch needs testcontainers, and importing it is slow.
-    from testcontainers.community.postgres import PostgresContainer  # noqa: PLC0415
+    elif postgres_answers(LOCAL_POSTGRES_URL):
+        yield LOCAL_POSTGRES_URL
+    elif (binaries := find_postgres_binaries()) is not None:
+        server = PrivatePostgres(binaries)
+        try:
+            server.start()
+            yield server.url
+        finally:
+            server.remove()
+    elif docker_answers():
+        # Imported late: only this branch needs testcontainers, and importing it is slow.
+        from testcontainers.community.postgres import PostgresContainer  # noqa: PLC0415
 
-    with PostgresContainer(POSTGRES_IMAGE, driver="asyncpg") as container:
-        yield container.get_connection_url()
-
-
-def skip_or_fail(reason: str) -> None:
-    """Skip with one line locally; fail on CI, where a silent skip would hide untested code."""
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(reason)
-    pytest.skip(reason)
+        with PostgresContainer(POSTGRES_IMAGE, driver="asyncpg") as container:
+            yield container.get_connection_url()
+    else:
+        pytest.skip(NO_POSTGRES)
 
 
 @pytest.fixture(scope="session")
-def redis_url() -> str:
-    """The shared Redis of `TEST_REDIS_URL`. Tests use their own key prefix, never FLUSHDB."""
-    url = os.environ.get("TEST_REDIS_URL", "")
-    if not url.startswith(("redis://", "rediss://")):
-        skip_or_fail(NO_REDIS)
-    return url
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis shared by the session. Tests use their own key prefix, never FLUSHDB."""
+    if url := os.environ.get("TEST_REDIS_URL"):
+        if not url.startswith(("redis://", "rediss://")):
+            pytest.fail("TEST_REDIS_URL must be a Redis URL (redis://host:port/db).")
+        yield url
+    elif redis_answers(LOCAL_REDIS_URL):
+        yield LOCAL_REDIS_URL
+    elif shutil.which("redis-server") is not None:
+        server = PrivateRedis(tmp_path_factory.mktemp("redis"))
+        server.start()
+        try:
+            yield server.url
+        finally:
+            server.stop()
+    elif docker_answers():
+        from testcontainers.community.redis import RedisContainer  # noqa: PLC0415
+
+        with RedisContainer(REDIS_IMAGE) as container:
+            host, port = container.get_container_host_ip(), container.get_exposed_port(6379)
+            yield f"redis://{host}:{port}/0"
+    else:
+        pytest.skip(NO_REDIS)
 
 
 @pytest.fixture
@@ -81,8 +120,7 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     try:
         server = PrivateRedis(tmp_path)
     except FileNotFoundError:
-        skip_or_fail(NO_REDIS_SERVER)
-        raise
+        pytest.skip(NO_REDIS_SERVER)
     server.start()
     try:
         yield server
@@ -187,7 +225,40 @@ def run_in_thread(function: Callable[[str], None], url: str) -> None:
         executor.submit(function, url).result()
 
 
-def _docker_answers() -> bool:
+def postgres_answers(url: str) -> bool:
+    """Whether the PostgreSQL server of `url` takes a connection and a query, within seconds."""
+
+    async def select_one() -> None:
+        engine = create_plain_engine(
+            url, poolclass=NullPool, connect_args={"timeout": PROBE_TIMEOUT_SECONDS}
+        )
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    # In a thread of its own: asyncio.run would reset pytest-asyncio's loop in this one.
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        try:
+            executor.submit(asyncio.run, select_one()).result()
+        except (OSError, SQLAlchemyError):
+            return False
+    return True
+
+
+def redis_answers(url: str) -> bool:
+    """Whether the Redis server of `url` answers PING, within seconds."""
+    client = Redis.from_url(url, socket_timeout=PROBE_TIMEOUT_SECONDS)
+    try:
+        return bool(client.ping())
+    except RedisError:
+        return False
+    finally:
+        client.close()
+
+
+def docker_answers() -> bool:
     # Imported late, like testcontainers: a run against TEST_DATABASE_URL never needs it.
     import docker  # noqa: PLC0415
     from docker.errors import DockerException  # noqa: PLC0415

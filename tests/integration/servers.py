@@ -1,20 +1,26 @@
-"""Processes the integration tests start themselves: a private Redis, the service under Uvicorn.
+"""Processes the tests start themselves: a private Redis, a private PostgreSQL, the service
+under Uvicorn.
 
 Each binds to 127.0.0.1 on a free port, waits a bounded time to come up, and is stopped by the
-test that started it.
+test (or session) that started it.
 """
 
 from __future__ import annotations
 
+import glob
+import os
+import pwd
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-START_TIMEOUT_SECONDS = 20.0
+# Generous: a shared, loaded machine takes many seconds to import the app in each process.
+START_TIMEOUT_SECONDS = 60.0
 
 
 def free_port() -> int:
@@ -95,6 +101,96 @@ class PrivateRedis:
         if self._process is not None:
             stop(self._process)
             self._process = None
+
+
+# initdb refuses to run as root: as root the server runs as this OS user, through runuser.
+POSTGRES_OS_USER = "postgres"
+
+
+def find_postgres_binaries() -> Path | None:
+    """The newest `/usr/lib/postgresql/*/bin` holding initdb and pg_ctl, or one on PATH."""
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    for directory in reversed(candidates):
+        if (Path(directory) / "initdb").exists() and (Path(directory) / "pg_ctl").exists():
+            return Path(directory)
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb and shutil.which("pg_ctl") else None
+
+
+class PrivatePostgres:
+    """A PostgreSQL server of the caller's own, from the machine's `initdb` and `pg_ctl`, which
+    the caller may stop and start again: trusts local users, keeps its data in a temporary
+    directory, removed by `remove`. As root it runs as the `postgres` OS user."""
+
+    def __init__(self, binaries: Path) -> None:
+        self._bin = binaries
+        self.port = free_port()
+        self._as_root = os.geteuid() == 0
+        if self._as_root and shutil.which("runuser") is None:
+            raise FileNotFoundError("running as root needs runuser to start PostgreSQL")
+        self._dir = Path(tempfile.mkdtemp(prefix="accounts-pg-"))
+        if self._as_root:
+            user = pwd.getpwnam(POSTGRES_OS_USER)
+            os.chown(self._dir, user.pw_uid, user.pw_gid)
+        self._data = self._dir / "data"
+        self._run(
+            "initdb",
+            "-D",
+            str(self._data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [str(self._bin / tool), *args]
+        if self._as_root:
+            command = ["runuser", "-u", POSTGRES_OS_USER, "--", *command]
+        subprocess.run(command, check=True, capture_output=True, timeout=60)  # noqa: S603
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self._dir} -c fsync=off"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self._data),
+            "-o",
+            options,
+            "-l",
+            str(self._dir / "log"),
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
+
+    def stop(self) -> None:
+        """Stop at once, as a crash or a lost host would: clients see their connections die."""
+        self._run("pg_ctl", "-D", str(self._data), "-m", "immediate", "-w", "-t", "30", "stop")
+
+    def remove(self) -> None:
+        subprocess.run(  # noqa: S603
+            [
+                *(["runuser", "-u", POSTGRES_OS_USER, "--"] if self._as_root else []),
+                str(self._bin / "pg_ctl"),
+                "-D",
+                str(self._data),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        shutil.rmtree(self._dir, ignore_errors=True)
 
 
 def start_service(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:

@@ -16,22 +16,21 @@ import httpx
 import pytest
 
 from adapters.persistence import migrator
-from tests.integration.conftest import skip_or_fail
 from tests.integration.http.conftest import Api, AppFactory, assert_problem
-from tests.reliability.private_postgres import PrivatePostgres, find_binaries
+from tests.integration.servers import PrivatePostgres, find_postgres_binaries
 
 POOL_TIMEOUT = 2.0
 # Pool wait plus the work of one request; a hung request would blow far past it.
 ANSWER_WITHIN = POOL_TIMEOUT + 3.0
 UNLIMITED = "1000000/minute"
-NO_BINARIES = "reliability: no initdb/pg_ctl (PostgreSQL server binaries) on this machine"
+NO_BINARIES = "no initdb/pg_ctl for the outage test (apt-get install postgresql)"
 
 
 @pytest.fixture
 def private_postgres() -> Iterator[PrivatePostgres]:
-    binaries = find_binaries()
+    binaries = find_postgres_binaries()
     if binaries is None:
-        skip_or_fail(NO_BINARIES)
+        pytest.skip(NO_BINARIES)
     server = PrivatePostgres(binaries)
     try:
         server.start()

@@ -1,7 +1,8 @@
 """The security suite runs the app end to end against real Postgres, like the integration suite.
 
-Its fixtures are the integration suite's own, imported rather than copied, so the rules there
-(TEST_DATABASE_URL, else testcontainers, else skip locally and fail under `CI=true`) hold here.
+Its fixtures are the integration suite's own, imported rather than copied, so the servers are
+found the same way (tests/integration/conftest.py: the TEST_* variables, else the local servers,
+else private ones, else testcontainers).
 """
 
 from tests.integration.conftest import (

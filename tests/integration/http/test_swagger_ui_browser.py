@@ -15,7 +15,6 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from tests.integration.conftest import skip_or_fail
 from tests.integration.http.conftest import JWT_SECRET, PASSWORD
 from tests.integration.servers import start_service, stop
 
@@ -37,7 +36,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture
 def service(backend_url: str, tmp_path: Path) -> Iterator[str]:
     if not CHROMIUM.exists():
-        skip_or_fail(f"{CHROMIUM} is missing (apt-get install chromium)")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium; make test does as root)")
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ACCOUNTS_")},
         "ACCOUNTS_DATABASE_URL": backend_url,
