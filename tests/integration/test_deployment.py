@@ -33,7 +33,15 @@ from sqlalchemy.pool import NullPool
 
 from adapters.persistence import migrator
 from tests.integration.conftest import fresh_database, skip_or_fail
-from tests.integration.servers import free_port, stop, wait_until
+from tests.integration.servers import (
+    Gunicorn,
+    answers,
+    free_port,
+    start_gunicorn,
+    stop,
+    stop_gunicorn,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_DIRECTORY = ROOT / "deploy" / "nginx"
@@ -41,14 +49,6 @@ LIMIT = 5
 GRACEFUL_TIMEOUT_SECONDS = 30
 PASSWORD = "correct-horse-battery-staple-42"  # a throwaway test account
 NO_NGINX = "deployment: no nginx binary (apt-get install nginx-light); .ci/run installs it"
-
-
-@dataclass
-class Gunicorn:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: Path
-    metrics_directory: Path
 
 
 @dataclass
@@ -76,50 +76,6 @@ def _client(source: str) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=20)
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def start_gunicorn(env: dict[str, str], log: Path) -> Gunicorn:
-    """`gunicorn --config gunicorn.conf.py`, as the image's CMD runs it, on a free port."""
-    port = free_port()
-    metrics_directory = Path(tempfile.mkdtemp(prefix="accounts-test-prometheus-"))
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 - our interpreter, the repo's config
-            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")],
-            env={
-                **env,
-                "ACCOUNTS_HOST": "127.0.0.1",
-                "ACCOUNTS_PORT": str(port),
-                "WEB_CONCURRENCY": "2",
-                "PROMETHEUS_MULTIPROC_DIR": str(metrics_directory),
-            },
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(
-            lambda: process.poll() is not None or _answers(f"{base_url}/health/live"),
-            f"gunicorn on port {port}",
-        )
-    except TimeoutError:
-        stop(process)
-        raise
-    if process.poll() is not None:
-        raise RuntimeError(f"gunicorn exited at start:\n{log.read_text(errors='replace')}")
-    return Gunicorn(process, base_url, log, metrics_directory)
-
-
-def stop_gunicorn(gunicorn: Gunicorn) -> None:
-    stop(gunicorn.process)
-    shutil.rmtree(gunicorn.metrics_directory, ignore_errors=True)
-
-
 def start_nginx(upstream: str, log: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
     """Nginx with the repo's config; only the upstream address and the listen port differ."""
     binary = _nginx_binary()
@@ -143,7 +99,7 @@ def start_nginx(upstream: str, log: Path) -> tuple[subprocess.Popen[bytes], str,
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: process.poll() is not None or _answers(f"{url}/health/live"), "nginx")
+        wait_until(lambda: process.poll() is not None or answers(f"{url}/health/live"), "nginx")
     except TimeoutError:
         stop(process)
         raise
