@@ -51,6 +51,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or WORKERS_PER_CORE * _cores())
 bind = [f"{os.environ.get('ACCOUNTS_HOST', '127.0.0.1')}:{os.environ.get('ACCOUNTS_PORT', '8000')}"]
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", GRACEFUL_TIMEOUT_SECONDS))
 keepalive = KEEPALIVE_SECONDS
+# Gunicorn's limit_request_line/_fields/_field_size configure Gunicorn's own HTTP parser, which
+# Uvicorn's worker does not use: the worker's protocol enforces ACCOUNTS_MAX_HEADER_BYTES,
+# _MAX_HEADER_COUNT and _HEADER_TIMEOUT_SECONDS instead (entrypoints/http_protocol.py).
 # The proxies whose X-Forwarded-For/-Proto Uvicorn believes: the same list the app resolves
 # client addresses with, so both agree on who the client is.
 forwarded_allow_ips = os.environ.get("ACCOUNTS_FORWARDED_ALLOW_IPS", "127.0.0.1")

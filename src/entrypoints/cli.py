@@ -73,7 +73,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         reload=reload,
-        # The loop and parser Gunicorn's workers use (see entrypoints/worker.py).
+        # The loop and HTTP protocol Gunicorn's workers use (see entrypoints/worker.py): the
+        # protocol limits each request's head, since nothing may stand in front of the server.
         loop=EVENT_LOOP,
         http=HTTP_PROTOCOL,
         # Uvicorn rewrites the client address from X-Forwarded-For for the proxies it trusts,
