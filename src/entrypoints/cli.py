@@ -61,6 +61,14 @@ def serve(
     from entrypoints.worker import EVENT_LOOP, HTTP_PROTOCOL  # noqa: PLC0415 - same reason
 
     settings = _settings()
+    if settings.metrics_port is not None:
+        # Only Gunicorn's master serves that port; this server would serve /metrics nowhere.
+        typer.echo(
+            "accounts serve: ACCOUNTS_METRICS_PORT is served by Gunicorn's master "
+            "(gunicorn --config gunicorn.conf.py); unset it to serve /metrics on this port",
+            err=True,
+        )
+        raise typer.Exit(2)
     configure_logging(settings.log_level, settings.effective_log_format)
     warn_if_limits_split_across_workers(settings, workers)
     if workers > 1 and settings.jwt_algorithm == "HS256" and settings.jwt_secret is None:

@@ -192,6 +192,14 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `accounts serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `accounts serve` binds to.")
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port where `/metrics` is served instead of the API's port: Gunicorn's "
+        "master answers there for all its workers (`gunicorn.conf.py` sets 9464 unless given). "
+        "Unset, as under `accounts serve`, the API's own port serves `/metrics`.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -183,11 +183,14 @@ class Gunicorn:
     base_url: str
     log: Path
     metrics_directory: Path
+    # The master's metrics listener, where Prometheus scrapes.
+    metrics_url: str
 
 
 def start_gunicorn(env: dict[str, str], log: Path) -> Gunicorn:
-    """`gunicorn --config gunicorn.conf.py`, as the image's CMD runs it, on a free port."""
+    """`gunicorn --config gunicorn.conf.py`, as the image's CMD runs it, on free ports."""
     port = free_port()
+    metrics_port = free_port()
     metrics_directory = Path(tempfile.mkdtemp(prefix="accounts-test-prometheus-"))
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our interpreter, the repo's config
@@ -196,6 +199,7 @@ def start_gunicorn(env: dict[str, str], log: Path) -> Gunicorn:
                 **env,
                 "ACCOUNTS_HOST": "127.0.0.1",
                 "ACCOUNTS_PORT": str(port),
+                "ACCOUNTS_METRICS_PORT": str(metrics_port),
                 "WEB_CONCURRENCY": "2",
                 "PROMETHEUS_MULTIPROC_DIR": str(metrics_directory),
             },
@@ -214,7 +218,8 @@ def start_gunicorn(env: dict[str, str], log: Path) -> Gunicorn:
         raise
     if process.poll() is not None:
         raise RuntimeError(f"gunicorn exited at start:\n{log.read_text(errors='replace')}")
-    return Gunicorn(process, base_url, log, metrics_directory)
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    return Gunicorn(process, base_url, log, metrics_directory, metrics_url)
 
 
 def stop_gunicorn(gunicorn: Gunicorn) -> None:

@@ -97,3 +97,13 @@ def test_purge_sessions_without_a_database_fails_in_one_line(env: dict[str, str]
 
     assert purged.returncode == 1
     assert purged.stderr.strip() == "purge-sessions: the database is unavailable"
+
+
+def test_serve_refuses_a_metrics_port_it_would_not_serve(env: dict[str, str]) -> None:
+    served = _accounts("serve", "--port", "1", env={**env, "ACCOUNTS_METRICS_PORT": "9464"})
+
+    assert served.returncode == 2
+    assert served.stderr.strip().splitlines() == [
+        "accounts serve: ACCOUNTS_METRICS_PORT is served by Gunicorn's master "
+        "(gunicorn --config gunicorn.conf.py); unset it to serve /metrics on this port"
+    ]

@@ -296,7 +296,7 @@ def test_metrics_add_up_both_workers(chain: Chain) -> None:
         with _client("127.0.0.6") as client:
             return client.get(f"{chain.nginx_url}/health/live").status_code
 
-    before = _live_count(httpx.get(f"{chain.nginx_url}/metrics").text)
+    before = _live_count(httpx.get(chain.gunicorn.metrics_url).text)
     sent = 0
     # Which worker accepts Nginx's upstream connections is the kernel's choice, and one fast
     # worker can take a whole batch over kept-alive connections: send batches, many at once,
@@ -310,16 +310,33 @@ def test_metrics_add_up_both_workers(chain: Chain) -> None:
                 break
     # A response is counted right after it is sent, so the last few may land a moment later.
     wait_until(
-        lambda: _live_count(httpx.get(f"{chain.nginx_url}/metrics").text) >= before + sent,
+        lambda: _live_count(httpx.get(chain.gunicorn.metrics_url).text) >= before + sent,
         "the last responses' counts",
         timeout=5,
     )
-    after = _live_count(httpx.get(f"{chain.nginx_url}/metrics").text)
+    after = _live_count(httpx.get(chain.gunicorn.metrics_url).text)
     per_worker = _live_count_per_worker(chain.gunicorn.metrics_directory)
 
     assert after - before == sent
     assert len([count for count in per_worker.values() if count > 0]) == 2, per_worker
     assert sum(per_worker.values()) == after
+
+
+def test_metrics_are_scraped_on_their_own_port_never_through_nginx_or_the_api_port(
+    chain: Chain,
+) -> None:
+    with _client("127.0.0.2") as client:
+        through_nginx = client.get(f"{chain.nginx_url}/metrics")
+    on_the_api_port = httpx.get(f"{chain.gunicorn.base_url}/metrics")
+    scraped = httpx.get(chain.gunicorn.metrics_url)
+
+    for refused in (through_nginx, on_the_api_port):
+        assert refused.status_code == 404
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "accounts_http_requests" not in refused.text
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain")
+    assert "accounts_http_requests_total" in scraped.text
 
 
 def test_workers_serve_on_asyncios_event_loop_with_the_httptools_parser(chain: Chain) -> None:
