@@ -12,13 +12,20 @@ from typing import Annotated
 
 import typer
 
-from application.errors import ApplicationError, EmailAlreadyRegistered, StorageUnavailable
+from application.errors import (
+    ApplicationError,
+    EmailAlreadyRegistered,
+    StorageNotMigrated,
+    StorageUnavailable,
+)
 from application.use_cases.create_admin import CreateAdmin, CreateAdminCommand
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from domain.errors import DomainError
 from entrypoints.container import (
     Container,
     build_services,
+    check_database,
+    database_location,
     migrate_database,
     resolve,
     shutdown,
@@ -46,6 +53,28 @@ def _settings() -> Settings:
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+
+
+def _not_migrated(command: str, settings: Settings) -> typer.Exit:
+    """Say which database has no schema, and what gives it one; the exit to raise."""
+    location, url = database_location(settings)
+    typer.echo(
+        f"{command}: the database at {location} has no tables: run `accounts migrate` first "
+        f"(ACCOUNTS_DATABASE_URL={url})",
+        err=True,
+    )
+    return typer.Exit(1)
+
+
+def _require_schema(command: str, settings: Settings) -> None:
+    """Stop with one line unless the database answers and has been migrated."""
+    try:
+        asyncio.run(check_database(settings))
+    except StorageNotMigrated:
+        raise _not_migrated(command, settings) from None
+    except StorageUnavailable:
+        typer.echo(f"{command}: the database is unavailable", err=True)
+        raise typer.Exit(1) from None
 
 
 @cli.command()
@@ -117,6 +146,8 @@ def create_admin(
 ) -> None:
     """Create an admin account; the password is read from stdin when it is not a terminal."""
     settings = _settings()
+    # Before the password is asked for: a database without tables cannot take the account.
+    _require_schema("create-admin", settings)
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat password: ") != password:
@@ -129,6 +160,8 @@ def create_admin(
     except EmailAlreadyRegistered:
         typer.echo(f"create-admin: {email} is already registered", err=True)
         raise typer.Exit(1) from None
+    except StorageNotMigrated:
+        raise _not_migrated("create-admin", settings) from None
     except (DomainError, ApplicationError) as exc:
         typer.echo(f"create-admin: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -154,6 +187,8 @@ def purge_sessions() -> None:
     settings = _settings()
     try:
         purged = asyncio.run(_purge_sessions(settings))
+    except StorageNotMigrated:
+        raise _not_migrated("purge-sessions", settings) from None
     except StorageUnavailable:
         typer.echo("purge-sessions: the database is unavailable", err=True)
         raise typer.Exit(1) from None
