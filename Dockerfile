@@ -29,6 +29,8 @@ WORKDIR /app
 COPY gunicorn.conf.py ./
 # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
 USER 10001:10001
+# The API only. Gunicorn's master serves /metrics on 9464 (ACCOUNTS_METRICS_PORT), left out on
+# purpose: publish it to your scraper alone, never beside the API (`-p 8000:8000` does not).
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:%s/health/live' % os.environ.get('ACCOUNTS_PORT', '8000'), timeout=2).status != 200)"]

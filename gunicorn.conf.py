@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
+from wsgiref.simple_server import WSGIServer
 
 from gunicorn.glogging import Logger
 
@@ -32,10 +33,18 @@ from entrypoints.logging import configure_logging
 # Hence 1 worker per core; raise WEB_CONCURRENCY when your own measurements say otherwise.
 WORKERS_PER_CORE = 1
 GRACEFUL_TIMEOUT_SECONDS = 30
+# Where Prometheus scrapes (ACCOUNTS_METRICS_PORT): this master serves the workers' summed
+# metrics there, and the API's port does not serve /metrics, so neither a proxy forwarding the
+# API nor a published API port exposes them. The image does not publish it.
+METRICS_PORT = 9464
 # Longer than Nginx's upstream `keepalive_timeout` (60 s, deploy/nginx/accounts.conf): the
 # proxy, not the app, closes an idle pooled connection, so Nginx never sends a request on a
 # connection the app is closing at that very moment (a 502).
 KEEPALIVE_SECONDS = 75
+
+
+# This master's metrics listener, once `when_ready` started it.
+_metrics_listener: list[WSGIServer] = []
 
 
 def _cores() -> int:
@@ -51,6 +60,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or WORKERS_PER_CORE * _cores())
 bind = [f"{os.environ.get('ACCOUNTS_HOST', '127.0.0.1')}:{os.environ.get('ACCOUNTS_PORT', '8000')}"]
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", GRACEFUL_TIMEOUT_SECONDS))
 keepalive = KEEPALIVE_SECONDS
+# Gunicorn's limit_request_line/_fields/_field_size configure Gunicorn's own HTTP parser, which
+# Uvicorn's worker does not use: the worker's protocol enforces ACCOUNTS_MAX_HEADER_BYTES,
+# _MAX_HEADER_COUNT and _HEADER_TIMEOUT_SECONDS instead (entrypoints/http_protocol.py).
 # The proxies whose X-Forwarded-For/-Proto Uvicorn believes: the same list the app resolves
 # client addresses with, so both agree on who the client is.
 forwarded_allow_ips = os.environ.get("ACCOUNTS_FORWARDED_ALLOW_IPS", "127.0.0.1")
@@ -99,6 +111,33 @@ def on_starting(server: Any) -> None:
         directory = tempfile.mkdtemp(prefix="accounts-prometheus-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
     server.log.info("prometheus multiprocess directory %s", directory)
+    # Read by each worker's settings: the API's port then leaves /metrics to `when_ready`.
+    os.environ.setdefault("ACCOUNTS_METRICS_PORT", str(METRICS_PORT))
+
+
+def when_ready(server: Any) -> None:
+    """Serve every worker's metrics, summed, on the metrics port from this master."""
+    from prometheus_client import CollectorRegistry, start_http_server  # noqa: PLC0415
+    from prometheus_client.multiprocess import MultiProcessCollector  # noqa: PLC0415
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    port = os.environ["ACCOUNTS_METRICS_PORT"]
+    host = os.environ.get("ACCOUNTS_HOST", "127.0.0.1")
+    try:
+        listener, _ = start_http_server(int(port), addr=host, registry=registry)
+    except (OSError, ValueError):
+        # The API still serves; the scrape fails, which is what Prometheus alerts on.
+        server.log.exception("metrics listener on %s:%s failed", host, port)
+        return
+    _metrics_listener.append(listener)
+    server.log.info("metrics on %s:%s", host, port)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """A worker closes its inherited copy of the master's metrics socket."""
+    for listener in _metrics_listener:
+        listener.socket.close()
 
 
 def child_exit(server: Any, worker: Any) -> None:

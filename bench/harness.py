@@ -119,6 +119,8 @@ class Gunicorn:
             "WEB_CONCURRENCY": str(workers),
             "ACCOUNTS_HOST": "127.0.0.1",
             "ACCOUNTS_PORT": str(self.port),
+            # Gunicorn's master serves /metrics here: a port of its own, so runs never collide.
+            "ACCOUNTS_METRICS_PORT": str(free_port()),
         }
         self._command = [
             sys.executable,

@@ -22,6 +22,7 @@ KUBERNETES_VERSION = "1.33.0"
 K8S = Path(__file__).resolve().parent
 SUPPORTED = {"apiVersion", "kind", "resources", "namespace", "labels", "images", "patches"}
 CLUSTER_SCOPED = {"Namespace", "ClusterRole", "ClusterRoleBinding", "PersistentVolume"}
+METRICS_PORT_NAME = "metrics"
 Manifest = dict[str, Any]
 
 
@@ -107,7 +108,78 @@ def check(manifests: list[Manifest], source: str) -> list[str]:
             errors.append(f"{name}: {exc.message} at {'/'.join(map(str, exc.path))}")
         except kubernetes_validate.SchemaNotFoundError as exc:
             errors.append(f"{name}: no schema ({exc})")
+    return errors + [f"{source}: {error}" for error in metrics_rules(manifests)]
+
+
+def metrics_rules(manifests: list[Manifest]) -> list[str]:
+    """Prometheus scrapes each pod's metrics port, which no Service or Ingress exposes."""
+    configured = {
+        int(manifest["data"]["ACCOUNTS_METRICS_PORT"])
+        for manifest in manifests
+        if manifest["kind"] == "ConfigMap" and "ACCOUNTS_METRICS_PORT" in manifest.get("data", {})
+    }
+    errors = []
+    for manifest in manifests:
+        if manifest["kind"] == "Deployment":
+            errors.extend(_scrape_errors(manifest, configured))
+    for manifest in manifests:
+        errors.extend(_exposure_errors(manifest, {METRICS_PORT_NAME, *configured}))
     return errors
+
+
+def _scrape_errors(deployment: Manifest, configured: set[int]) -> list[str]:
+    """The scrape annotation names the container's `metrics` port, which the app serves."""
+    name = f"Deployment/{deployment['metadata']['name']}"
+    template = deployment["spec"]["template"]
+    annotated = template.get("metadata", {}).get("annotations", {}).get("prometheus.io/port")
+    declared = {
+        port["containerPort"]
+        for container in template["spec"]["containers"]
+        for port in container.get("ports", [])
+        if port.get("name") == METRICS_PORT_NAME
+    }
+    errors = []
+    if annotated is None or int(annotated) not in declared:
+        errors.append(
+            f"{name}: prometheus.io/port {annotated} is not its container port "
+            f"{METRICS_PORT_NAME!r} {sorted(declared)}"
+        )
+    if declared != configured:
+        errors.append(
+            f"{name}: container port {METRICS_PORT_NAME!r} {sorted(declared)} differs from "
+            f"ACCOUNTS_METRICS_PORT {sorted(configured)}"
+        )
+    return errors
+
+
+def _exposure_errors(manifest: Manifest, metrics_ports: set[int | str]) -> list[str]:
+    """A Service port or an Ingress backend that would reach the metrics port."""
+    name = f"{manifest['kind']}/{manifest['metadata']['name']}"
+    if manifest["kind"] == "Service":
+        return [
+            f"{name}: exposes the metrics port ({port})"
+            for port in manifest["spec"].get("ports", [])
+            if {port.get("targetPort"), port.get("port")} & metrics_ports
+        ]
+    if manifest["kind"] == "Ingress":
+        return [
+            f"{name}: routes to the metrics port ({backend})"
+            for backend in _ingress_backends(manifest)
+            if {
+                backend.get("service", {}).get("port", {}).get("name"),
+                backend.get("service", {}).get("port", {}).get("number"),
+            }
+            & metrics_ports
+        ]
+    return []
+
+
+def _ingress_backends(ingress: Manifest) -> list[dict[str, Any]]:
+    spec = ingress.get("spec", {})
+    backends = [spec["defaultBackend"]] if "defaultBackend" in spec else []
+    for rule in spec.get("rules", []):
+        backends.extend(path["backend"] for path in rule.get("http", {}).get("paths", []))
+    return backends
 
 
 def main() -> int:

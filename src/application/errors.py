@@ -49,6 +49,10 @@ class StorageUnavailable(ApplicationError):
     """A backing store (database, cache) cannot be reached right now."""
 
 
+class StorageNotMigrated(StorageUnavailable):
+    """The database answers but lacks the service's tables: its migrations were never run."""
+
+
 class InvalidCurrentPassword(ApplicationError):
     """A password change named the wrong current password."""
 

@@ -12,13 +12,20 @@ from typing import Annotated
 
 import typer
 
-from application.errors import ApplicationError, EmailAlreadyRegistered, StorageUnavailable
+from application.errors import (
+    ApplicationError,
+    EmailAlreadyRegistered,
+    StorageNotMigrated,
+    StorageUnavailable,
+)
 from application.use_cases.create_admin import CreateAdmin, CreateAdminCommand
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from domain.errors import DomainError
 from entrypoints.container import (
     Container,
     build_services,
+    check_database,
+    database_location,
     migrate_database,
     resolve,
     shutdown,
@@ -48,6 +55,28 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def _not_migrated(command: str, settings: Settings) -> typer.Exit:
+    """Say which database has no schema, and what gives it one; the exit to raise."""
+    location, url = database_location(settings)
+    typer.echo(
+        f"{command}: the database at {location} has no tables: run `accounts migrate` first "
+        f"(ACCOUNTS_DATABASE_URL={url})",
+        err=True,
+    )
+    return typer.Exit(1)
+
+
+def _require_schema(command: str, settings: Settings) -> None:
+    """Stop with one line unless the database answers and has been migrated."""
+    try:
+        asyncio.run(check_database(settings))
+    except StorageNotMigrated:
+        raise _not_migrated(command, settings) from None
+    except StorageUnavailable:
+        typer.echo(f"{command}: the database is unavailable", err=True)
+        raise typer.Exit(1) from None
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default ACCOUNTS_HOST).")] = None,
@@ -61,6 +90,14 @@ def serve(
     from entrypoints.worker import EVENT_LOOP, HTTP_PROTOCOL  # noqa: PLC0415 - same reason
 
     settings = _settings()
+    if settings.metrics_port is not None:
+        # Only Gunicorn's master serves that port; this server would serve /metrics nowhere.
+        typer.echo(
+            "accounts serve: ACCOUNTS_METRICS_PORT is served by Gunicorn's master "
+            "(gunicorn --config gunicorn.conf.py); unset it to serve /metrics on this port",
+            err=True,
+        )
+        raise typer.Exit(2)
     configure_logging(settings.log_level, settings.effective_log_format)
     warn_if_limits_split_across_workers(settings, workers)
     if workers > 1 and settings.jwt_algorithm == "HS256" and settings.jwt_secret is None:
@@ -73,7 +110,8 @@ def serve(
         port=port or settings.port,
         workers=workers,
         reload=reload,
-        # The loop and parser Gunicorn's workers use (see entrypoints/worker.py).
+        # The loop and HTTP protocol Gunicorn's workers use (see entrypoints/worker.py): the
+        # protocol limits each request's head, since nothing may stand in front of the server.
         loop=EVENT_LOOP,
         http=HTTP_PROTOCOL,
         # Uvicorn rewrites the client address from X-Forwarded-For for the proxies it trusts,
@@ -108,6 +146,8 @@ def create_admin(
 ) -> None:
     """Create an admin account; the password is read from stdin when it is not a terminal."""
     settings = _settings()
+    # Before the password is asked for: a database without tables cannot take the account.
+    _require_schema("create-admin", settings)
     if sys.stdin.isatty():
         password = getpass.getpass("Password: ")
         if getpass.getpass("Repeat password: ") != password:
@@ -120,6 +160,8 @@ def create_admin(
     except EmailAlreadyRegistered:
         typer.echo(f"create-admin: {email} is already registered", err=True)
         raise typer.Exit(1) from None
+    except StorageNotMigrated:
+        raise _not_migrated("create-admin", settings) from None
     except (DomainError, ApplicationError) as exc:
         typer.echo(f"create-admin: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -145,6 +187,8 @@ def purge_sessions() -> None:
     settings = _settings()
     try:
         purged = asyncio.run(_purge_sessions(settings))
+    except StorageNotMigrated:
+        raise _not_migrated("purge-sessions", settings) from None
     except StorageUnavailable:
         typer.echo("purge-sessions: the database is unavailable", err=True)
         raise typer.Exit(1) from None

@@ -20,7 +20,7 @@ from adapters.identity.common_passwords import load_common_passwords
 from adapters.identity.external_tokens import JwksTokenVerifier
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from adapters.identity.password_hasher import Argon2PasswordHasher
-from adapters.persistence.database import create_engine, create_session_factory, ping
+from adapters.persistence.database import create_engine, create_session_factory, describe, ping
 from adapters.persistence.principal_reader import SqlAlchemyPrincipalReader
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.rate_limiting.storage import open_rate_limiter
@@ -279,7 +279,8 @@ class Services:
     throttle: Throttle | None
 
     async def check_database(self) -> None:
-        """Raise `StorageUnavailable` when the database does not answer."""
+        """Raise `StorageNotMigrated` when the database has no schema, `StorageUnavailable`
+        when it does not answer."""
         await ping(self.engine)
 
 
@@ -327,6 +328,26 @@ async def shutdown(container: Container) -> None:
     result = container.shutdown_resources()
     if inspect.isawaitable(result):
         await result
+
+
+async def check_database(settings: Settings) -> None:
+    """As `Services.check_database`, on an engine of its own, for commands that need a schema."""
+    engine = create_engine(
+        settings.database_url,
+        pool_size=1,
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout_seconds,
+    )
+    try:
+        await ping(engine)
+    finally:
+        await engine.dispose()
+
+
+def database_location(settings: Settings) -> tuple[str, str]:
+    """Where the configured database is, for an operator (a SQLite file's absolute path, or a
+    server's `host:port/database`), and its URL without the password."""
+    return describe(settings.database_url)
 
 
 def migrate_database(settings: Settings, revision: str = "head") -> None:

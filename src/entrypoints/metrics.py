@@ -3,7 +3,7 @@
 Each app owns its registry rather than the process-global one, so tests can build many apps in
 one process. Under Gunicorn, `gunicorn.conf.py` sets `PROMETHEUS_MULTIPROC_DIR` before any
 worker starts: prometheus-client then keeps every value in per-process files there, and
-`/metrics` answers, whichever worker serves it, with the sum over all workers.
+Gunicorn's master serves their sum on the metrics port (`ACCOUNTS_METRICS_PORT`).
 """
 
 from __future__ import annotations

@@ -116,6 +116,27 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, le=100 * 1_048_576, description="Larger request bodies get 413."
     )
+    max_header_bytes: int = Field(
+        65_536,
+        ge=4096,
+        le=1_048_576,
+        description="Largest request head (request line and headers) the server reads; a "
+        "larger one gets 431 and the connection is closed.",
+    )
+    max_header_count: int = Field(
+        100,
+        ge=10,
+        le=1000,
+        description="Most header lines one request may have; more get 400 and the connection "
+        "is closed.",
+    )
+    header_timeout_seconds: float = Field(
+        10,
+        gt=0,
+        le=300,
+        description="Seconds a client has to send a request's whole head, counted from its "
+        "first byte (or from connecting); then the connection is closed.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated CORS allow-list."
     )
@@ -171,6 +192,14 @@ class Settings(BaseSettings):
     )
     host: str = Field("127.0.0.1", description="Address `accounts serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `accounts serve` binds to.")
+    metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="Port where `/metrics` is served instead of the API's port: Gunicorn's "
+        "master answers there for all its workers (`gunicorn.conf.py` sets 9464 unless given). "
+        "Unset, as under `accounts serve`, the API's own port serves `/metrics`.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

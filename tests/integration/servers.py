@@ -1,5 +1,5 @@
 """Processes the tests start themselves: a private Redis, a private PostgreSQL, the service
-under Uvicorn.
+under Uvicorn (`accounts serve`) and under Gunicorn (the production command).
 
 Each binds to 127.0.0.1 on a free port, waits a bounded time to come up, and is stopped by the
 test (or session) that started it.
@@ -17,8 +17,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
 # Generous: a shared, loaded machine takes many seconds to import the app in each process.
 START_TIMEOUT_SECONDS = 60.0
 
@@ -223,3 +227,95 @@ def start_service(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[byte
     if process.poll() is not None:
         raise RuntimeError(f"the service exited at start:\n{log.read_text(errors='replace')}")
     return process, f"http://127.0.0.1:{port}"
+
+
+def answers(url: str) -> bool:
+    """Whether `url` answers 200 within a second."""
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def start_accounts_serve(
+    env: dict[str, str], log: Path, cwd: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`accounts serve` (Uvicorn) on a free loopback port, as a developer runs it."""
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
+            [
+                str(Path(sys.executable).with_name("accounts")),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            cwd=cwd,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(
+            lambda: process.poll() is not None or answers(f"{base_url}/health/live"),
+            f"accounts serve on port {port}",
+        )
+    except TimeoutError:
+        stop(process)
+        raise
+    if process.poll() is not None:
+        raise RuntimeError(f"accounts serve exited at start:\n{log.read_text(errors='replace')}")
+    return process, base_url
+
+
+@dataclass
+class Gunicorn:
+    process: subprocess.Popen[bytes]
+    base_url: str
+    log: Path
+    metrics_directory: Path
+    # The master's metrics listener, where Prometheus scrapes.
+    metrics_url: str
+
+
+def start_gunicorn(env: dict[str, str], log: Path) -> Gunicorn:
+    """`gunicorn --config gunicorn.conf.py`, as the image's CMD runs it, on free ports."""
+    port = free_port()
+    metrics_port = free_port()
+    metrics_directory = Path(tempfile.mkdtemp(prefix="accounts-test-prometheus-"))
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our interpreter, the repo's config
+            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")],
+            env={
+                **env,
+                "ACCOUNTS_HOST": "127.0.0.1",
+                "ACCOUNTS_PORT": str(port),
+                "ACCOUNTS_METRICS_PORT": str(metrics_port),
+                "WEB_CONCURRENCY": "2",
+                "PROMETHEUS_MULTIPROC_DIR": str(metrics_directory),
+            },
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(
+            lambda: process.poll() is not None or answers(f"{base_url}/health/live"),
+            f"gunicorn on port {port}",
+        )
+    except TimeoutError:
+        stop(process)
+        raise
+    if process.poll() is not None:
+        raise RuntimeError(f"gunicorn exited at start:\n{log.read_text(errors='replace')}")
+    metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
+    return Gunicorn(process, base_url, log, metrics_directory, metrics_url)
+
+
+def stop_gunicorn(gunicorn: Gunicorn) -> None:
+    stop(gunicorn.process)
+    shutil.rmtree(gunicorn.metrics_directory, ignore_errors=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -9,11 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
+
+from tests.integration.conftest import fresh_database
 
 PASSWORD = "correct-horse-battery-staple-42"
 
 
-def _accounts(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+def _accounts(
+    *args: str, env: dict[str, str], stdin: str = "", cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     script = Path(sys.executable).with_name("accounts")
     return subprocess.run(  # noqa: S603 - our own console script, fixed arguments
         [str(script), *args],
@@ -21,6 +27,7 @@ def _accounts(*args: str, env: dict[str, str], stdin: str = "") -> subprocess.Co
         capture_output=True,
         text=True,
         env=env,
+        cwd=cwd,
         timeout=60,
         check=False,
     )
@@ -97,3 +104,65 @@ def test_purge_sessions_without_a_database_fails_in_one_line(env: dict[str, str]
 
     assert purged.returncode == 1
     assert purged.stderr.strip() == "purge-sessions: the database is unavailable"
+
+
+def test_serve_refuses_a_metrics_port_it_would_not_serve(env: dict[str, str]) -> None:
+    served = _accounts("serve", "--port", "1", env={**env, "ACCOUNTS_METRICS_PORT": "9464"})
+
+    assert served.returncode == 2
+    assert served.stderr.strip().splitlines() == [
+        "accounts serve: ACCOUNTS_METRICS_PORT is served by Gunicorn's master "
+        "(gunicorn --config gunicorn.conf.py); unset it to serve /metrics on this port"
+    ]
+
+
+def test_create_admin_from_another_folder_names_the_database_and_creates_no_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # The default relative path, read from a folder where nothing was migrated.
+    env["ACCOUNTS_DATABASE_URL"] = "sqlite+aiosqlite:///./accounts.db"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    created = _accounts(
+        "create-admin", "--email", "root@example.com", env=env, stdin=PASSWORD, cwd=elsewhere
+    )
+
+    assert created.returncode == 1
+    assert created.stderr.strip().splitlines() == [
+        f"create-admin: the database at {elsewhere / 'accounts.db'} has no tables: run "
+        "`accounts migrate` first (ACCOUNTS_DATABASE_URL=sqlite+aiosqlite:///./accounts.db)"
+    ]
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_create_admin_on_an_empty_database_file_says_to_migrate(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "cli.db").touch()
+
+    created = _accounts("create-admin", "--email", "root@example.com", env=env, stdin=PASSWORD)
+
+    assert created.returncode == 1
+    assert created.stderr.strip().splitlines() == [
+        f"create-admin: the database at {tmp_path / 'cli.db'} has no tables: run "
+        f"`accounts migrate` first (ACCOUNTS_DATABASE_URL={env['ACCOUNTS_DATABASE_URL']})"
+    ]
+
+
+async def test_purge_sessions_on_an_unmigrated_server_database_says_to_migrate(
+    env: dict[str, str], postgres_server_url: str
+) -> None:
+    async with fresh_database(postgres_server_url) as url:
+        env["ACCOUNTS_DATABASE_URL"] = url
+        purged = await asyncio.to_thread(_accounts, "purge-sessions", env=env)
+
+    parsed = make_url(url)
+    assert purged.returncode == 1
+    assert purged.stderr.strip().splitlines() == [
+        f"purge-sessions: the database at {parsed.host}:{parsed.port}/{parsed.database} has "
+        "no tables: run `accounts migrate` first "
+        f"(ACCOUNTS_DATABASE_URL={parsed.render_as_string(hide_password=True)})"
+    ]
+    if parsed.password:
+        assert parsed.password not in purged.stderr

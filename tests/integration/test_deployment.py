@@ -33,7 +33,15 @@ from sqlalchemy.pool import NullPool
 
 from adapters.persistence import migrator
 from tests.integration.conftest import fresh_database
-from tests.integration.servers import free_port, stop, wait_until
+from tests.integration.servers import (
+    Gunicorn,
+    answers,
+    free_port,
+    start_gunicorn,
+    stop,
+    stop_gunicorn,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_DIRECTORY = ROOT / "deploy" / "nginx"
@@ -41,14 +49,6 @@ LIMIT = 5
 GRACEFUL_TIMEOUT_SECONDS = 30
 PASSWORD = "correct-horse-battery-staple-42"  # a throwaway test account
 NO_NGINX = "no nginx for the deployment test (apt-get install nginx; make test does as root)"
-
-
-@dataclass
-class Gunicorn:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: Path
-    metrics_directory: Path
 
 
 @dataclass
@@ -75,50 +75,6 @@ def _client(source: str) -> httpx.Client:
     return httpx.Client(transport=httpx.HTTPTransport(local_address=source), timeout=20)
 
 
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def start_gunicorn(env: dict[str, str], log: Path) -> Gunicorn:
-    """`gunicorn --config gunicorn.conf.py`, as the image's CMD runs it, on a free port."""
-    port = free_port()
-    metrics_directory = Path(tempfile.mkdtemp(prefix="accounts-test-prometheus-"))
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 - our interpreter, the repo's config
-            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")],
-            env={
-                **env,
-                "ACCOUNTS_HOST": "127.0.0.1",
-                "ACCOUNTS_PORT": str(port),
-                "WEB_CONCURRENCY": "2",
-                "PROMETHEUS_MULTIPROC_DIR": str(metrics_directory),
-            },
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(
-            lambda: process.poll() is not None or _answers(f"{base_url}/health/live"),
-            f"gunicorn on port {port}",
-        )
-    except TimeoutError:
-        stop(process)
-        raise
-    if process.poll() is not None:
-        raise RuntimeError(f"gunicorn exited at start:\n{log.read_text(errors='replace')}")
-    return Gunicorn(process, base_url, log, metrics_directory)
-
-
-def stop_gunicorn(gunicorn: Gunicorn) -> None:
-    stop(gunicorn.process)
-    shutil.rmtree(gunicorn.metrics_directory, ignore_errors=True)
-
-
 def start_nginx(upstream: str, log: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
     """Nginx with the repo's config; only the upstream address and the listen port differ."""
     binary = _nginx_binary()
@@ -142,7 +98,7 @@ def start_nginx(upstream: str, log: Path) -> tuple[subprocess.Popen[bytes], str,
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: process.poll() is not None or _answers(f"{url}/health/live"), "nginx")
+        wait_until(lambda: process.poll() is not None or answers(f"{url}/health/live"), "nginx")
     except TimeoutError:
         stop(process)
         raise
@@ -339,7 +295,7 @@ def test_metrics_add_up_both_workers(chain: Chain) -> None:
         with _client("127.0.0.6") as client:
             return client.get(f"{chain.nginx_url}/health/live").status_code
 
-    before = _live_count(httpx.get(f"{chain.nginx_url}/metrics").text)
+    before = _live_count(httpx.get(chain.gunicorn.metrics_url).text)
     sent = 0
     # Which worker accepts Nginx's upstream connections is the kernel's choice, and one fast
     # worker can take a whole batch over kept-alive connections: send batches, many at once,
@@ -353,16 +309,33 @@ def test_metrics_add_up_both_workers(chain: Chain) -> None:
                 break
     # A response is counted right after it is sent, so the last few may land a moment later.
     wait_until(
-        lambda: _live_count(httpx.get(f"{chain.nginx_url}/metrics").text) >= before + sent,
+        lambda: _live_count(httpx.get(chain.gunicorn.metrics_url).text) >= before + sent,
         "the last responses' counts",
         timeout=5,
     )
-    after = _live_count(httpx.get(f"{chain.nginx_url}/metrics").text)
+    after = _live_count(httpx.get(chain.gunicorn.metrics_url).text)
     per_worker = _live_count_per_worker(chain.gunicorn.metrics_directory)
 
     assert after - before == sent
     assert len([count for count in per_worker.values() if count > 0]) == 2, per_worker
     assert sum(per_worker.values()) == after
+
+
+def test_metrics_are_scraped_on_their_own_port_never_through_nginx_or_the_api_port(
+    chain: Chain,
+) -> None:
+    with _client("127.0.0.2") as client:
+        through_nginx = client.get(f"{chain.nginx_url}/metrics")
+    on_the_api_port = httpx.get(f"{chain.gunicorn.base_url}/metrics")
+    scraped = httpx.get(chain.gunicorn.metrics_url)
+
+    for refused in (through_nginx, on_the_api_port):
+        assert refused.status_code == 404
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "accounts_http_requests" not in refused.text
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain")
+    assert "accounts_http_requests_total" in scraped.text
 
 
 def test_workers_serve_on_asyncios_event_loop_with_the_httptools_parser(chain: Chain) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote, unquote
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, Connection, make_url
@@ -13,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
-from adapters.persistence.errors import translate_errors
+from adapters.persistence.errors import NOT_MIGRATED_MESSAGE, translate_errors
 from adapters.persistence.fair_pool import FairAsyncQueuePool
+from application.errors import StorageNotMigrated
 
 T = TypeVar("T")
 
@@ -28,6 +31,9 @@ PING_TIMEOUT_SECONDS = 5.0
 # How long a SQLite connection waits for another writer's lock before giving up.
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 
+# Where Alembic (`accounts migrate`) records the schema's revision: no row, no schema.
+VERSION_QUERY = "SELECT version_num FROM alembic_version"
+
 
 def create_engine(
     url: str,
@@ -38,10 +44,14 @@ def create_engine(
     echo: bool = False,
     connect_timeout: float = 10.0,
 ) -> AsyncEngine:
-    """An async engine for `url`; pool settings apply to PostgreSQL, SQLite ignores them."""
+    """An async engine for `url`; pool settings apply to PostgreSQL, SQLite ignores them.
+
+    A SQLite file must exist: only migrations create it, so a path that is wrong (a relative
+    one read from another directory) fails instead of leaving an empty database behind.
+    """
     parsed = make_url(url)
     if _is_sqlite(parsed):
-        return _create_sqlite_engine(parsed, echo=echo)
+        return _create_sqlite_engine(_existing_file_only(parsed), echo=echo)
     return _create_async_engine(
         parsed,
         echo=echo,
@@ -79,15 +89,42 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 async def ping(engine: AsyncEngine) -> None:
-    """Run `SELECT 1`; raises `StorageUnavailable` when the database does not answer in time."""
+    """Read the schema's revision: raises `StorageNotMigrated` when the database has none (or
+    its SQLite file does not exist), `StorageUnavailable` when it does not answer in time."""
+    database = sqlite_file(engine.url)
+    if database is not None and not database.exists():
+        raise StorageNotMigrated(NOT_MIGRATED_MESSAGE)
 
-    async def select_one() -> None:
+    async def revision() -> object:
         async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+            return (await connection.execute(text(VERSION_QUERY))).scalar()
 
     with translate_errors():
         async with asyncio.timeout(PING_TIMEOUT_SECONDS):
-            await retry_once(select_one)
+            if await retry_once(revision) is None:
+                raise StorageNotMigrated(NOT_MIGRATED_MESSAGE)
+
+
+def sqlite_file(url: URL | str) -> Path | None:
+    """The file a SQLite URL names, as an absolute path; None for Postgres or in memory."""
+    parsed = make_url(url)
+    database = parsed.database
+    if not _is_sqlite(parsed) or not database or database == ":memory:":
+        return None
+    if parsed.query.get("uri") == "true":
+        database = unquote(database.removeprefix("file:"))
+    return Path(database).resolve()
+
+
+def describe(url: str) -> tuple[str, str]:
+    """For a message to an operator: where `url` points (a SQLite file's absolute path, or a
+    server's `host:port/database`), and `url` itself without its password."""
+    parsed = make_url(url)
+    shown = parsed.render_as_string(hide_password=True)
+    database = sqlite_file(parsed)
+    if database is not None:
+        return str(database), shown
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}/{parsed.database or ''}", shown
 
 
 async def retry_once(read: Callable[[], Awaitable[T]]) -> T:
@@ -113,6 +150,16 @@ def _connect_args(url: URL, connect_timeout: float) -> dict[str, Any]:
     if url.get_driver_name() == "asyncpg":
         return {"timeout": connect_timeout}
     return {}
+
+
+def _existing_file_only(url: URL) -> URL:
+    """The same SQLite database, opened read-write without creating it (a SQLite URI)."""
+    database = url.database
+    if not database or database == ":memory:" or url.query.get("uri") == "true":
+        return url
+    return url.set(
+        database=f"file:{quote(database)}", query={**url.query, "mode": "rw", "uri": "true"}
+    )
 
 
 def _create_sqlite_engine(

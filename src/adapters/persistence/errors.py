@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,7 +10,12 @@ import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type informat
 from sqlalchemy import exc as sa_exc
 
 from adapters.persistence.tables import EMAIL_UNIQUE_INDEX, EXTERNAL_IDENTITY_KEYS
-from application.errors import EmailAlreadyRegistered, ExternalIdentityTaken, StorageUnavailable
+from application.errors import (
+    EmailAlreadyRegistered,
+    ExternalIdentityTaken,
+    StorageNotMigrated,
+    StorageUnavailable,
+)
 
 # asyncpg errors that mean "no usable connection" rather than "bad statement"; SQLAlchemy
 # wraps some of them (for example a server restarting) in a plain DBAPIError.
@@ -21,6 +27,9 @@ _ASYNCPG_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
 
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, *_ASYNCPG_CONNECTION_ERRORS)
 
+# Postgres's SQLSTATE for a statement naming a table that does not exist.
+UNDEFINED_TABLE = "42P01"
+
 # Anything the asyncpg driver raises on its own, below SQLAlchemy: server errors, a closed or
 # broken connection, a socket failure.
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (
@@ -30,6 +39,7 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 _UNAVAILABLE_MESSAGE = "The database is unavailable right now."
+NOT_MIGRATED_MESSAGE = "The database lacks the service's tables: run `accounts migrate`."
 
 
 @contextmanager
@@ -46,15 +56,28 @@ def translate_errors() -> Iterator[None]:
         if any(name in str(exc.orig) for name in EXTERNAL_IDENTITY_KEYS):
             raise ExternalIdentityTaken("This external identity is linked already.") from exc
         raise
-    except (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError) as exc:
-        raise StorageUnavailable(_UNAVAILABLE_MESSAGE) from exc
     except sa_exc.DBAPIError as exc:
-        if exc.connection_invalidated or _caused_by_lost_connection(exc):
+        if _names_a_missing_table(exc):
+            raise StorageNotMigrated(NOT_MIGRATED_MESSAGE) from exc
+        if (
+            isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError))
+            or exc.connection_invalidated
+            or _caused_by_lost_connection(exc)
+        ):
             raise StorageUnavailable(_UNAVAILABLE_MESSAGE) from exc
         raise
+    except sa_exc.TimeoutError as exc:
+        raise StorageUnavailable(_UNAVAILABLE_MESSAGE) from exc
     except _CONNECTION_ERRORS as exc:
         # Connection refused, DNS failure and connect timeouts surface unwrapped from connect().
         raise StorageUnavailable(_UNAVAILABLE_MESSAGE) from exc
+
+
+def _names_a_missing_table(exc: sa_exc.DBAPIError) -> bool:
+    """A statement on a table the database lacks: SQLite's message, Postgres's SQLSTATE."""
+    if isinstance(exc.orig, sqlite3.OperationalError):
+        return str(exc.orig).startswith("no such table")
+    return getattr(exc.orig, "sqlstate", None) == UNDEFINED_TABLE
 
 
 def _caused_by_lost_connection(exc: sa_exc.DBAPIError) -> bool:

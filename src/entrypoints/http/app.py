@@ -99,15 +99,10 @@ def create_app(
     )
     install_error_handlers(app)
 
-    _add_routes(
-        app,
-        auth.router,
-        users.router,
-        api_keys.router,
-        health.router,
-        errors.router,
-        metrics.router,
-    )
+    _add_routes(app, auth.router, users.router, api_keys.router, health.router, errors.router)
+    # With a metrics port, Prometheus scrapes there, never through the API's port or a proxy.
+    if settings.metrics_port is None:
+        _add_routes(app, metrics.router)
 
     # Added innermost first: the edge middleware wraps everything, so even a 413
     # or a CORS preflight carries the request id and security headers, and is counted.

@@ -46,3 +46,15 @@ async def test_requests_are_counted_by_route_template_never_by_raw_path(
     assert _sample(exposition, "accounts_db_pool_size_connections") == 20
     # Between requests every connection is back in the pool.
     assert _sample(exposition, "accounts_db_pool_checked_out_connections") == 0
+
+
+async def test_with_a_metrics_port_the_api_port_does_not_serve_metrics(
+    api_factory: AppFactory,
+) -> None:
+    api = await api_factory(metrics_port=9464)
+
+    response = await api.client.get("/metrics")
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "not_found"

@@ -17,6 +17,7 @@ from application.use_cases.get_own_profile import GetOwnProfile
 from domain.users import User
 from entrypoints.container import migrate_database
 from entrypoints.http.problems import ALL_ERRORS
+from tests.integration.conftest import fresh_database
 from tests.integration.http.conftest import (
     Api,
     AppFactory,
@@ -88,6 +89,35 @@ async def test_health_live_and_ready(api: Api) -> None:
     assert live.json() == {"status": "ok", "checks": {}}
     assert ready.status_code == 200
     assert ready.json() == {"status": "ok", "checks": {"database": "ok", "rate_limit": "ok"}}
+
+
+async def test_an_unmigrated_database_is_not_ready_and_its_requests_get_503(
+    api_factory: AppFactory, postgres_server_url: str
+) -> None:
+    async with fresh_database(postgres_server_url) as url:
+        api = await api_factory(database_url=url)
+
+        ready = await api.client.get("/health/ready")
+        register = await api.register("ada@example.com")
+
+    body = assert_problem(ready, 503, "service_unavailable")
+    assert body["checks"] == {"database": "not_migrated", "rate_limit": "ok"}
+    assert_problem(register, 503, "service_unavailable")
+
+
+async def test_a_missing_sqlite_file_is_not_ready_and_never_created(
+    api_factory: AppFactory, tmp_path: Path
+) -> None:
+    database = tmp_path / "accounts.db"
+    api = await api_factory(database_url=f"sqlite+aiosqlite:///{database}")
+
+    ready = await api.client.get("/health/ready")
+    register = await api.register("ada@example.com")
+
+    body = assert_problem(ready, 503, "service_unavailable")
+    assert body["checks"] == {"database": "not_migrated", "rate_limit": "ok"}
+    assert_problem(register, 503, "service_unavailable")
+    assert not database.exists()
 
 
 async def test_a_database_outage_is_503_never_500(api_factory: AppFactory) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from application.errors import StorageUnavailable
+from application.errors import StorageNotMigrated, StorageUnavailable
 from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.openapi import problem_responses
 from entrypoints.http.problems import ProblemError
@@ -29,6 +29,8 @@ async def live() -> HealthResponse:
     operation_id="health_ready",
     summary="Readiness probe",
     description="200 when every dependency answers, else 503 with the failing checks. "
+    "`checks.database` is `not_migrated` when the database answers but has no schema "
+    "(run `accounts migrate`), `unavailable` when it does not answer. "
     "`checks.rate_limit` reports the rate-limit store; while rate limits fail open "
     "(`ACCOUNTS_RATE_LIMIT_FAIL_OPEN`, the default) an unavailable store is reported but does not "
     "fail readiness, since requests are still served.",
@@ -40,6 +42,8 @@ async def ready(services: ServicesDep) -> HealthResponse:
     try:
         await services.check_database()
         checks["database"] = "ok"
+    except StorageNotMigrated:
+        checks["database"] = "not_migrated"
     except StorageUnavailable:
         checks["database"] = "unavailable"
     required = set(checks)

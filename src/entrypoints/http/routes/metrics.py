@@ -1,4 +1,7 @@
-"""Prometheus metrics, for the platform's scraper (never rate limited)."""
+"""Prometheus metrics on the API's port, for a single process (`accounts serve`).
+
+Not installed when `ACCOUNTS_METRICS_PORT` is set: Gunicorn's master serves them there.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,9 @@ router = APIRouter(tags=["platform"])
     "/metrics",
     operation_id="metrics",
     summary="Prometheus metrics",
-    description="The Prometheus text exposition format; under Gunicorn, the sum over workers.",
+    description="The Prometheus text exposition format, on the API's port when "
+    "`ACCOUNTS_METRICS_PORT` is unset (`accounts serve`); under Gunicorn they are served "
+    "on that port instead, summed over workers, and this path answers 404.",
     response_class=Response,
     responses={
         200: {
