@@ -91,9 +91,7 @@ def create_app(
         install_docs(app, openapi_url=OPENAPI_URL)
     app.state.container = container
     app.state.settings = settings
-    app.state.error_docs_base_url = (
-        str(settings.error_docs_base_url) if settings.error_docs_base_url else None
-    )
+    app.state.error_docs_base_url = settings.effective_error_docs_base_url
     app.state.client_addresses = ClientAddressResolver(
         parse_trusted_proxies(settings.forwarded_allow_ips)
     )

@@ -309,11 +309,9 @@ class ProblemResponse(Response):
 
 
 def problem_type(request: Request, code: str) -> str:
-    """The absolute URL documenting `code`."""
-    base: str | None = getattr(request.app.state, "error_docs_base_url", None)
-    if base is None:
-        base = str(request.base_url).rstrip("/") + "/errors"
-    return f"{base.rstrip('/')}/{code}"
+    """The absolute URL documenting `code`, from configuration only: never the request's `Host`."""
+    base: str = request.app.state.error_docs_base_url
+    return f"{base}/{code}"
 
 
 def problem_body(request: Request, problem: ProblemError) -> dict[str, Any]:

@@ -145,6 +145,20 @@ async def test_problem_type_uses_the_configured_docs_base(api_factory: AppFactor
     assert response.json()["type"] == "https://docs.example.com/problems/not_found"
 
 
+async def test_problem_type_never_comes_from_the_host_header(api_factory: AppFactory) -> None:
+    configured = await api_factory(public_url="https://id.example.com/accounts/")
+    default = await api_factory(public_url=None)
+    evil = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+
+    from_public_url = await configured.client.get("/nope", headers=evil)
+    from_development_default = await default.client.get("/api/v1/users/me", headers=evil)
+
+    assert from_public_url.json()["type"] == "https://id.example.com/accounts/errors/not_found"
+    assert from_development_default.json()["type"] == (
+        "http://127.0.0.1:8000/errors/not_authenticated"
+    )
+
+
 async def test_openapi_declares_the_password_flow_and_the_api_key(api: Api) -> None:
     spec = (await api.client.get("/openapi.json")).json()
 
