@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# A 422 lists this many invalid fields and counts the rest in `errors_omitted`.
+MAX_LISTED_ERRORS = 20
 BEARER_CHALLENGE = 'Bearer realm="accounts"'
 DEFAULT_HEADERS: dict[str, dict[str, str]] = {
     "invalid_token": {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'},
@@ -55,7 +57,8 @@ ERRORS: dict[str, ErrorSpec] = {
                 "A field has the wrong type or format.",
                 "The body holds a field the operation does not accept.",
             ],
-            "Correct each field listed in `errors` (its `pointer` names it) and send again.",
+            "Correct each field listed in `errors` (its `pointer` names it) and send again; "
+            "at most 20 are listed, and `errors_omitted` says how many more there were.",
         ),
         ErrorSpec(
             "malformed_request",
@@ -326,9 +329,12 @@ def problem_body(request: Request, problem: ProblemError) -> dict[str, Any]:
         "request_id": getattr(request.state, "request_id", None),
     }
     if problem.errors:
+        listed = problem.errors[:MAX_LISTED_ERRORS]
         body["errors"] = [
-            {"pointer": e.pointer, "detail": e.detail, "code": e.code} for e in problem.errors
+            {"pointer": e.pointer, "detail": e.detail, "code": e.code} for e in listed
         ]
+        if len(problem.errors) > len(listed):
+            body["errors_omitted"] = len(problem.errors) - len(listed)
     if spec.oauth:
         body["error"] = spec.code
         body["error_description"] = problem.detail
