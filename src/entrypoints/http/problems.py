@@ -56,9 +56,12 @@ ERRORS: dict[str, ErrorSpec] = {
                 "A required field is missing.",
                 "A field has the wrong type or format.",
                 "The body holds a field the operation does not accept.",
+                "The JSON body holds more values (object members and array items, at every "
+                "depth) than any operation needs: `too_many_values`.",
             ],
             "Correct each field listed in `errors` (its `pointer` names it) and send again; "
-            "at most 20 are listed, and `errors_omitted` says how many more there were.",
+            f"at most {MAX_LISTED_ERRORS} are listed, and `errors_omitted` says how many more "
+            "there were.",
         ),
         ErrorSpec(
             "malformed_request",

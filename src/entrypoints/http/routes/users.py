@@ -22,6 +22,7 @@ from entrypoints.http.dependencies import (
 )
 from entrypoints.http.etag import etag_of, parse_if_match
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
+from entrypoints.http.request_checks import CheckedRoute
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
     AdminUpdateUserRequest,
@@ -32,7 +33,7 @@ from entrypoints.http.schemas import (
     UserResponse,
 )
 
-router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
+router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"], route_class=CheckedRoute)
 
 _ETAG_HEADER = {
     "ETag": {

@@ -1,0 +1,39 @@
+"""Counting the values of a parsed JSON body, at every depth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from entrypoints.http.request_checks import holds_more_values_than
+
+
+@pytest.mark.parametrize("scalar", [None, True, 3, 2.5, "a long string " * 100])
+def test_a_scalar_holds_no_values(scalar: object) -> None:
+    assert not holds_more_values_than(scalar, 0)
+
+
+def test_object_members_and_array_items_count() -> None:
+    three = {"a": 1, "b": [2]}
+
+    assert not holds_more_values_than(three, 3)
+    assert holds_more_values_than(three, 2)
+    assert not holds_more_values_than([1, 2, 3], 3)
+    assert holds_more_values_than([1, 2, 3, 4], 3)
+
+
+def test_values_count_at_every_depth() -> None:
+    deep: Any = 0
+    for _ in range(50):
+        deep = {"a": [deep]}
+    wide = [{"x": 1, "y": 2} for _ in range(10)]
+
+    assert holds_more_values_than(deep, 99)
+    assert not holds_more_values_than(deep, 100)
+    assert holds_more_values_than(wide, 29)
+    assert not holds_more_values_than(wide, 30)
+
+
+def test_empty_containers_hold_nothing() -> None:
+    assert not holds_more_values_than({"a": {}, "b": []}, 2)
