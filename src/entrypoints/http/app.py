@@ -27,6 +27,9 @@ DESCRIPTION = f"""
 Identity and accounts: register, log in with the OAuth2 password flow to get a signed JWT
 access token, call the API with it, and manage users with role-based access control.
 
+Every `/api/v1` response, errors included, carries `Cache-Control: no-store`: each holds
+personal data or credentials, or answers a request that carried them.
+
 Every error is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem
 (`application/problem+json`) with a stable `code`; see [the error index](/errors).
 A `validation_failed` problem lists at most {MAX_LISTED_ERRORS} invalid fields in `errors` and

@@ -257,3 +257,42 @@ async def test_every_operation_is_a_route_of_the_app_router_itself(api: Api) -> 
 
     assert nested == []
     assert {"/api/v1/users/me", "/api/v1/auth/token", "/health/live", "/metrics"} <= paths
+
+
+async def test_every_api_answer_is_kept_out_of_caches(api: Api) -> None:
+    registered = await api.register("ada@example.com")
+    user_id = registered.json()["id"]
+    headers = await api.login("ada@example.com")
+    _, admin = await api.admin()
+    key = await api.client.post("/api/v1/users/me/api-keys", json={"name": "bot"}, headers=headers)
+
+    answers = [
+        registered,
+        key,
+        await api.client.get("/api/v1/users/me", headers=headers),
+        await api.client.get("/api/v1/users/me", headers={"X-API-Key": key.json()["key"]}),
+        await api.client.patch("/api/v1/users/me", json={"full_name": "Ada"}, headers=headers),
+        await api.client.get("/api/v1/users/me/api-keys", headers=headers),
+        await api.client.get("/api/v1/users", headers=admin),
+        await api.client.get(f"/api/v1/users/{user_id}", headers=admin),
+        await api.client.patch(f"/api/v1/users/{user_id}", json={"role": "user"}, headers=admin),
+        await api.client.get("/api/v1/users/me"),
+        await api.client.post("/api/v1/auth/revoke", data={"token": "unknown"}),
+    ]
+
+    assert [a.status_code for a in answers] == [
+        201,
+        201,
+        200,
+        200,
+        200,
+        200,
+        200,
+        200,
+        200,
+        401,
+        200,
+    ]
+    for answer in answers:
+        assert answer.headers["cache-control"] == "no-store", answer.request.url
+    assert "cache-control" not in (await api.client.get("/health/live")).headers
