@@ -1,4 +1,4 @@
-"""Counting the values of a parsed JSON body, at every depth."""
+"""The pure checks of `CheckedRoute`: values in a JSON body, repeated query parameters."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from entrypoints.http.request_checks import holds_more_values_than
+from entrypoints.http.request_checks import holds_more_values_than, repeated_parameters
 
 
 @pytest.mark.parametrize("scalar", [None, True, 3, 2.5, "a long string " * 100])
@@ -37,3 +37,12 @@ def test_values_count_at_every_depth() -> None:
 
 def test_empty_containers_hold_nothing() -> None:
     assert not holds_more_values_than({"a": {}, "b": []}, 2)
+
+
+def test_repeated_single_valued_parameters_are_counted_in_query_order() -> None:
+    query = [("limit", "1"), ("role", "user"), ("tag", "a"), ("role", "admin"), ("limit", "9")]
+    query += [("tag", "b"), ("role", "user")]
+
+    assert repeated_parameters(query, {"role", "limit", "cursor"}) == {"limit": 2, "role": 3}
+    assert repeated_parameters(query, {"cursor"}) == {}
+    assert repeated_parameters([("role", "user")], {"role"}) == {}

@@ -35,6 +35,9 @@ Every error is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem
 A `validation_failed` problem lists at most {MAX_LISTED_ERRORS} invalid fields in `errors` and
 counts the rest in `errors_omitted`; a JSON body may hold at most {MAX_JSON_VALUES} values (object
 members and array items at every depth), and a larger one gets one `too_many_values` entry.
+A query parameter is sent at most once: `?role=user&role=admin` is refused with a
+`duplicate_parameter` entry naming it rather than guessed at (parameters an operation does
+not declare are ignored).
 """
 
 OPENAPI_URL = "/openapi.json"

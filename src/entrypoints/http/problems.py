@@ -58,6 +58,8 @@ ERRORS: dict[str, ErrorSpec] = {
                 "The body holds a field the operation does not accept.",
                 "The JSON body holds more values (object members and array items, at every "
                 "depth) than any operation needs: `too_many_values`.",
+                "A query parameter sent twice, such as `?limit=1&limit=100`: "
+                "`duplicate_parameter`.",
             ],
             "Correct each field listed in `errors` (its `pointer` names it) and send again; "
             f"at most {MAX_LISTED_ERRORS} are listed, and `errors_omitted` says how many more "

@@ -112,6 +112,35 @@ async def test_list_validates_its_query(api: Api) -> None:
         assert [e["pointer"] for e in body["errors"]] == [pointer], params
 
 
+async def test_list_refuses_a_parameter_sent_twice_rather_than_guess(api: Api) -> None:
+    _, admin = await api.admin()
+
+    for query, pointers in (
+        ("role=user&role=admin", ["#/query/role"]),
+        ("limit=1&limit=100", ["#/query/limit"]),
+        (
+            "is_active=true&limit=5&is_active=true&limit=5&email=a@b.co",
+            ["#/query/is_active", "#/query/limit"],
+        ),
+    ):
+        response = await api.client.get(f"/api/v1/users?{query}", headers=admin)
+        body = assert_problem(response, 422, "validation_failed")
+        assert [e["pointer"] for e in body["errors"]] == pointers, query
+        assert {e["code"] for e in body["errors"]} == {"duplicate_parameter"}
+        assert response.headers["ratelimit"].startswith('"user";')
+
+
+async def test_parameters_sent_once_or_not_declared_are_served(api: Api) -> None:
+    _, admin = await api.admin()
+
+    response = await api.client.get("/api/v1/users?role=admin&limit=5&x=1&x=2", headers=admin)
+    anonymous = await api.client.get("/api/v1/users?role=user&role=admin")
+
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == 1
+    assert_problem(anonymous, 401, "not_authenticated")
+
+
 async def test_admin_gets_a_user_and_404s_for_unknown_ids(api: Api) -> None:
     _, admin = await api.admin()
     user_id, _ = await api.user("ada@example.com")

@@ -133,7 +133,9 @@ async def change_password(
     operation_id="list_users",
     summary="List users (admin)",
     description="Keyset pagination in creation order: pass `next_cursor` back as `cursor` "
-    "until it is `null`. `email` matches exactly, case-insensitively.",
+    "until it is `null`. `email` matches exactly, case-insensitively. Each parameter is sent "
+    "at most once: a repeated one (`?role=user&role=admin`) is a 422 `validation_failed` "
+    "naming it (`duplicate_parameter`), never a guess at which was meant.",
     response_model=UserPageResponse,
     responses=problem_responses(*_ADMIN, "validation_failed"),
 )
