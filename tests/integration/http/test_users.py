@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from uuid import uuid4
 
+import httpx
+
 from tests.integration.http.conftest import Api, assert_problem
 
 
@@ -201,6 +203,27 @@ async def test_if_match_guards_against_lost_updates(api: Api) -> None:
     assert_problem(stale, 412, "precondition_failed")
     current = await api.client.get(f"/api/v1/users/{user_id}", headers=admin)
     assert current.json()["full_name"] == "One"
+
+
+async def test_every_if_match_line_counts_and_any_listed_tag_may_match(api: Api) -> None:
+    _, admin = await api.admin()
+    user_id, _ = await api.user("ada@example.com")
+    url = f"/api/v1/users/{user_id}"
+
+    async def patch(*if_match: str) -> httpx.Response:
+        headers = [*admin.items(), *(("If-Match", value) for value in if_match)]
+        return await api.client.patch(url, json={"full_name": uuid4().hex}, headers=headers)
+
+    stale_line_then_current = await patch('"v0"', '"v1"')
+    one_line_listing_both = await patch('"v9", "v2"')
+    none_current = await patch('"v1"', '"v2", W/"v3"')
+    star = await patch("*")
+
+    assert stale_line_then_current.status_code == 200, stale_line_then_current.text
+    assert stale_line_then_current.headers["etag"] == '"v2"'
+    assert one_line_listing_both.headers["etag"] == '"v3"'
+    assert_problem(none_current, 412, "precondition_failed")
+    assert star.headers["etag"] == '"v4"'
 
 
 async def test_concurrent_patches_with_one_etag_let_exactly_one_win(api: Api) -> None:
