@@ -6,7 +6,7 @@ come before a 401) and before FastAPI validates the parameters and the body:
 
 - a JSON body may hold at most `MAX_JSON_VALUES` values. Validating costs in proportion to
   the values (every unknown field is an error to build and report), while counting stops
-  after `MAX_JSON_VALUES` of them, so a hostile body is refused for the price of a small one;
+  after `MAX_JSON_VALUES` of them, so a hostile body costs its parse and little more;
 - a query parameter the operation declares single-valued may be sent once: FastAPI would
   silently take the last of `?role=user&role=admin`, and an ambiguous request is refused
   rather than guessed at. Parameters the operation does not declare stay ignored.
@@ -27,7 +27,7 @@ from starlette.requests import Request
 
 from entrypoints.http.problems import FieldError, ProblemError
 
-# Twenty times the largest body an operation takes today.
+# Some thirty times the largest body an operation takes today (three values).
 MAX_JSON_VALUES = 100
 
 Check = Callable[[Request], Awaitable[None]]
@@ -141,7 +141,12 @@ def _takes_json(route: APIRoute) -> bool:
 
 
 class CheckedRoute(APIRoute):
-    """An `APIRoute` that makes the refusals above, after its own dependencies."""
+    """An `APIRoute` that makes the refusals above, after its own dependencies.
+
+    The handler `APIRoute` builds solves `self.dependant` afresh at each request, so the
+    dependency appended here is solved like the route's own, last (the integration tests of
+    both refusals hold this across FastAPI upgrades).
+    """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
