@@ -41,6 +41,7 @@ def settings_for(limits: str, database_url: str, redis_url: str, run: str) -> Se
     }
     return Settings(
         env="production",
+        public_url="https://accounts.example.com",
         database_url=database_url,
         jwt_secret=secrets.token_urlsafe(48),
         access_token_ttl_seconds=3600,

@@ -252,6 +252,7 @@ def service_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
     env.update(
         {
             "ACCOUNTS_ENV": "production",
+            "ACCOUNTS_PUBLIC_URL": "https://accounts.example.com",
             "ACCOUNTS_DATABASE_URL": database_url,
             "ACCOUNTS_JWT_SECRET": secrets.token_urlsafe(48),
             "ACCOUNTS_LOG_LEVEL": args.log_level,

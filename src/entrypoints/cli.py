@@ -103,6 +103,11 @@ def serve(
     if workers > 1 and settings.jwt_algorithm == "HS256" and settings.jwt_secret is None:
         # Every worker must verify the others' tokens: share one random development secret.
         os.environ["ACCOUNTS_JWT_SECRET"] = secrets.token_urlsafe(48)
+    # The workers read their settings again: the default PUBLIC_URL names where they listen.
+    if host is not None:
+        os.environ["ACCOUNTS_HOST"] = host
+    if port is not None:
+        os.environ["ACCOUNTS_PORT"] = str(port)
     uvicorn.run(
         "entrypoints.asgi:create",
         factory=True,
@@ -116,8 +121,7 @@ def serve(
         http=HTTP_PROTOCOL,
         # Uvicorn rewrites the client address from X-Forwarded-For for the proxies it trusts,
         # before the app resolves it again for rate limits. Given the same trusted list, the
-        # app's second pass finds an untrusted client and keeps it, so both agree; and
-        # X-Forwarded-Proto from those proxies gives problem `type` URLs the public scheme.
+        # app's second pass finds an untrusted client and keeps it, so both agree.
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips_for_uvicorn,
         server_header=False,

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     )
 
     env: Environment = Field(Environment.DEVELOPMENT, description="`development` or `production`.")
+    public_url: AnyHttpUrl | None = Field(
+        None,
+        description="The service's external base URL (scheme, host, optional path), the base "
+        "of problem `type`s; default `http://HOST:PORT` in development, required in production.",
+    )
     database_url: str = Field(
         "sqlite+aiosqlite:///./accounts.db",
         description="SQLAlchemy async URL; Postgres is `postgresql+asyncpg://…`.",
@@ -182,7 +187,7 @@ class Settings(BaseSettings):
         description="Serve /docs, /redoc, /openapi.json (default: on in development only).",
     )
     error_docs_base_url: AnyHttpUrl | None = Field(
-        None, description="Base of every problem `type` (default: the service's own /errors)."
+        None, description="Base of every problem `type` (default: `PUBLIC_URL` + `/errors`)."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", description="Lowest level logged."
@@ -248,6 +253,13 @@ class Settings(BaseSettings):
         parse_trusted_proxies(value)
         return value
 
+    @field_validator("public_url", "error_docs_base_url")
+    @classmethod
+    def _base_url(cls, value: AnyHttpUrl | None) -> AnyHttpUrl | None:
+        if value is not None and (value.query is not None or value.fragment is not None):
+            raise ValueError("must be a base URL, without a query or a fragment")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
@@ -279,6 +291,10 @@ class Settings(BaseSettings):
         self._check_external_provider()
         if self.is_production and "*" in self.cors_origins:
             raise ValueError("ACCOUNTS_CORS_ORIGINS may not be '*' in production")
+        if self.is_production and self.public_url is None:
+            raise ValueError(
+                "ACCOUNTS_PUBLIC_URL must be set in production to the service's external URL"
+            )
         return self
 
     def _check_previous_key(self) -> None:
@@ -333,6 +349,21 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env is Environment.PRODUCTION
+
+    @property
+    def effective_public_url(self) -> str:
+        """`PUBLIC_URL` without its trailing slash; in development, by default where we listen."""
+        if self.public_url is not None:
+            return str(self.public_url).rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def effective_error_docs_base_url(self) -> str:
+        """The base of every problem `type`: never derived from a request's `Host`."""
+        if self.error_docs_base_url is not None:
+            return str(self.error_docs_base_url).rstrip("/")
+        return f"{self.effective_public_url}/errors"
 
     @property
     def docs_served(self) -> bool:

@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
 from tests.integration.conftest import fresh_database
+from tests.integration.servers import free_port, stop, wait_until
 
 PASSWORD = "correct-horse-battery-staple-42"
 
@@ -85,6 +87,37 @@ def test_bad_configuration_stops_with_one_line_naming_the_variable(
     ]
     assert weak_prod.returncode == 2
     assert "ACCOUNTS_JWT_SECRET" in weak_prod.stderr
+
+
+def test_serve_names_its_own_address_in_problem_types_whatever_the_host_header(
+    env: dict[str, str],
+) -> None:
+    port = free_port()
+    script = Path(sys.executable).with_name("accounts")
+    server = subprocess.Popen(  # noqa: S603 - our own console script, fixed arguments
+        [str(script), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/nope"
+        wait_until(lambda: _answers(url), f"accounts serve on port {port}", timeout=60)
+
+        response = httpx.get(url, headers={"Host": "evil.example"}, timeout=10)
+    finally:
+        stop(server)
+
+    assert response.status_code == 404
+    assert response.json()["type"] == f"http://127.0.0.1:{port}/errors/not_found"
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1)
+    except httpx.TransportError:
+        return False
+    return True
 
 
 def test_purge_sessions_reports_how_many_it_deleted(env: dict[str, str]) -> None:

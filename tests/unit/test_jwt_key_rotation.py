@@ -95,6 +95,7 @@ def test_previous_keys_need_distinct_ids() -> None:
         (
             {
                 "env": "production",
+                "public_url": "https://id.example.com",
                 "jwt_key_id": "k2",
                 "jwt_previous_key_id": "k1",
                 "jwt_previous_secret": "a" * 40,
@@ -113,6 +114,7 @@ def test_settings_refuse_an_inconsistent_or_weak_previous_key(
 def test_settings_accept_a_rotation() -> None:
     settings = Settings(
         env="production",
+        public_url="https://id.example.com",
         jwt_secret=NEW,
         jwt_key_id="k2",
         jwt_previous_key_id="k1",

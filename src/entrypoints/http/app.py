@@ -16,17 +16,28 @@ from entrypoints.http.docs import install_docs
 from entrypoints.http.error_handlers import install_error_handlers
 from entrypoints.http.middleware import BodySizeLimitMiddleware, EdgeMiddleware
 from entrypoints.http.openapi import TAGS, build_openapi
+from entrypoints.http.problems import MAX_LISTED_ERRORS
+from entrypoints.http.request_checks import MAX_JSON_VALUES
 from entrypoints.http.routes import api_keys, auth, errors, health, metrics, users
 from entrypoints.logging import configure_logging
 from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings, parse_trusted_proxies
 
-DESCRIPTION = """
+DESCRIPTION = f"""
 Identity and accounts: register, log in with the OAuth2 password flow to get a signed JWT
 access token, call the API with it, and manage users with role-based access control.
 
+Every `/api/v1` response, errors included, carries `Cache-Control: no-store`: each holds
+personal data or credentials, or answers a request that carried them.
+
 Every error is an [RFC 9457](https://www.rfc-editor.org/rfc/rfc9457) problem
 (`application/problem+json`) with a stable `code`; see [the error index](/errors).
+A `validation_failed` problem lists at most {MAX_LISTED_ERRORS} invalid fields in `errors` and
+counts the rest in `errors_omitted`; a JSON body may hold at most {MAX_JSON_VALUES} values (object
+members and array items at every depth), and a larger one gets one `too_many_values` entry.
+A query parameter is sent at most once: `?role=user&role=admin` is refused with a
+`duplicate_parameter` entry naming it rather than guessed at (parameters an operation does
+not declare are ignored).
 """
 
 OPENAPI_URL = "/openapi.json"
@@ -91,9 +102,7 @@ def create_app(
         install_docs(app, openapi_url=OPENAPI_URL)
     app.state.container = container
     app.state.settings = settings
-    app.state.error_docs_base_url = (
-        str(settings.error_docs_base_url) if settings.error_docs_base_url else None
-    )
+    app.state.error_docs_base_url = settings.effective_error_docs_base_url
     app.state.client_addresses = ClientAddressResolver(
         parse_trusted_proxies(settings.forwarded_allow_ips)
     )

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from domain.users import User
 
-_TAG = re.compile(r'\s*(W/)?"v(\d{1,18})"\s*')
+# A member of an RFC 9110 §5.6.1 list: a comma inside a quoted string does not end it.
+_LIST_MEMBER = re.compile(r'(?:[^,"]|"[^"]*")+')
+# The strong tags `etag_of` issues, exactly as written: `"v01"` is not `"v1"`.
+_OUR_TAG = re.compile(r'"v(0|[1-9][0-9]{0,17})"')
 
 
 def etag_of(user: User) -> str:
@@ -14,17 +18,22 @@ def etag_of(user: User) -> str:
     return f'"v{user.version}"'
 
 
-def parse_if_match(header: str | None) -> frozenset[int] | None:
+def parse_if_match(field_lines: Sequence[str]) -> frozenset[int] | None:
     """Versions `If-Match` accepts; None when absent or `*` (any current version).
 
-    Weak tags never match (If-Match uses strong comparison), and a tag we never issued
-    matches nothing, so a garbled header fails safe with 412.
+    RFC 9110 §5.3: the field's lines form one comma-separated list, so a tag on any line
+    counts. `*` is a wildcard only as the whole field. Comparison is strong (§13.1.1): a weak
+    tag, a tag we never issued or anything malformed matches nothing, so a garbled header
+    fails safe with 412.
     """
-    if header is None or header.strip() == "*":
+    if not field_lines:
+        return None
+    value = ",".join(field_lines)
+    if value.strip() == "*":
         return None
     versions = set()
-    for part in header.split(","):
-        match = _TAG.fullmatch(part)
-        if match and not match.group(1):
-            versions.add(int(match.group(2)))
+    for member in _LIST_MEMBER.findall(value):
+        tag = _OUR_TAG.fullmatch(member.strip())
+        if tag:
+            versions.add(int(tag.group(1)))
     return frozenset(versions)

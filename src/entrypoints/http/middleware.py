@@ -19,9 +19,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from entrypoints.http.problems import ProblemError, problem_response
 from entrypoints.http.rate_limits import add_rate_limit_headers
+from entrypoints.http.routes import API_PREFIX
 from entrypoints.metrics import Metrics, record_response
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_API_PATHS = f"{API_PREFIX}/"
 logger = structlog.get_logger("accounts.http")
 
 
@@ -32,6 +34,8 @@ class EdgeMiddleware:
       every log line of the request;
     - the security headers, and the rate-limit headers of whatever decision the route's
       dependencies took (`add_rate_limit_headers`), on every response, errors included;
+    - `Cache-Control: no-store` on every response of the API: each is about an account or a
+      credential, or answers a request carrying one;
     - one access-log line and the request counter and latency histogram;
     - the last line of defence: an exception nothing else handled is logged with its
       traceback and answered with a bare `internal_error` problem carrying the request id.
@@ -57,6 +61,7 @@ class EdgeMiddleware:
         started = time.perf_counter()
         status = 500
         response_started = False
+        private = scope["path"].startswith(_API_PATHS)
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, response_started
@@ -68,6 +73,8 @@ class EdgeMiddleware:
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers.setdefault("Referrer-Policy", "no-referrer")
                 headers.setdefault("X-Frame-Options", "DENY")
+                if private:
+                    headers.setdefault("Cache-Control", "no-store")
                 # Read at send time: the route's dependencies fill the state after this
                 # middleware was entered.
                 add_rate_limit_headers(message, scope.get("state", {}))

@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+# A 422 lists this many invalid fields and counts the rest in `errors_omitted`.
+MAX_LISTED_ERRORS = 20
 BEARER_CHALLENGE = 'Bearer realm="accounts"'
 DEFAULT_HEADERS: dict[str, dict[str, str]] = {
     "invalid_token": {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'},
@@ -54,8 +56,14 @@ ERRORS: dict[str, ErrorSpec] = {
                 "A required field is missing.",
                 "A field has the wrong type or format.",
                 "The body holds a field the operation does not accept.",
+                "The JSON body holds more values (object members and array items, at every "
+                "depth) than any operation needs: `too_many_values`.",
+                "A query parameter sent twice, such as `?limit=1&limit=100`: "
+                "`duplicate_parameter`.",
             ],
-            "Correct each field listed in `errors` (its `pointer` names it) and send again.",
+            "Correct each field listed in `errors` (its `pointer` names it) and send again; "
+            f"at most {MAX_LISTED_ERRORS} are listed, and `errors_omitted` says how many more "
+            "there were.",
         ),
         ErrorSpec(
             "malformed_request",
@@ -309,11 +317,9 @@ class ProblemResponse(Response):
 
 
 def problem_type(request: Request, code: str) -> str:
-    """The absolute URL documenting `code`."""
-    base: str | None = getattr(request.app.state, "error_docs_base_url", None)
-    if base is None:
-        base = str(request.base_url).rstrip("/") + "/errors"
-    return f"{base.rstrip('/')}/{code}"
+    """The absolute URL documenting `code`, from configuration only: never the request's `Host`."""
+    base: str = request.app.state.error_docs_base_url
+    return f"{base}/{code}"
 
 
 def problem_body(request: Request, problem: ProblemError) -> dict[str, Any]:
@@ -328,9 +334,12 @@ def problem_body(request: Request, problem: ProblemError) -> dict[str, Any]:
         "request_id": getattr(request.state, "request_id", None),
     }
     if problem.errors:
+        listed = problem.errors[:MAX_LISTED_ERRORS]
         body["errors"] = [
-            {"pointer": e.pointer, "detail": e.detail, "code": e.code} for e in problem.errors
+            {"pointer": e.pointer, "detail": e.detail, "code": e.code} for e in listed
         ]
+        if len(problem.errors) > len(listed):
+            body["errors_omitted"] = len(problem.errors) - len(listed)
     if spec.oauth:
         body["error"] = spec.code
         body["error_description"] = problem.detail

@@ -12,6 +12,7 @@ from pydantic_core import PydanticCustomError
 from domain.credentials import ApiKey, ApiKeyName
 from domain.errors import InvalidValue
 from domain.users import EmailAddress, FullName, Role, User
+from entrypoints.http.problems import MAX_LISTED_ERRORS
 
 
 def _domain_checked(factory: type[Any]) -> AfterValidator:
@@ -289,7 +290,19 @@ class Problem(BaseModel):
     instance: str = Field(examples=["/api/v1/auth/register"])
     code: str = Field(examples=["email_taken"])
     request_id: str | None = Field(examples=["5f0c8d1e9a7b4c3d"])
-    errors: list[FieldErrorModel] | None = None
+    errors: list[FieldErrorModel] | None = Field(
+        None,
+        max_length=MAX_LISTED_ERRORS,
+        description=f"`validation_failed` only: one entry per invalid field, at most "
+        f"{MAX_LISTED_ERRORS}, in the order they were found.",
+    )
+    errors_omitted: int | None = Field(
+        None,
+        ge=1,
+        examples=[30],
+        description=f"`validation_failed` only, when more than {MAX_LISTED_ERRORS} fields "
+        "are invalid: how many were left out of `errors`. Absent when every one is listed.",
+    )
 
 
 class OAuthProblem(Problem):

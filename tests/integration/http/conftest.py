@@ -24,6 +24,7 @@ BASE_URL = "http://testserver"
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
+        "public_url": BASE_URL,
         "jwt_secret": JWT_SECRET,
         "log_level": "WARNING",
         "db_pool_timeout_seconds": 2,

@@ -175,6 +175,20 @@ async def test_problem_type_uses_the_configured_docs_base(api_factory: AppFactor
     assert response.json()["type"] == "https://docs.example.com/problems/not_found"
 
 
+async def test_problem_type_never_comes_from_the_host_header(api_factory: AppFactory) -> None:
+    configured = await api_factory(public_url="https://id.example.com/accounts/")
+    default = await api_factory(public_url=None)
+    evil = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+
+    from_public_url = await configured.client.get("/nope", headers=evil)
+    from_development_default = await default.client.get("/api/v1/users/me", headers=evil)
+
+    assert from_public_url.json()["type"] == "https://id.example.com/accounts/errors/not_found"
+    assert from_development_default.json()["type"] == (
+        "http://127.0.0.1:8000/errors/not_authenticated"
+    )
+
+
 async def test_openapi_declares_the_password_flow_and_the_api_key(api: Api) -> None:
     spec = (await api.client.get("/openapi.json")).json()
 
@@ -273,3 +287,42 @@ async def test_every_operation_is_a_route_of_the_app_router_itself(api: Api) -> 
 
     assert nested == []
     assert {"/api/v1/users/me", "/api/v1/auth/token", "/health/live", "/metrics"} <= paths
+
+
+async def test_every_api_answer_is_kept_out_of_caches(api: Api) -> None:
+    registered = await api.register("ada@example.com")
+    user_id = registered.json()["id"]
+    headers = await api.login("ada@example.com")
+    _, admin = await api.admin()
+    key = await api.client.post("/api/v1/users/me/api-keys", json={"name": "bot"}, headers=headers)
+
+    answers = [
+        registered,
+        key,
+        await api.client.get("/api/v1/users/me", headers=headers),
+        await api.client.get("/api/v1/users/me", headers={"X-API-Key": key.json()["key"]}),
+        await api.client.patch("/api/v1/users/me", json={"full_name": "Ada"}, headers=headers),
+        await api.client.get("/api/v1/users/me/api-keys", headers=headers),
+        await api.client.get("/api/v1/users", headers=admin),
+        await api.client.get(f"/api/v1/users/{user_id}", headers=admin),
+        await api.client.patch(f"/api/v1/users/{user_id}", json={"role": "user"}, headers=admin),
+        await api.client.get("/api/v1/users/me"),
+        await api.client.post("/api/v1/auth/revoke", data={"token": "unknown"}),
+    ]
+
+    assert [a.status_code for a in answers] == [
+        201,
+        201,
+        200,
+        200,
+        200,
+        200,
+        200,
+        200,
+        200,
+        401,
+        200,
+    ]
+    for answer in answers:
+        assert answer.headers["cache-control"] == "no-store", answer.request.url
+    assert "cache-control" not in (await api.client.get("/health/live")).headers

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from uuid import uuid4
 
+import httpx
+
 from tests.integration.http.conftest import Api, assert_problem
 
 
@@ -112,6 +114,35 @@ async def test_list_validates_its_query(api: Api) -> None:
         assert [e["pointer"] for e in body["errors"]] == [pointer], params
 
 
+async def test_list_refuses_a_parameter_sent_twice_rather_than_guess(api: Api) -> None:
+    _, admin = await api.admin()
+
+    for query, pointers in (
+        ("role=user&role=admin", ["#/query/role"]),
+        ("limit=1&limit=100", ["#/query/limit"]),
+        (
+            "is_active=true&limit=5&is_active=true&limit=5&email=a@b.co",
+            ["#/query/is_active", "#/query/limit"],
+        ),
+    ):
+        response = await api.client.get(f"/api/v1/users?{query}", headers=admin)
+        body = assert_problem(response, 422, "validation_failed")
+        assert [e["pointer"] for e in body["errors"]] == pointers, query
+        assert {e["code"] for e in body["errors"]} == {"duplicate_parameter"}
+        assert response.headers["ratelimit"].startswith('"user";')
+
+
+async def test_parameters_sent_once_or_not_declared_are_served(api: Api) -> None:
+    _, admin = await api.admin()
+
+    response = await api.client.get("/api/v1/users?role=admin&limit=5&x=1&x=2", headers=admin)
+    anonymous = await api.client.get("/api/v1/users?role=user&role=admin")
+
+    assert response.status_code == 200
+    assert len(response.json()["items"]) == 1
+    assert_problem(anonymous, 401, "not_authenticated")
+
+
 async def test_admin_gets_a_user_and_404s_for_unknown_ids(api: Api) -> None:
     _, admin = await api.admin()
     user_id, _ = await api.user("ada@example.com")
@@ -172,6 +203,27 @@ async def test_if_match_guards_against_lost_updates(api: Api) -> None:
     assert_problem(stale, 412, "precondition_failed")
     current = await api.client.get(f"/api/v1/users/{user_id}", headers=admin)
     assert current.json()["full_name"] == "One"
+
+
+async def test_every_if_match_line_counts_and_any_listed_tag_may_match(api: Api) -> None:
+    _, admin = await api.admin()
+    user_id, _ = await api.user("ada@example.com")
+    url = f"/api/v1/users/{user_id}"
+
+    async def patch(*if_match: str) -> httpx.Response:
+        headers = [*admin.items(), *(("If-Match", value) for value in if_match)]
+        return await api.client.patch(url, json={"full_name": uuid4().hex}, headers=headers)
+
+    stale_line_then_current = await patch('"v0"', '"v1"')
+    one_line_listing_both = await patch('"v9", "v2"')
+    none_current = await patch('"v1"', '"v2", W/"v3"')
+    star = await patch("*")
+
+    assert stale_line_then_current.status_code == 200, stale_line_then_current.text
+    assert stale_line_then_current.headers["etag"] == '"v2"'
+    assert one_line_listing_both.headers["etag"] == '"v3"'
+    assert_problem(none_current, 412, "precondition_failed")
+    assert star.headers["etag"] == '"v4"'
 
 
 async def test_concurrent_patches_with_one_etag_let_exactly_one_win(api: Api) -> None:

@@ -11,6 +11,7 @@ from application.use_cases.delete_api_key import DeleteApiKeyCommand
 from domain.credentials import ApiKeyId
 from entrypoints.http.dependencies import BearerPrincipal, ServicesDep, require_json
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
+from entrypoints.http.request_checks import CheckedRoute
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
     ApiKeyListResponse,
@@ -19,7 +20,9 @@ from entrypoints.http.schemas import (
     CreatedApiKeyResponse,
 )
 
-router = APIRouter(prefix=f"{API_PREFIX}/users/me/api-keys", tags=["api keys"])
+router = APIRouter(
+    prefix=f"{API_PREFIX}/users/me/api-keys", tags=["api keys"], route_class=CheckedRoute
+)
 
 _BEARER_ONLY = (
     " Needs a bearer token: an API key cannot manage keys (403 `forbidden`), so a leaked key "

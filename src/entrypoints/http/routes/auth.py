@@ -21,10 +21,11 @@ from entrypoints.http.dependencies import ServicesDep, require_json
 from entrypoints.http.openapi import ALWAYS, problem_responses
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
+from entrypoints.http.request_checks import CheckedRoute
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
 
-router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
+router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], route_class=CheckedRoute)
 
 _FORM = "application/x-www-form-urlencoded"
 

@@ -10,8 +10,9 @@ from fastapi.responses import HTMLResponse
 
 from entrypoints.http.openapi import problem_responses
 from entrypoints.http.problems import ALL_ERRORS, ErrorSpec, ProblemError
+from entrypoints.http.request_checks import CheckedRoute
 
-router = APIRouter(prefix="/errors", tags=["errors"])
+router = APIRouter(prefix="/errors", tags=["errors"], route_class=CheckedRoute)
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"

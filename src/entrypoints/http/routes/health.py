@@ -8,9 +8,10 @@ from application.errors import StorageNotMigrated, StorageUnavailable
 from entrypoints.http.dependencies import ServicesDep
 from entrypoints.http.openapi import problem_responses
 from entrypoints.http.problems import ProblemError
+from entrypoints.http.request_checks import CheckedRoute
 from entrypoints.http.schemas import HealthResponse
 
-router = APIRouter(prefix="/health", tags=["health"])
+router = APIRouter(prefix="/health", tags=["health"], route_class=CheckedRoute)
 
 
 @router.get(

@@ -8,9 +8,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from entrypoints.http.dependencies import ServicesDep
+from entrypoints.http.request_checks import CheckedRoute
 from entrypoints.metrics import CONTENT_TYPE
 
-router = APIRouter(tags=["platform"])
+router = APIRouter(tags=["platform"], route_class=CheckedRoute)
 
 
 @router.get(

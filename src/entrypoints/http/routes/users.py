@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from application.use_cases.change_password import ChangePasswordCommand
 from application.use_cases.get_user import GetUserQuery
@@ -22,6 +22,7 @@ from entrypoints.http.dependencies import (
 )
 from entrypoints.http.etag import etag_of, parse_if_match
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
+from entrypoints.http.request_checks import CheckedRoute
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
     AdminUpdateUserRequest,
@@ -32,7 +33,7 @@ from entrypoints.http.schemas import (
     UserResponse,
 )
 
-router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
+router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"], route_class=CheckedRoute)
 
 _ETAG_HEADER = {
     "ETag": {
@@ -41,6 +42,11 @@ _ETAG_HEADER = {
     }
 }
 _ADMIN = (*AUTHENTICATED, "forbidden", *ALWAYS)
+_IF_MATCH = (
+    "ETags from previous reads (RFC 9110 §13.1.1): the change is made only if one of them is "
+    "the user's current ETag, compared strongly (a weak `W/` tag never matches), or with `*` "
+    "alone if the user exists. Several `If-Match` lines are one list (RFC 9110 §5.3)."
+)
 
 
 @router.get(
@@ -132,7 +138,9 @@ async def change_password(
     operation_id="list_users",
     summary="List users (admin)",
     description="Keyset pagination in creation order: pass `next_cursor` back as `cursor` "
-    "until it is `null`. `email` matches exactly, case-insensitively.",
+    "until it is `null`. `email` matches exactly, case-insensitively. Each parameter is sent "
+    "at most once: a repeated one (`?role=user&role=admin`) is a 422 `validation_failed` "
+    "naming it (`duplicate_parameter`), never a guess at which was meant.",
     response_model=UserPageResponse,
     responses=problem_responses(*_ADMIN, "validation_failed"),
 )
@@ -188,7 +196,8 @@ async def get_user(
     summary="Update a user (admin)",
     description="Changes `full_name`, `role` or `is_active`; absent fields stay unchanged. "
     "Send `If-Match` with the ETag you read to refuse the change (412) if the user changed "
-    "meanwhile. The last active admin cannot be demoted or deactivated (409 `last_admin`).",
+    "meanwhile; any tag of the list, on any of its lines, may match. The last active admin "
+    "cannot be demoted or deactivated (409 `last_admin`).",
     response_model=UserResponse,
     responses={
         200: {"headers": _ETAG_HEADER},
@@ -204,15 +213,27 @@ async def get_user(
         ),
     },
     dependencies=[Depends(require_json)],
+    # Declared here rather than as a parameter: FastAPI would read only the first line.
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "description": _IF_MATCH,
+                "schema": {"type": "string", "examples": ['"v3"', '"v3", "v4"', "*"]},
+            }
+        ]
+    },
 )
 async def update_user(
     *,
+    request: Request,
     user_id: UUID,
     body: AdminUpdateUserRequest,
     principal: AdminPrincipal,
     response: Response,
     services: ServicesDep,
-    if_match: Annotated[str | None, Header(description="An ETag from a previous read.")] = None,
 ) -> UserResponse:
     user = await services.update_user.execute(
         UpdateUserCommand(
@@ -221,7 +242,7 @@ async def update_user(
             full_name=body.full_name,
             role=body.role,
             is_active=body.is_active,
-            if_match=parse_if_match(if_match),
+            if_match=parse_if_match(request.headers.getlist("If-Match")),
         )
     )
     response.headers["ETag"] = etag_of(user)
