@@ -227,6 +227,9 @@ class InMemoryApiKeyRepository(ApiKeyRepository):
         mine = [k for k in self.keys.values() if k.user_id == user_id]
         return [dataclasses.replace(k) for k in sorted(mine, key=lambda k: (k.created_at, k.id))]
 
+    async def count_for(self, user_id: UserId) -> int:
+        return sum(1 for k in self.keys.values() if k.user_id == user_id)
+
     async def delete(self, key_id: ApiKeyId) -> None:
         self.keys.pop(key_id, None)
 

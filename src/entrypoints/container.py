@@ -232,7 +232,12 @@ class Container(containers.DeclarativeContainer):
         ChangePassword, uow=uow, hasher=hasher, clock=clock, policy=password_policy
     )
     create_api_key = providers.Singleton(
-        CreateApiKey, uow=uow, clock=clock, ids=ids, secrets=secrets
+        CreateApiKey,
+        uow=uow,
+        clock=clock,
+        ids=ids,
+        secrets=secrets,
+        keys_per_user=settings.provided.api_keys_per_user,
     )
     list_api_keys = providers.Singleton(ListApiKeys, uow=uow)
     delete_api_key = providers.Singleton(DeleteApiKey, uow=uow)

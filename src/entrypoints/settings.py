@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_048_576, ge=1024, le=100 * 1_048_576, description="Larger request bodies get 413."
     )
+    api_keys_per_user: int = Field(
+        50,
+        ge=1,
+        le=10_000,
+        description="The most API keys one user may hold, expired ones included until deleted; "
+        "creating one more answers 409 `api_key_limit_reached`.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated CORS allow-list."
     )

@@ -6,7 +6,13 @@ from uuid import UUID
 
 import pytest
 
-from application.errors import AccountDisabled, ApiKeyNotFound, Forbidden, InvalidToken
+from application.errors import (
+    AccountDisabled,
+    ApiKeyLimitReached,
+    ApiKeyNotFound,
+    Forbidden,
+    InvalidToken,
+)
 from application.principal import AuthMethod, Principal
 from application.use_cases.create_api_key import (
     CreateApiKey,
@@ -22,12 +28,14 @@ from domain.users import Role, User
 from tests.fakes import FakeUnitOfWork, FixedClock, SequentialIds, SequentialSecrets
 from tests.unit.builders import UserSeeder
 
+KEYS_PER_USER = 3
+
 
 @pytest.fixture
 def create(
     uow: FakeUnitOfWork, clock: FixedClock, ids: SequentialIds, secrets: SequentialSecrets
 ) -> CreateApiKey:
-    return CreateApiKey(uow.factory, clock, ids, secrets)
+    return CreateApiKey(uow.factory, clock, ids, secrets, keys_per_user=KEYS_PER_USER)
 
 
 @pytest.fixture
@@ -109,6 +117,42 @@ async def test_a_bad_name_or_past_expiry_creates_nothing(
         await create.execute(CreateApiKeyCommand(Principal(user), "ci", expires_at=clock.now()))
 
     assert uow.api_key_store.keys == {}
+
+
+async def test_one_key_more_than_the_cap_is_refused_and_nothing_is_stored(
+    create: CreateApiKey, seed: UserSeeder, uow: FakeUnitOfWork
+) -> None:
+    ada, bob = seed(), seed()
+    kept = [await new_key(create, ada, f"key {i}") for i in range(KEYS_PER_USER)]
+
+    with pytest.raises(ApiKeyLimitReached, match="3 API keys"):
+        await new_key(create, ada, "one too many")
+
+    assert not uow.committed
+    assert {k.id for k in uow.api_key_store.keys.values() if k.user_id == ada.id} == {
+        created.api_key.id for created in kept
+    }
+    await new_key(create, bob, "the cap is per user")
+
+
+async def test_expired_keys_count_until_deleted(
+    create: CreateApiKey,
+    delete: DeleteApiKey,
+    seed: UserSeeder,
+    clock: FixedClock,
+) -> None:
+    user = seed()
+    expires_at = clock.now() + timedelta(days=1)
+    keys = [
+        await create.execute(CreateApiKeyCommand(Principal(user), f"ci {i}", expires_at=expires_at))
+        for i in range(KEYS_PER_USER)
+    ]
+    clock.set(expires_at + timedelta(days=1))
+
+    with pytest.raises(ApiKeyLimitReached):
+        await new_key(create, user, "after they expired")
+    await delete.execute(DeleteApiKeyCommand(Principal(user), keys[0].api_key.id))
+    await new_key(create, user, "after one was deleted")
 
 
 async def test_an_api_key_principal_cannot_create_list_or_delete_keys(

@@ -120,6 +120,10 @@ class ApiKeyRepository(Protocol):
         """Every key of the user, oldest first."""
         ...
 
+    async def count_for(self, user_id: UserId) -> int:
+        """How many keys the user holds, expired ones included."""
+        ...
+
     async def delete(self, key_id: ApiKeyId) -> None:
         """Remove the key; it stops working at once."""
         ...

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.http.conftest import Api, assert_problem
+from tests.integration.http.conftest import Api, AppFactory, assert_problem
 
 
 async def test_create_shows_the_key_once_and_it_authenticates_as_the_owner(api: Api) -> None:
@@ -214,3 +215,76 @@ async def test_api_key_routes_need_credentials(api: Api) -> None:
     ):
         response = await api.client.request(method, path, json={"name": "x"})
         assert_problem(response, 401, "not_authenticated")
+
+
+async def test_one_key_more_than_the_cap_is_refused_until_one_is_deleted(
+    api_factory: AppFactory,
+) -> None:
+    api = await api_factory(api_keys_per_user=2)
+    _, headers = await api.user("ada@example.com")
+    _, other = await api.user("bob@example.com")
+    first = await api.api_key(headers, "first")
+    await api.api_key(headers, "second")
+
+    refused = await api.client.post(
+        "/api/v1/users/me/api-keys", json={"name": "third"}, headers=headers
+    )
+    listed = await api.client.get("/api/v1/users/me/api-keys", headers=headers)
+
+    body = assert_problem(refused, 409, "api_key_limit_reached")
+    assert "2 API keys" in body["detail"]
+    assert [item["name"] for item in listed.json()["items"]] == ["first", "second"]
+    await api.api_key(other, "the cap is per user")
+    deleted = await api.client.delete(f"/api/v1/users/me/api-keys/{first['id']}", headers=headers)
+    assert deleted.status_code == 204
+    await api.api_key(headers, "third, once one is gone")
+    page = await api.client.get("/errors/api_key_limit_reached")
+    assert page.status_code == 200
+    assert "API key limit reached" in page.text
+    spec = (await api.client.get("/openapi.json")).json()
+    conflict = spec["paths"]["/api/v1/users/me/api-keys"]["post"]["responses"]["409"]
+    assert "api_key_limit_reached" in conflict["content"]["application/problem+json"]["examples"]
+
+
+async def until_lock_waiters(engine: AsyncEngine, count: int) -> None:
+    """Return once `count` sessions of this database wait for a lock; fail after 10 s."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(1000):
+        # A fresh transaction each time: one keeps the statistics it read first.
+        async with engine.connect() as connection:
+            if (await connection.execute(query)).scalar_one() >= count:
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"fewer than {count} sessions came to wait for a lock")
+
+
+async def test_two_creations_at_once_at_one_below_the_cap_let_exactly_one_in(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+    for i in range(49):
+        await api.api_key(headers, f"key {i}")
+    engine: AsyncEngine = api.app.state.services.engine
+
+    async with engine.connect() as stall:
+        # Every insert into api_keys waits until this transaction ends (reads do not), so both
+        # creations are in flight together whatever the scheduling: neither commits first.
+        await stall.execute(text("LOCK TABLE api_keys IN SHARE MODE"))
+        racing = [
+            asyncio.create_task(
+                api.client.post(
+                    "/api/v1/users/me/api-keys", json={"name": f"racer {i}"}, headers=headers
+                )
+            )
+            for i in range(2)
+        ]
+        await until_lock_waiters(engine, len(racing))
+        await stall.rollback()
+    responses = await asyncio.gather(*racing)
+    listed = await api.client.get(
+        "/api/v1/users/me/api-keys", params={"limit": 100}, headers=headers
+    )
+
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    assert len(listed.json()["items"]) == 50

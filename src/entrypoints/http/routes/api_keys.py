@@ -33,12 +33,15 @@ _BEARER_ONLY = (
     summary="Create an API key",
     description="Returns the whole key once, in `key`; only its digest is stored, so it "
     "cannot be shown again. Send it as `X-API-Key` to act as yourself on every route that "
-    "accepts a bearer token." + _BEARER_ONLY,
+    "accepts a bearer token. An account holds at most `ACCOUNTS_API_KEYS_PER_USER` keys (50 by "
+    "default), expired ones included until deleted: one more is refused with 409 "
+    "`api_key_limit_reached`." + _BEARER_ONLY,
     status_code=status.HTTP_201_CREATED,
     response_model=CreatedApiKeyResponse,
     responses=problem_responses(
         *AUTHENTICATED,
         "forbidden",
+        "api_key_limit_reached",
         "validation_failed",
         "malformed_request",
         "unsupported_media_type",
