@@ -133,7 +133,7 @@ async def test_api_keys_round_trip(uow_factory: UowFactory) -> None:
         await uow.api_keys.record_use(found)
         await uow.commit()
     async with uow_factory() as uow:
-        listed = await uow.api_keys.list_for(user.id)
+        listed = await uow.api_keys.list_page(user.id, limit=10)
         counted = await uow.api_keys.count_for(user.id)
         await uow.api_keys.delete(api_key.id)
         await uow.commit()

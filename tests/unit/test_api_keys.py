@@ -11,6 +11,8 @@ from application.errors import (
     ApiKeyLimitReached,
     ApiKeyNotFound,
     Forbidden,
+    InvalidCursor,
+    InvalidPageSize,
     InvalidToken,
 )
 from application.principal import AuthMethod, Principal
@@ -20,7 +22,8 @@ from application.use_cases.create_api_key import (
     CreatedApiKey,
 )
 from application.use_cases.delete_api_key import DeleteApiKey, DeleteApiKeyCommand
-from application.use_cases.list_api_keys import ListApiKeys
+from application.use_cases.list_api_keys import ListApiKeys, ListApiKeysQuery
+from application.use_cases.list_users import ListUsers, ListUsersQuery
 from application.use_cases.resolve_api_key_principal import ResolveApiKeyPrincipal
 from domain.credentials import ApiKeyId, ApiKeyName, ParsedApiKey, SecretDigest
 from domain.errors import InvalidApiKeyName, InvalidExpiry
@@ -169,7 +172,7 @@ async def test_an_api_key_principal_cannot_create_list_or_delete_keys(
     with pytest.raises(Forbidden):
         await create.execute(CreateApiKeyCommand(principal, "minted by a leaked key"))
     with pytest.raises(Forbidden):
-        await list_keys.execute(principal)
+        await list_keys.execute(ListApiKeysQuery(principal))
     with pytest.raises(Forbidden):
         await delete.execute(DeleteApiKeyCommand(principal, existing.api_key.id))
 
@@ -189,11 +192,55 @@ async def test_list_shows_only_the_callers_keys_oldest_first(
     clock.advance(timedelta(minutes=1))
     second = await new_key(create, ada, "second")
 
-    listed = await list_keys.execute(Principal(ada))
+    listed = (await list_keys.execute(ListApiKeysQuery(Principal(ada)))).items
 
     assert [k.id for k in listed] == [first.api_key.id, second.api_key.id]
     assert [k.name.value for k in listed] == ["first", "second"]
-    assert await list_keys.execute(Principal(seed())) == []
+    assert (await list_keys.execute(ListApiKeysQuery(Principal(seed())))).items == []
+
+
+async def test_keys_are_listed_a_page_at_a_time(
+    create: CreateApiKey, list_keys: ListApiKeys, seed: UserSeeder
+) -> None:
+    ada, bob = seed(), seed()
+    created = [await new_key(create, ada, f"key {i}") for i in range(KEYS_PER_USER)]
+    await new_key(create, bob, "not on ada's pages")
+
+    pages = []
+    cursor = None
+    while True:
+        page = await list_keys.execute(ListApiKeysQuery(Principal(ada), limit=2, cursor=cursor))
+        pages.append([k.id for k in page.items])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert pages == [[k.api_key.id for k in created[:2]], [created[2].api_key.id]]
+
+
+@pytest.mark.parametrize("limit", [0, -1, 101])
+async def test_a_page_holds_one_to_a_hundred_keys(
+    list_keys: ListApiKeys, seed: UserSeeder, limit: int
+) -> None:
+    with pytest.raises(InvalidPageSize):
+        await list_keys.execute(ListApiKeysQuery(Principal(seed()), limit=limit))
+
+
+async def test_a_cursor_of_another_listing_is_refused(
+    create: CreateApiKey, list_keys: ListApiKeys, seed: UserSeeder, uow: FakeUnitOfWork
+) -> None:
+    admin = seed(role=Role.ADMIN)
+    for _ in range(2):
+        seed()
+    users_cursor = (
+        await ListUsers(uow.factory).execute(ListUsersQuery(Principal(admin), limit=1))
+    ).next_cursor
+    assert users_cursor is not None
+
+    with pytest.raises(InvalidCursor):
+        await list_keys.execute(ListApiKeysQuery(Principal(admin), cursor=users_cursor))
+    with pytest.raises(InvalidCursor):
+        await list_keys.execute(ListApiKeysQuery(Principal(admin), cursor="not-a-cursor"))
 
 
 async def test_deleted_key_stops_working(
@@ -211,7 +258,7 @@ async def test_deleted_key_stops_working(
 
     with pytest.raises(InvalidToken):
         await resolve.execute(created.key)
-    assert await list_keys.execute(Principal(user)) == []
+    assert (await list_keys.execute(ListApiKeysQuery(Principal(user)))).items == []
 
 
 async def test_deleting_another_users_key_is_not_found_and_the_key_still_works(

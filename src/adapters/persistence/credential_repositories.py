@@ -162,12 +162,17 @@ class SqlAlchemyApiKeyRepository(ApiKeyRepository):
     async def get(self, key_id: ApiKeyId) -> ApiKey | None:
         return await self._one_or_none(select(api_keys).where(api_keys.c.id == key_id))
 
-    async def list_for(self, user_id: UserId) -> list[ApiKey]:
+    async def list_page(
+        self, user_id: UserId, *, limit: int, after: ApiKeyId | None = None
+    ) -> list[ApiKey]:
         statement = (
             select(api_keys)
             .where(api_keys.c.user_id == user_id)
-            .order_by(api_keys.c.created_at, api_keys.c.id)
+            .order_by(api_keys.c.id)
+            .limit(max(limit, 0))
         )
+        if after is not None:
+            statement = statement.where(api_keys.c.id > after)
         with translate_errors():
             result = await self._session.execute(statement)
             rows = result.mappings().all()

@@ -288,3 +288,58 @@ async def test_two_creations_at_once_at_one_below_the_cap_let_exactly_one_in(api
 
     assert sorted(r.status_code for r in responses) == [201, 409]
     assert len(listed.json()["items"]) == 50
+
+
+async def test_keys_are_listed_page_by_page(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+    names = [f"key {i}" for i in range(5)]
+    for name in names:
+        await api.api_key(headers, name)
+
+    seen: list[str] = []
+    pages = 0
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = await api.client.get("/api/v1/users/me/api-keys", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert set(page) == {"items", "next_cursor"}
+        seen += [item["name"] for item in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == names
+    assert pages == 3
+
+
+async def test_the_default_page_is_fifty_keys(api_factory: AppFactory) -> None:
+    api = await api_factory(api_keys_per_user=60)
+    _, headers = await api.user("ada@example.com")
+    for i in range(51):
+        await api.api_key(headers, f"key {i}")
+
+    first = (await api.client.get("/api/v1/users/me/api-keys", headers=headers)).json()
+    rest = await api.client.get(
+        "/api/v1/users/me/api-keys", params={"cursor": first["next_cursor"]}, headers=headers
+    )
+
+    assert len(first["items"]) == 50
+    assert first["next_cursor"] is not None
+    assert [item["name"] for item in rest.json()["items"]] == ["key 50"]
+    assert rest.json()["next_cursor"] is None
+
+
+async def test_bad_page_sizes_and_cursors_are_validation_problems(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+
+    for params, pointer in (
+        ({"limit": 0}, "#/query/limit"),
+        ({"limit": 101}, "#/query/limit"),
+        ({"cursor": "not-a-cursor"}, "#/query/cursor"),
+    ):
+        response = await api.client.get("/api/v1/users/me/api-keys", params=params, headers=headers)
+        body = assert_problem(response, 422, "validation_failed")
+        assert [error["pointer"] for error in body["errors"]] == [pointer], params
