@@ -37,7 +37,15 @@ WARM_UP = 300
 def settings_for(limits: str, database_url: str, redis_url: str, run: str) -> Settings:
     rates = {
         f"rate_limit_{name}": HIGH
-        for name in ("anonymous", "user", "api_key", "login_ip", "login_username", "register")
+        for name in (
+            "anonymous",
+            "user",
+            "api_key",
+            "login_ip",
+            "login_username",
+            "login_account",
+            "register",
+        )
     }
     return Settings(
         env="production",

@@ -264,7 +264,15 @@ def service_env(args: argparse.Namespace, database_url: str) -> dict[str, str]:
             "ACCOUNTS_RATE_LIMIT_KEY_PREFIX": f"bench-{secrets.token_hex(6)}",
         }
     )
-    for name in ("ANONYMOUS", "USER", "API_KEY", "LOGIN_IP", "LOGIN_USERNAME", "REGISTER"):
+    for name in (
+        "ANONYMOUS",
+        "USER",
+        "API_KEY",
+        "LOGIN_IP",
+        "LOGIN_USERNAME",
+        "LOGIN_ACCOUNT",
+        "REGISTER",
+    ):
         env[f"ACCOUNTS_RATE_LIMIT_{name}"] = HIGH
     env.update(setting.split("=", 1) for setting in getattr(args, "env", []))
     return env

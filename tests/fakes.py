@@ -223,9 +223,18 @@ class InMemoryApiKeyRepository(ApiKeyRepository):
                 return dataclasses.replace(key)
         return None
 
-    async def list_for(self, user_id: UserId) -> list[ApiKey]:
-        mine = [k for k in self.keys.values() if k.user_id == user_id]
-        return [dataclasses.replace(k) for k in sorted(mine, key=lambda k: (k.created_at, k.id))]
+    async def list_page(
+        self, user_id: UserId, *, limit: int, after: ApiKeyId | None = None
+    ) -> list[ApiKey]:
+        mine = [
+            k
+            for k in self.keys.values()
+            if k.user_id == user_id and (after is None or k.id > after)
+        ]
+        return [dataclasses.replace(k) for k in sorted(mine, key=lambda k: k.id)[: max(limit, 0)]]
+
+    async def count_for(self, user_id: UserId) -> int:
+        return sum(1 for k in self.keys.values() if k.user_id == user_id)
 
     async def delete(self, key_id: ApiKeyId) -> None:
         self.keys.pop(key_id, None)

@@ -61,5 +61,9 @@ class ApiKeyNotFound(ApplicationError):
     """The caller has no API key with this id."""
 
 
+class ApiKeyLimitReached(ApplicationError):
+    """The caller holds as many API keys as one account may."""
+
+
 class ExternalIdentityTaken(ApplicationError):
     """Another request linked this external identity first."""

@@ -29,7 +29,15 @@ class PolicyName(StrEnum):
     API_KEY = "api_key"
     LOGIN_IP = "login_ip"
     LOGIN_USERNAME = "login_username"
+    LOGIN_ACCOUNT_SHARE = "login_account_share"
+    LOGIN_ACCOUNT = "login_account"
     REGISTER = "register"
+
+
+# Each policy has its own setting, but for the account share: half the account ceiling.
+CONFIGURED_POLICIES: tuple[PolicyName, ...] = tuple(
+    name for name in PolicyName if name is not PolicyName.LOGIN_ACCOUNT_SHARE
+)
 
 
 class Operation(StrEnum):
@@ -46,9 +54,11 @@ class Operation(StrEnum):
 
 
 # The one table of which policies each operation spends, in the order they are spent.
-# The password grant counts per username too, so rotating client addresses does not lift the
-# brute-force limit on one account; rejected credentials count like any anonymous request, so
-# floods of invalid tokens are limited as well.
+# A password grant counts per (username, client) pair, which stops one guesser quickly without
+# touching the owner at another address; then per username whatever the client, a ceiling that
+# rotating addresses cannot lift. One pair may spend only half that ceiling, so a lone guesser
+# never exhausts it; and a pair refused spends nothing further. Rejected credentials count like
+# any anonymous request, so floods of invalid tokens are limited as well.
 OPERATION_POLICIES: Mapping[Operation, tuple[PolicyName, ...]] = MappingProxyType(
     {
         Operation.REGISTER: (PolicyName.ANONYMOUS, PolicyName.REGISTER),
@@ -57,12 +67,19 @@ OPERATION_POLICIES: Mapping[Operation, tuple[PolicyName, ...]] = MappingProxyTyp
             PolicyName.ANONYMOUS,
             PolicyName.LOGIN_IP,
             PolicyName.LOGIN_USERNAME,
+            PolicyName.LOGIN_ACCOUNT_SHARE,
+            PolicyName.LOGIN_ACCOUNT,
         ),
         Operation.REVOKE_TOKEN: (PolicyName.ANONYMOUS,),
         Operation.BEARER_REQUEST: (PolicyName.USER,),
-        # Checking the current password is a password guess like a login: same per-username
-        # allowance, so a stolen access token cannot test passwords faster than a login form.
-        Operation.PASSWORD_CHANGE: (PolicyName.USER, PolicyName.LOGIN_USERNAME),
+        # Checking the current password is a password guess like a login from the same address:
+        # the same pair allowances, so a stolen access token cannot test passwords faster than
+        # a login form; not the account ceiling, so guessers elsewhere cannot block the change.
+        Operation.PASSWORD_CHANGE: (
+            PolicyName.USER,
+            PolicyName.LOGIN_USERNAME,
+            PolicyName.LOGIN_ACCOUNT_SHARE,
+        ),
         Operation.API_KEY_REQUEST: (PolicyName.API_KEY,),
         Operation.REJECTED_CREDENTIALS: (PolicyName.ANONYMOUS,),
     }
@@ -88,6 +105,12 @@ def _username(caller: Caller) -> str | None:
     return caller.username.strip().lower() if caller.username is not None else None
 
 
+def _username_at_client(caller: Caller) -> str | None:
+    # A client identity holds no space, so the first one ends it: no two pairs share a key.
+    username = _username(caller)
+    return f"{caller.client} {username}" if username is not None else None
+
+
 def _user(caller: Caller) -> str | None:
     return str(caller.principal.user.id) if caller.principal is not None else None
 
@@ -102,7 +125,9 @@ _IDENTITY: Mapping[PolicyName, Callable[[Caller], str | None]] = MappingProxyTyp
         PolicyName.ANONYMOUS: _client,
         PolicyName.REGISTER: _client,
         PolicyName.LOGIN_IP: _client,
-        PolicyName.LOGIN_USERNAME: _username,
+        PolicyName.LOGIN_USERNAME: _username_at_client,
+        PolicyName.LOGIN_ACCOUNT_SHARE: _username_at_client,
+        PolicyName.LOGIN_ACCOUNT: _username,
         PolicyName.USER: _user,
         PolicyName.API_KEY: _api_key,
     }
@@ -117,10 +142,17 @@ def operation_for(principal: Principal) -> Operation:
 
 
 def password_change_for(principal: Principal) -> Operation:
-    """A bearer's password change also spends the per-username login allowance."""
+    """A bearer's password change also spends the login allowances of its (user, client) pair."""
     if principal.method is AuthMethod.BEARER:
         return Operation.PASSWORD_CHANGE
     return operation_for(principal)
+
+
+def account_share(ceiling: RateLimitPolicy) -> RateLimitPolicy:
+    """What one (username, client) pair may spend of the account ceiling: half, per its window."""
+    return RateLimitPolicy(
+        PolicyName.LOGIN_ACCOUNT_SHARE.value, max(1, ceiling.limit // 2), ceiling.window_seconds
+    )
 
 
 def rate_limit_key(policy: PolicyName, identity: str) -> str:
@@ -168,11 +200,15 @@ class Throttle:
         *,
         fail_open: bool,
     ) -> None:
-        missing = set(PolicyName) - set(policies)
+        """`policies` holds every configured policy; the account share is derived here."""
+        missing = set(CONFIGURED_POLICIES) - set(policies)
         if missing:
             raise ValueError(f"No rate-limit policy for {sorted(missing)}")
         self._limiter = limiter
         self._policies = dict(policies)
+        self._policies[PolicyName.LOGIN_ACCOUNT_SHARE] = account_share(
+            policies[PolicyName.LOGIN_ACCOUNT]
+        )
         self._observer = observer
         self.fail_open = fail_open
 

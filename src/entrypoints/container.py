@@ -30,7 +30,7 @@ from adapters.system.secrets import OsSecretGenerator
 from application.external_accounts import ExternalAccounts
 from application.ports import ExternalTokenVerifier
 from application.ports.rate_limiting import RateLimiter, RateLimitPolicy
-from application.rate_limiting import PolicyName, Throttle
+from application.rate_limiting import CONFIGURED_POLICIES, PolicyName, Throttle
 from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
@@ -151,7 +151,7 @@ async def _rate_limiter(settings: Settings) -> AsyncIterator[RateLimiter]:
 
 def _rate_limit_policies(settings: Settings) -> dict[PolicyName, RateLimitPolicy]:
     policies = {}
-    for name in PolicyName:
+    for name in CONFIGURED_POLICIES:
         limit, window_seconds = settings.rate_limit(name.value)
         policies[name] = RateLimitPolicy(name.value, limit, window_seconds)
     return policies
@@ -232,7 +232,12 @@ class Container(containers.DeclarativeContainer):
         ChangePassword, uow=uow, hasher=hasher, clock=clock, policy=password_policy
     )
     create_api_key = providers.Singleton(
-        CreateApiKey, uow=uow, clock=clock, ids=ids, secrets=secrets
+        CreateApiKey,
+        uow=uow,
+        clock=clock,
+        ids=ids,
+        secrets=secrets,
+        keys_per_user=settings.provided.api_keys_per_user,
     )
     list_api_keys = providers.Singleton(ListApiKeys, uow=uow)
     delete_api_key = providers.Singleton(DeleteApiKey, uow=uow)

@@ -142,6 +142,13 @@ class Settings(BaseSettings):
         description="Seconds a client has to send a request's whole head, counted from its "
         "first byte (or from connecting); then the connection is closed.",
     )
+    api_keys_per_user: int = Field(
+        50,
+        ge=1,
+        le=10_000,
+        description="The most API keys one user may hold, expired ones included until deleted; "
+        "creating one more answers 409 `api_key_limit_reached`.",
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Comma-separated CORS allow-list."
     )
@@ -163,7 +170,15 @@ class Settings(BaseSettings):
     rate_limit_api_key: str = Field("1200/minute", description="Per API key.")
     rate_limit_login_ip: str = Field("30/minute", description="Password grants per client IP.")
     rate_limit_login_username: str = Field(
-        "10/minute", description="Password grants per username, whatever the IP."
+        "10/minute",
+        description="Password grants (and password changes) per (username, client IP) pair: "
+        "stops a guesser without locking the owner out at another address.",
+    )
+    rate_limit_login_account: str = Field(
+        "100/hour",
+        description="Password grants per username, whatever the IP: a ceiling on guessing "
+        "from many addresses. One client IP may spend half of it, so a lone guesser cannot "
+        "lock the owner out; guessers at many addresses can, until the window moves on.",
     )
     rate_limit_register: str = Field("10/hour", description="Registrations per client IP.")
     rate_limit_fail_open: bool = Field(
@@ -232,6 +247,7 @@ class Settings(BaseSettings):
         "rate_limit_api_key",
         "rate_limit_login_ip",
         "rate_limit_login_username",
+        "rate_limit_login_account",
         "rate_limit_register",
     )
     @classmethod

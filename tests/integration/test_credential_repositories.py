@@ -133,11 +133,13 @@ async def test_api_keys_round_trip(uow_factory: UowFactory) -> None:
         await uow.api_keys.record_use(found)
         await uow.commit()
     async with uow_factory() as uow:
-        listed = await uow.api_keys.list_for(user.id)
+        listed = await uow.api_keys.list_page(user.id, limit=10)
+        counted = await uow.api_keys.count_for(user.id)
         await uow.api_keys.delete(api_key.id)
         await uow.commit()
     async with uow_factory() as uow:
         gone = await uow.api_keys.get(api_key.id)
+        counted_after = await uow.api_keys.count_for(user.id)
 
     parsed = ParsedApiKey.parse(key)
     assert parsed is not None
@@ -145,6 +147,7 @@ async def test_api_keys_round_trip(uow_factory: UowFactory) -> None:
     assert listed[0].accepts(parsed, NOW)
     assert listed[0].last_used_at == NOW + timedelta(minutes=5)
     assert listed[0].expires_at == NOW + timedelta(days=1)
+    assert (counted, counted_after) == (1, 0)
     assert gone is None
 
 

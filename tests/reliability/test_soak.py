@@ -52,7 +52,15 @@ def gunicorn(
         "ACCOUNTS_RATE_LIMIT_KEY_PREFIX": f"soak-{secrets.token_hex(4)}",
         **{
             f"ACCOUNTS_RATE_LIMIT_{name}": UNLIMITED
-            for name in ("ANONYMOUS", "USER", "API_KEY", "LOGIN_IP", "LOGIN_USERNAME", "REGISTER")
+            for name in (
+                "ANONYMOUS",
+                "USER",
+                "API_KEY",
+                "LOGIN_IP",
+                "LOGIN_USERNAME",
+                "LOGIN_ACCOUNT",
+                "REGISTER",
+            )
         },
         "WEB_CONCURRENCY": str(WORKERS),
         "ACCOUNTS_HOST": "127.0.0.1",

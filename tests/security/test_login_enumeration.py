@@ -90,6 +90,7 @@ async def _api(api_factory: AppFactory) -> Api:
         rate_limit_anonymous=UNLIMITED,
         rate_limit_login_ip=UNLIMITED,
         rate_limit_login_username=UNLIMITED,
+        rate_limit_login_account=UNLIMITED,
     )
     assert (await api.register("ada@example.com")).status_code == 201
     return api

@@ -74,6 +74,7 @@ def fuzz_server(
         "ACCOUNTS_RATE_LIMIT_API_KEY": UNLIMITED,
         "ACCOUNTS_RATE_LIMIT_LOGIN_IP": UNLIMITED,
         "ACCOUNTS_RATE_LIMIT_LOGIN_USERNAME": UNLIMITED,
+        "ACCOUNTS_RATE_LIMIT_LOGIN_ACCOUNT": UNLIMITED,
         "ACCOUNTS_RATE_LIMIT_REGISTER": UNLIMITED,
     }
     log = tmp_path_factory.mktemp("fuzz") / "service.log"

@@ -6,7 +6,15 @@ from uuid import UUID
 
 import pytest
 
-from application.errors import AccountDisabled, ApiKeyNotFound, Forbidden, InvalidToken
+from application.errors import (
+    AccountDisabled,
+    ApiKeyLimitReached,
+    ApiKeyNotFound,
+    Forbidden,
+    InvalidCursor,
+    InvalidPageSize,
+    InvalidToken,
+)
 from application.principal import AuthMethod, Principal
 from application.use_cases.create_api_key import (
     CreateApiKey,
@@ -14,7 +22,8 @@ from application.use_cases.create_api_key import (
     CreatedApiKey,
 )
 from application.use_cases.delete_api_key import DeleteApiKey, DeleteApiKeyCommand
-from application.use_cases.list_api_keys import ListApiKeys
+from application.use_cases.list_api_keys import ListApiKeys, ListApiKeysQuery
+from application.use_cases.list_users import ListUsers, ListUsersQuery
 from application.use_cases.resolve_api_key_principal import ResolveApiKeyPrincipal
 from domain.credentials import ApiKeyId, ApiKeyName, ParsedApiKey, SecretDigest
 from domain.errors import InvalidApiKeyName, InvalidExpiry
@@ -22,12 +31,14 @@ from domain.users import Role, User
 from tests.fakes import FakeUnitOfWork, FixedClock, SequentialIds, SequentialSecrets
 from tests.unit.builders import UserSeeder
 
+KEYS_PER_USER = 3
+
 
 @pytest.fixture
 def create(
     uow: FakeUnitOfWork, clock: FixedClock, ids: SequentialIds, secrets: SequentialSecrets
 ) -> CreateApiKey:
-    return CreateApiKey(uow.factory, clock, ids, secrets)
+    return CreateApiKey(uow.factory, clock, ids, secrets, keys_per_user=KEYS_PER_USER)
 
 
 @pytest.fixture
@@ -111,6 +122,42 @@ async def test_a_bad_name_or_past_expiry_creates_nothing(
     assert uow.api_key_store.keys == {}
 
 
+async def test_one_key_more_than_the_cap_is_refused_and_nothing_is_stored(
+    create: CreateApiKey, seed: UserSeeder, uow: FakeUnitOfWork
+) -> None:
+    ada, bob = seed(), seed()
+    kept = [await new_key(create, ada, f"key {i}") for i in range(KEYS_PER_USER)]
+
+    with pytest.raises(ApiKeyLimitReached, match="3 API keys"):
+        await new_key(create, ada, "one too many")
+
+    assert not uow.committed
+    assert {k.id for k in uow.api_key_store.keys.values() if k.user_id == ada.id} == {
+        created.api_key.id for created in kept
+    }
+    await new_key(create, bob, "the cap is per user")
+
+
+async def test_expired_keys_count_until_deleted(
+    create: CreateApiKey,
+    delete: DeleteApiKey,
+    seed: UserSeeder,
+    clock: FixedClock,
+) -> None:
+    user = seed()
+    expires_at = clock.now() + timedelta(days=1)
+    keys = [
+        await create.execute(CreateApiKeyCommand(Principal(user), f"ci {i}", expires_at=expires_at))
+        for i in range(KEYS_PER_USER)
+    ]
+    clock.set(expires_at + timedelta(days=1))
+
+    with pytest.raises(ApiKeyLimitReached):
+        await new_key(create, user, "after they expired")
+    await delete.execute(DeleteApiKeyCommand(Principal(user), keys[0].api_key.id))
+    await new_key(create, user, "after one was deleted")
+
+
 async def test_an_api_key_principal_cannot_create_list_or_delete_keys(
     create: CreateApiKey,
     list_keys: ListApiKeys,
@@ -125,7 +172,7 @@ async def test_an_api_key_principal_cannot_create_list_or_delete_keys(
     with pytest.raises(Forbidden):
         await create.execute(CreateApiKeyCommand(principal, "minted by a leaked key"))
     with pytest.raises(Forbidden):
-        await list_keys.execute(principal)
+        await list_keys.execute(ListApiKeysQuery(principal))
     with pytest.raises(Forbidden):
         await delete.execute(DeleteApiKeyCommand(principal, existing.api_key.id))
 
@@ -145,11 +192,55 @@ async def test_list_shows_only_the_callers_keys_oldest_first(
     clock.advance(timedelta(minutes=1))
     second = await new_key(create, ada, "second")
 
-    listed = await list_keys.execute(Principal(ada))
+    listed = (await list_keys.execute(ListApiKeysQuery(Principal(ada)))).items
 
     assert [k.id for k in listed] == [first.api_key.id, second.api_key.id]
     assert [k.name.value for k in listed] == ["first", "second"]
-    assert await list_keys.execute(Principal(seed())) == []
+    assert (await list_keys.execute(ListApiKeysQuery(Principal(seed())))).items == []
+
+
+async def test_keys_are_listed_a_page_at_a_time(
+    create: CreateApiKey, list_keys: ListApiKeys, seed: UserSeeder
+) -> None:
+    ada, bob = seed(), seed()
+    created = [await new_key(create, ada, f"key {i}") for i in range(KEYS_PER_USER)]
+    await new_key(create, bob, "not on ada's pages")
+
+    pages = []
+    cursor = None
+    while True:
+        page = await list_keys.execute(ListApiKeysQuery(Principal(ada), limit=2, cursor=cursor))
+        pages.append([k.id for k in page.items])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+
+    assert pages == [[k.api_key.id for k in created[:2]], [created[2].api_key.id]]
+
+
+@pytest.mark.parametrize("limit", [0, -1, 101])
+async def test_a_page_holds_one_to_a_hundred_keys(
+    list_keys: ListApiKeys, seed: UserSeeder, limit: int
+) -> None:
+    with pytest.raises(InvalidPageSize):
+        await list_keys.execute(ListApiKeysQuery(Principal(seed()), limit=limit))
+
+
+async def test_a_cursor_of_another_listing_is_refused(
+    create: CreateApiKey, list_keys: ListApiKeys, seed: UserSeeder, uow: FakeUnitOfWork
+) -> None:
+    admin = seed(role=Role.ADMIN)
+    for _ in range(2):
+        seed()
+    users_cursor = (
+        await ListUsers(uow.factory).execute(ListUsersQuery(Principal(admin), limit=1))
+    ).next_cursor
+    assert users_cursor is not None
+
+    with pytest.raises(InvalidCursor):
+        await list_keys.execute(ListApiKeysQuery(Principal(admin), cursor=users_cursor))
+    with pytest.raises(InvalidCursor):
+        await list_keys.execute(ListApiKeysQuery(Principal(admin), cursor="not-a-cursor"))
 
 
 async def test_deleted_key_stops_working(
@@ -167,7 +258,7 @@ async def test_deleted_key_stops_working(
 
     with pytest.raises(InvalidToken):
         await resolve.execute(created.key)
-    assert await list_keys.execute(Principal(user)) == []
+    assert (await list_keys.execute(ListApiKeysQuery(Principal(user)))).items == []
 
 
 async def test_deleting_another_users_key_is_not_found_and_the_key_still_works(

@@ -5,9 +5,10 @@ from uuid import UUID
 import pytest
 
 from application.errors import Forbidden, InvalidCursor, InvalidPageSize, UserNotFound
+from application.pagination import MAX_PAGE_SIZE
 from application.principal import Principal
 from application.use_cases.get_user import GetUser, GetUserQuery
-from application.use_cases.list_users import MAX_PAGE_SIZE, ListUsers, ListUsersQuery
+from application.use_cases.list_users import ListUsers, ListUsersQuery
 from domain.errors import InvalidEmail
 from domain.users import Role, User, UserId
 from tests.fakes import FakeUnitOfWork

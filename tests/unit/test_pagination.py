@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from application.errors import InvalidCursor
-from application.pagination import decode_cursor, encode_cursor
+from application.pagination import Listing, decode_cursor, encode_cursor
 from domain.users import UserId
 
 
@@ -20,11 +20,11 @@ def _b64(raw: bytes) -> str:
     ids=["nil", "one", "max", "random"],
 )
 def test_round_trips(user_id: UUID) -> None:
-    assert decode_cursor(encode_cursor(UserId(user_id))) == user_id
+    assert decode_cursor(Listing.USERS, encode_cursor(Listing.USERS, UserId(user_id))) == user_id
 
 
 def test_is_url_safe_without_padding() -> None:
-    cursor = encode_cursor(UserId(UUID(int=2**128 - 1)))
+    cursor = encode_cursor(Listing.USERS, UserId(UUID(int=2**128 - 1)))
 
     assert not set(cursor) & {"=", "+", "/"}
 
@@ -32,11 +32,11 @@ def test_is_url_safe_without_padding() -> None:
 def test_does_not_show_the_raw_id() -> None:
     user_id = uuid4()
 
-    assert str(user_id) not in encode_cursor(UserId(user_id))
-    assert user_id.hex not in encode_cursor(UserId(user_id))
+    assert str(user_id) not in encode_cursor(Listing.USERS, UserId(user_id))
+    assert user_id.hex not in encode_cursor(Listing.USERS, UserId(user_id))
 
 
-VALID = encode_cursor(UserId(UUID(int=42)))
+VALID = encode_cursor(Listing.USERS, UserId(UUID(int=42)))
 
 
 @pytest.mark.parametrize(
@@ -59,4 +59,14 @@ VALID = encode_cursor(UserId(UUID(int=42)))
 )
 def test_rejects_cursors_it_did_not_issue(cursor: str) -> None:
     with pytest.raises(InvalidCursor):
-        decode_cursor(cursor)
+        decode_cursor(Listing.USERS, cursor)
+
+
+def test_one_listings_cursor_is_refused_by_another() -> None:
+    after = UUID(int=42)
+
+    with pytest.raises(InvalidCursor):
+        decode_cursor(Listing.API_KEYS, encode_cursor(Listing.USERS, after))
+    with pytest.raises(InvalidCursor):
+        decode_cursor(Listing.USERS, encode_cursor(Listing.API_KEYS, after))
+    assert decode_cursor(Listing.API_KEYS, encode_cursor(Listing.API_KEYS, after)) == after

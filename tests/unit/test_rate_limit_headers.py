@@ -109,6 +109,7 @@ def test_the_defaults_are_the_contracts() -> None:
     assert settings.rate_limit("api_key") == (1200, 60)
     assert settings.rate_limit("login_ip") == (30, 60)
     assert settings.rate_limit("login_username") == (10, 60)
+    assert settings.rate_limit("login_account") == (100, 3600)
     assert settings.rate_limit("register") == (10, 3600)
     assert settings.rate_limit_fail_open is True
     assert settings.forwarded_allow_ips == "127.0.0.1"

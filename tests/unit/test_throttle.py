@@ -17,6 +17,7 @@ from application.rate_limiting import (
     PolicyName,
     Throttle,
     operation_for,
+    password_change_for,
 )
 from tests.fakes import FakeRateLimiter, RecordingRateLimitObserver
 from tests.unit.builders import UserSeeder
@@ -27,6 +28,7 @@ LIMITS = {
     PolicyName.API_KEY: (1200, 60),
     PolicyName.LOGIN_IP: (30, 60),
     PolicyName.LOGIN_USERNAME: (10, 60),
+    PolicyName.LOGIN_ACCOUNT: (100, 3600),
     PolicyName.REGISTER: (10, 3600),
 }
 KEY_SHAPE = re.compile(r"^[a-z_]+:[0-9a-f]{32}$")
@@ -71,21 +73,41 @@ def test_every_operation_names_known_policies_and_a_throttle_needs_them_all(
         Throttle(limiter, incomplete, observer, fail_open=True)
 
 
-def test_a_password_grant_spends_ip_then_username_policies_under_hashed_keys(
+def test_a_password_grant_spends_ip_then_pair_then_account_policies_under_hashed_keys(
     limiter: FakeRateLimiter, observer: RecordingRateLimitObserver
 ) -> None:
     charges = throttle(limiter, observer).charges(
         Operation.PASSWORD_GRANT, Caller(client="203.0.113.7", username="ada@example.com")
     )
 
-    assert [c.policy.name for c in charges] == ["anonymous", "login_ip", "login_username"]
+    assert [c.policy.name for c in charges] == [
+        "anonymous",
+        "login_ip",
+        "login_username",
+        "login_account_share",
+        "login_account",
+    ]
     for charge in charges:
         assert KEY_SHAPE.match(charge.key)
         assert charge.key.startswith(f"{charge.policy.name}:")
         assert "203.0.113.7" not in charge.key
         assert "ada" not in charge.key
-    # One client address, one digest; policies keep their counters apart by the key's prefix.
-    assert charges[0].key.split(":")[1] == charges[1].key.split(":")[1]
+    digests = [charge.key.split(":")[1] for charge in charges]
+    # The client address, the (username, address) pair and the username: three identities.
+    assert digests[0] == digests[1]
+    assert digests[2] == digests[3]
+    assert len({digests[0], digests[2], digests[4]}) == 3
+
+
+def test_the_account_share_is_half_the_account_ceiling_over_its_window(
+    limiter: FakeRateLimiter, observer: RecordingRateLimitObserver
+) -> None:
+    charges = throttle(limiter, observer, login_account=7).charges(
+        Operation.PASSWORD_GRANT, Caller("203.0.113.7", username="ada@example.com")
+    )
+
+    share = next(c.policy for c in charges if c.policy.name == "login_account_share")
+    assert (share.limit, share.window_seconds) == (3, 3600)
 
 
 def test_usernames_are_counted_trimmed_and_lowercased(
@@ -93,12 +115,15 @@ def test_usernames_are_counted_trimmed_and_lowercased(
 ) -> None:
     subject = throttle(limiter, observer)
 
-    def username_key(username: str) -> str:
-        charges = subject.charges(Operation.PASSWORD_GRANT, Caller("198.51.100.1", username))
-        return charges[-1].key
+    def username_keys(username: str, client: str = "198.51.100.1") -> list[str]:
+        charges = subject.charges(Operation.PASSWORD_GRANT, Caller(client, username))
+        return [charge.key for charge in charges[2:]]
 
-    assert username_key(" Ada@Example.COM ") == username_key("ada@example.com")
-    assert username_key("bob@example.com") != username_key("ada@example.com")
+    assert username_keys(" Ada@Example.COM ") == username_keys("ada@example.com")
+    assert username_keys("bob@example.com")[-1] != username_keys("ada@example.com")[-1]
+    other_address = username_keys("ada@example.com", "198.51.100.2")
+    assert other_address[0] != username_keys("ada@example.com")[0], "a pair per address"
+    assert other_address[-1] == username_keys("ada@example.com")[-1], "one account ceiling"
 
 
 def test_a_password_grant_without_a_username_still_counts_per_ip(
@@ -151,14 +176,48 @@ async def test_spending_stops_at_the_first_refusal(
     assert second.refusal is not None
     assert second.refusal.policy.name == "anonymous"
     assert [s.policy.name for s in second.statuses] == ["anonymous"]
-    username_key = subject.charges(Operation.PASSWORD_GRANT, caller)[-1].key
-    assert limiter.counts[username_key] == 1, "the refused request spent nothing further"
+    account_key = subject.charges(Operation.PASSWORD_GRANT, caller)[-1].key
+    assert limiter.counts[account_key] == 1, "the refused request spent nothing further"
 
 
-async def test_rotating_addresses_do_not_lift_the_per_username_limit(
+async def test_a_guesser_at_one_address_does_not_lock_the_owner_out_from_another(
     limiter: FakeRateLimiter, observer: RecordingRateLimitObserver
 ) -> None:
-    subject = throttle(limiter, observer, login_username=3)
+    subject = throttle(limiter, observer)
+    guesser = Caller("203.0.113.7", username="ada@example.com")
+    owner = Caller("198.51.100.20", username="ada@example.com")
+
+    guesses = [await subject.spend(Operation.PASSWORD_GRANT, guesser) for _ in range(11)]
+    owners_login = await subject.spend(Operation.PASSWORD_GRANT, owner)
+
+    assert [g.allowed for g in guesses] == [True] * 10 + [False]
+    refusal = guesses[-1].refusal
+    assert refusal is not None
+    assert refusal.policy.name == "login_username"
+    assert owners_login.allowed
+
+
+async def test_one_address_spends_at_most_half_of_the_account_ceiling(
+    limiter: FakeRateLimiter, observer: RecordingRateLimitObserver
+) -> None:
+    subject = throttle(limiter, observer, login_username=1000, login_account=6)
+    guesser = Caller("203.0.113.7", username="ada@example.com")
+    owner = Caller("198.51.100.20", username="ada@example.com")
+
+    guesses = [await subject.spend(Operation.PASSWORD_GRANT, guesser) for _ in range(5)]
+    owners_logins = [await subject.spend(Operation.PASSWORD_GRANT, owner) for _ in range(3)]
+
+    assert [g.allowed for g in guesses] == [True, True, True, False, False]
+    refusal = guesses[-1].refusal
+    assert refusal is not None
+    assert refusal.policy.name == "login_account_share"
+    assert all(login.allowed for login in owners_logins), "half the ceiling is left"
+
+
+async def test_rotating_addresses_do_not_lift_the_account_ceiling(
+    limiter: FakeRateLimiter, observer: RecordingRateLimitObserver
+) -> None:
+    subject = throttle(limiter, observer, login_account=3)
     outcomes = [
         await subject.spend(
             Operation.PASSWORD_GRANT, Caller(f"203.0.113.{i}", username="ada@example.com")
@@ -169,20 +228,53 @@ async def test_rotating_addresses_do_not_lift_the_per_username_limit(
     assert [o.allowed for o in outcomes] == [True, True, True, False, False]
     refusal = outcomes[3].refusal
     assert refusal is not None
-    assert refusal.policy.name == "login_username"
+    assert refusal.policy.name == "login_account"
+
+
+async def test_a_password_change_spends_its_users_pair_and_not_the_account_ceiling(
+    limiter: FakeRateLimiter, observer: RecordingRateLimitObserver, seed: UserSeeder
+) -> None:
+    user = seed("ada@example.com")
+    principal = Principal(user=user)
+    subject = throttle(limiter, observer, login_username=2, login_account=4)
+    operation = password_change_for(principal)
+
+    # Guessers elsewhere exhaust the account ceiling.
+    for i in range(4):
+        await subject.spend(Operation.PASSWORD_GRANT, Caller(f"203.0.113.{i}", "ada@example.com"))
+    at_home = Caller("198.51.100.20", username=user.email.normalized, principal=principal)
+    changes = [await subject.spend(operation, at_home) for _ in range(3)]
+    login = await subject.spend(
+        Operation.PASSWORD_GRANT, Caller("198.51.100.20", "ada@example.com")
+    )
+
+    assert [c.allowed for c in changes] == [True, True, False]
+    assert {s.policy.name for s in changes[0].statuses} == {
+        "user",
+        "login_username",
+        "login_account_share",
+    }
+    refusal = changes[-1].refusal
+    assert refusal is not None
+    assert refusal.policy.name == "login_username", "it shares the pair's login allowance"
+    assert not login.allowed
 
 
 async def test_statuses_come_closest_to_exhaustion_first(
     limiter: FakeRateLimiter, observer: RecordingRateLimitObserver
 ) -> None:
-    subject = throttle(limiter, observer, anonymous=50, login_ip=5, login_username=20)
+    subject = throttle(
+        limiter, observer, anonymous=50, login_ip=5, login_username=20, login_account=60
+    )
 
     decision = await subject.spend(Operation.PASSWORD_GRANT, Caller("192.0.2.1", "ada@x.org"))
 
     assert [(s.policy.name, s.remaining) for s in decision.statuses] == [
         ("login_ip", 4),
         ("login_username", 19),
+        ("login_account_share", 29),
         ("anonymous", 49),
+        ("login_account", 59),
     ]
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, insert, or_, select, update
+from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -162,16 +162,27 @@ class SqlAlchemyApiKeyRepository(ApiKeyRepository):
     async def get(self, key_id: ApiKeyId) -> ApiKey | None:
         return await self._one_or_none(select(api_keys).where(api_keys.c.id == key_id))
 
-    async def list_for(self, user_id: UserId) -> list[ApiKey]:
+    async def list_page(
+        self, user_id: UserId, *, limit: int, after: ApiKeyId | None = None
+    ) -> list[ApiKey]:
         statement = (
             select(api_keys)
             .where(api_keys.c.user_id == user_id)
-            .order_by(api_keys.c.created_at, api_keys.c.id)
+            .order_by(api_keys.c.id)
+            .limit(max(limit, 0))
         )
+        if after is not None:
+            statement = statement.where(api_keys.c.id > after)
         with translate_errors():
             result = await self._session.execute(statement)
             rows = result.mappings().all()
         return [api_key_from_row(row) for row in rows]
+
+    async def count_for(self, user_id: UserId) -> int:
+        statement = select(func.count()).select_from(api_keys).where(api_keys.c.user_id == user_id)
+        with translate_errors():
+            result = await self._session.execute(statement)
+            return int(result.scalar_one())
 
     async def delete(self, key_id: ApiKeyId) -> None:
         with translate_errors():

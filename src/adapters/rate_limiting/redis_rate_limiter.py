@@ -1,7 +1,7 @@
 """The `RateLimiter` port on Redis through redis-py's asyncio client: one round trip per request,
 shared by the requests that arrive together.
 
-A request's charges (one to three policies) are spent by one Lua script, run with EVALSHA. The
+A request's charges (one to five policies) are spent by one Lua script, run with EVALSHA. The
 script follows the `limits` library's three strategies (its Redis Lua scripts and its
 `get_window_stats`): the same decisions, `remaining` and time to reset, but for every charge at
 once, stopping at the first refusal, and on Redis's own clock (`TIME`), so that workers on

@@ -116,8 +116,14 @@ class ApiKeyRepository(Protocol):
         """The key with this id, or None."""
         ...
 
-    async def list_for(self, user_id: UserId) -> list[ApiKey]:
-        """Every key of the user, oldest first."""
+    async def list_page(
+        self, user_id: UserId, *, limit: int, after: ApiKeyId | None = None
+    ) -> list[ApiKey]:
+        """Up to `limit` keys of the user with ids greater than `after`, in ascending id order."""
+        ...
+
+    async def count_for(self, user_id: UserId) -> int:
+        """How many keys the user holds, expired ones included."""
         ...
 
     async def delete(self, key_id: ApiKeyId) -> None:

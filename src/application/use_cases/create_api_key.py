@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from application.errors import ApiKeyLimitReached, InvalidToken
 from application.ports import Clock, IdGenerator, SecretGenerator, UnitOfWorkFactory
 from application.principal import Principal
 from domain.credentials import ApiKey, ApiKeyId, ApiKeyName, ParsedApiKey
@@ -29,15 +30,23 @@ class CreatedApiKey:
 
 
 class CreateApiKey:
-    """Make a key for the caller (bearer only); only its digest is stored."""
+    """Make a key for the caller (bearer only), up to `keys_per_user` keys; only its digest is
+    stored. Expired keys count until their owner deletes them."""
 
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, ids: IdGenerator, secrets: SecretGenerator
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        ids: IdGenerator,
+        secrets: SecretGenerator,
+        *,
+        keys_per_user: int,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._ids = ids
         self._secrets = secrets
+        self._keys_per_user = keys_per_user
 
     async def execute(self, command: CreateApiKeyCommand) -> CreatedApiKey:
         command.principal.ensure_bearer()
@@ -55,6 +64,14 @@ class CreateApiKey:
             expires_at=command.expires_at,
         )
         async with self._uow() as uow:
+            # The owner's row, locked: one user's concurrent creations count one at a time.
+            if await uow.users.get_by_id(api_key.user_id, for_update=True) is None:
+                raise InvalidToken("The account no longer exists.")
+            if await uow.api_keys.count_for(api_key.user_id) >= self._keys_per_user:
+                raise ApiKeyLimitReached(
+                    f"You hold {self._keys_per_user} API keys, the most one account may; "
+                    "delete one you no longer use (expired keys count too) and try again."
+                )
             await uow.api_keys.add(api_key)
             await uow.commit()
         return CreatedApiKey(api_key=api_key, key=key)

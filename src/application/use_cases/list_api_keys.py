@@ -1,19 +1,49 @@
-"""List the caller's API keys."""
+"""List the caller's API keys, a page at a time."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from application.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Listing,
+    check_page_size,
+    decode_cursor,
+    encode_cursor,
+)
 from application.ports import UnitOfWorkFactory
 from application.principal import Principal
-from domain.credentials import ApiKey
+from domain.credentials import ApiKey, ApiKeyId
+
+
+@dataclass(frozen=True, slots=True)
+class ListApiKeysQuery:
+    principal: Principal
+    limit: int = DEFAULT_PAGE_SIZE
+    cursor: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyPage:
+    items: list[ApiKey]
+    next_cursor: str | None
 
 
 class ListApiKeys:
-    """The caller's keys, oldest first (bearer only); never the secret."""
+    """The caller's keys, oldest first (bearer only), never the secret; keyset pagination in
+    id order (ids are time-ordered)."""
 
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def execute(self, principal: Principal) -> list[ApiKey]:
-        principal.ensure_bearer()
+    async def execute(self, query: ListApiKeysQuery) -> ApiKeyPage:
+        query.principal.ensure_bearer()
+        check_page_size(query.limit)
+        after = ApiKeyId(decode_cursor(Listing.API_KEYS, query.cursor)) if query.cursor else None
         async with self._uow() as uow:
-            return await uow.api_keys.list_for(principal.user.id)
+            keys = await uow.api_keys.list_page(
+                query.principal.user.id, limit=query.limit + 1, after=after
+            )
+        page, more = keys[: query.limit], len(keys) > query.limit
+        next_cursor = encode_cursor(Listing.API_KEYS, page[-1].id) if more else None
+        return ApiKeyPage(items=page, next_cursor=next_cursor)

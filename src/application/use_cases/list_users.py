@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.errors import InvalidPageSize
-from application.pagination import decode_cursor, encode_cursor
+from application.pagination import (
+    DEFAULT_PAGE_SIZE,
+    Listing,
+    check_page_size,
+    decode_cursor,
+    encode_cursor,
+)
 from application.ports import UnitOfWorkFactory
 from application.ports.persistence import UserFilter
 from application.principal import Principal
-from domain.users import EmailAddress, Role, User
-
-MAX_PAGE_SIZE = 100
-DEFAULT_PAGE_SIZE = 50
+from domain.users import EmailAddress, Role, User, UserId
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +41,8 @@ class ListUsers:
 
     async def execute(self, query: ListUsersQuery) -> UserPage:
         query.principal.ensure_admin()
-        if not 1 <= query.limit <= MAX_PAGE_SIZE:
-            raise InvalidPageSize(f"limit must be between 1 and {MAX_PAGE_SIZE}.")
-        after = decode_cursor(query.cursor) if query.cursor else None
+        check_page_size(query.limit)
+        after = UserId(decode_cursor(Listing.USERS, query.cursor)) if query.cursor else None
         email = EmailAddress(query.email) if query.email is not None else None
         async with self._uow() as uow:
             users = await uow.users.list_page(
@@ -54,4 +55,5 @@ class ListUsers:
                 )
             )
         page, more = users[: query.limit], len(users) > query.limit
-        return UserPage(items=page, next_cursor=encode_cursor(page[-1].id) if more else None)
+        next_cursor = encode_cursor(Listing.USERS, page[-1].id) if more else None
+        return UserPage(items=page, next_cursor=next_cursor)

@@ -23,6 +23,7 @@ _ERROR_CODES: dict[type[Exception], str] = {
     app_errors.Forbidden: "forbidden",
     app_errors.UserNotFound: "user_not_found",
     app_errors.ApiKeyNotFound: "api_key_not_found",
+    app_errors.ApiKeyLimitReached: "api_key_limit_reached",
     app_errors.InvalidCurrentPassword: "invalid_current_password",
     app_errors.ExternalIdentityTaken: "invalid_token",
     app_errors.PreconditionFailed: "precondition_failed",

@@ -191,6 +191,20 @@ ERRORS: dict[str, ErrorSpec] = {
             "List your keys with `GET /api/v1/users/me/api-keys`.",
         ),
         ErrorSpec(
+            "api_key_limit_reached",
+            409,
+            "API key limit reached",
+            "You hold as many API keys as one account may.",
+            "An account may hold at most `ACCOUNTS_API_KEYS_PER_USER` API keys (50 by default); "
+            "expired keys count until they are deleted.",
+            [
+                "A new key made for every deployment or job, and the old ones never deleted.",
+                "Expired keys that were never deleted.",
+            ],
+            "Delete keys you no longer use (`DELETE /api/v1/users/me/api-keys/{id}`), then "
+            "create the new one.",
+        ),
+        ErrorSpec(
             "precondition_failed",
             412,
             "Precondition failed",

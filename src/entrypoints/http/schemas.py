@@ -257,10 +257,22 @@ class CreatedApiKeyResponse(ApiKeyResponse):
     )
 
 
-class ApiKeyListResponse(BaseModel):
+class ApiKeyPageResponse(BaseModel):
     items: list[ApiKeyResponse]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; `null` on the last page."
+    )
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_API_KEY_EXAMPLE]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_API_KEY_EXAMPLE],
+                    "next_cursor": "azE6AZqyxJobfC2OP0pbbH2Onw",
+                }
+            ]
+        }
+    )
 
 
 class HealthResponse(BaseModel):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.http.conftest import Api, assert_problem
+from tests.integration.http.conftest import Api, AppFactory, assert_problem
 
 
 async def test_create_shows_the_key_once_and_it_authenticates_as_the_owner(api: Api) -> None:
@@ -214,3 +215,131 @@ async def test_api_key_routes_need_credentials(api: Api) -> None:
     ):
         response = await api.client.request(method, path, json={"name": "x"})
         assert_problem(response, 401, "not_authenticated")
+
+
+async def test_one_key_more_than_the_cap_is_refused_until_one_is_deleted(
+    api_factory: AppFactory,
+) -> None:
+    api = await api_factory(api_keys_per_user=2)
+    _, headers = await api.user("ada@example.com")
+    _, other = await api.user("bob@example.com")
+    first = await api.api_key(headers, "first")
+    await api.api_key(headers, "second")
+
+    refused = await api.client.post(
+        "/api/v1/users/me/api-keys", json={"name": "third"}, headers=headers
+    )
+    listed = await api.client.get("/api/v1/users/me/api-keys", headers=headers)
+
+    body = assert_problem(refused, 409, "api_key_limit_reached")
+    assert "2 API keys" in body["detail"]
+    assert [item["name"] for item in listed.json()["items"]] == ["first", "second"]
+    await api.api_key(other, "the cap is per user")
+    deleted = await api.client.delete(f"/api/v1/users/me/api-keys/{first['id']}", headers=headers)
+    assert deleted.status_code == 204
+    await api.api_key(headers, "third, once one is gone")
+    page = await api.client.get("/errors/api_key_limit_reached")
+    assert page.status_code == 200
+    assert "API key limit reached" in page.text
+    spec = (await api.client.get("/openapi.json")).json()
+    conflict = spec["paths"]["/api/v1/users/me/api-keys"]["post"]["responses"]["409"]
+    assert "api_key_limit_reached" in conflict["content"]["application/problem+json"]["examples"]
+
+
+async def until_lock_waiters(engine: AsyncEngine, count: int) -> None:
+    """Return once `count` sessions of this database wait for a lock; fail after 10 s."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    for _ in range(1000):
+        # A fresh transaction each time: one keeps the statistics it read first.
+        async with engine.connect() as connection:
+            if (await connection.execute(query)).scalar_one() >= count:
+                return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"fewer than {count} sessions came to wait for a lock")
+
+
+async def test_two_creations_at_once_at_one_below_the_cap_let_exactly_one_in(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+    for i in range(49):
+        await api.api_key(headers, f"key {i}")
+    engine: AsyncEngine = api.app.state.services.engine
+
+    async with engine.connect() as stall:
+        # Every insert into api_keys waits until this transaction ends (reads do not), so both
+        # creations are in flight together whatever the scheduling: neither commits first.
+        await stall.execute(text("LOCK TABLE api_keys IN SHARE MODE"))
+        racing = [
+            asyncio.create_task(
+                api.client.post(
+                    "/api/v1/users/me/api-keys", json={"name": f"racer {i}"}, headers=headers
+                )
+            )
+            for i in range(2)
+        ]
+        await until_lock_waiters(engine, len(racing))
+        await stall.rollback()
+    responses = await asyncio.gather(*racing)
+    listed = await api.client.get(
+        "/api/v1/users/me/api-keys", params={"limit": 100}, headers=headers
+    )
+
+    assert sorted(r.status_code for r in responses) == [201, 409]
+    assert len(listed.json()["items"]) == 50
+
+
+async def test_keys_are_listed_page_by_page(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+    names = [f"key {i}" for i in range(5)]
+    for name in names:
+        await api.api_key(headers, name)
+
+    seen: list[str] = []
+    pages = 0
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        response = await api.client.get("/api/v1/users/me/api-keys", params=params, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert set(page) == {"items", "next_cursor"}
+        seen += [item["name"] for item in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+
+    assert seen == names
+    assert pages == 3
+
+
+async def test_the_default_page_is_fifty_keys(api_factory: AppFactory) -> None:
+    api = await api_factory(api_keys_per_user=60)
+    _, headers = await api.user("ada@example.com")
+    for i in range(51):
+        await api.api_key(headers, f"key {i}")
+
+    first = (await api.client.get("/api/v1/users/me/api-keys", headers=headers)).json()
+    rest = await api.client.get(
+        "/api/v1/users/me/api-keys", params={"cursor": first["next_cursor"]}, headers=headers
+    )
+
+    assert len(first["items"]) == 50
+    assert first["next_cursor"] is not None
+    assert [item["name"] for item in rest.json()["items"]] == ["key 50"]
+    assert rest.json()["next_cursor"] is None
+
+
+async def test_bad_page_sizes_and_cursors_are_validation_problems(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+
+    for params, pointer in (
+        ({"limit": 0}, "#/query/limit"),
+        ({"limit": 101}, "#/query/limit"),
+        ({"cursor": "not-a-cursor"}, "#/query/cursor"),
+    ):
+        response = await api.client.get("/api/v1/users/me/api-keys", params=params, headers=headers)
+        body = assert_problem(response, 422, "validation_failed")
+        assert [error["pointer"] for error in body["errors"]] == [pointer], params

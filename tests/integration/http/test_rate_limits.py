@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 
 import httpx
+import pytest
 
-from tests.integration.http.conftest import Api, AppFactory, assert_problem
+from tests.integration.http.conftest import PASSWORD, Api, AppFactory, assert_problem
 from tests.integration.servers import PrivateRedis
 
 ENTRY = re.compile(r'^"(?P<name>[a-z_]+)";r=(?P<r>\d+);t=(?P<t>\d+)$')
 POLICY_ENTRY = re.compile(r'^"(?P<name>[a-z_]+)";q=(?P<q>\d+);w=(?P<w>\d+)$')
+GUESS = "not-the-password-of-anyone"
 
 
 def rate_limit(response: httpx.Response) -> list[tuple[str, int, int]]:
@@ -43,38 +46,96 @@ async def test_an_authenticated_request_reports_its_user_policy(api: Api) -> Non
     assert rate_limit(response) == [("user", 599, 60)]
 
 
-async def test_brute_force_on_one_username_from_rotating_addresses_gets_429(
-    api_factory: AppFactory,
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> dict[str, str]:
+    """Settings for each rate-limit store: this process, or the shared Redis under a new prefix."""
+    if request.param == "memory":
+        return {}
+    return {
+        "rate_limit_storage_url": request.getfixturevalue("redis_url"),
+        "rate_limit_key_prefix": f"test-{secrets.token_hex(6)}",
+    }
+
+
+async def login_from(
+    api: Api, address: str, username: str = "ada@example.com", password: str = GUESS
+) -> httpx.Response:
+    """A password grant as if from `address`, behind the trusted proxy the test client is."""
+    return await api.client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": username, "password": password},
+        headers={"X-Forwarded-For": address},
+    )
+
+
+async def test_a_guesser_at_one_address_does_not_lock_the_owner_out_of_another(
+    api_factory: AppFactory, store: dict[str, str]
 ) -> None:
-    api = await api_factory(rate_limit_login_username="3/minute")
-    await api.register("ada@example.com")
+    api = await api_factory(**store)
+    _, owner_headers = await api.user("ada@example.com")
 
-    responses = [
-        await api.client.post(
-            "/api/v1/auth/token",
-            data={"grant_type": "password", "username": "Ada@Example.com", "password": "guess"},
-            headers={"X-Forwarded-For": f"203.0.113.{i}"},
-        )
-        for i in range(5)
-    ]
+    guesses = [await login_from(api, "203.0.113.7", "Ada@Example.com") for _ in range(11)]
+    owners_login = await login_from(api, "198.51.100.20", password=PASSWORD)
+    owners_change = await api.client.post(
+        "/api/v1/users/me/password",
+        json={"current_password": PASSWORD, "new_password": "another-horse-battery-staple-7"},
+        headers=owner_headers,
+    )
 
-    assert [r.status_code for r in responses] == [400, 400, 400, 429, 429]
-    refused = responses[3]
+    assert owners_login.status_code == 200, owners_login.text
+    assert owners_change.status_code == 204, owners_change.text
+    assert [r.status_code for r in guesses] == [400] * 10 + [429]
+    refused = guesses[-1]
     body = assert_problem(refused, 429, "rate_limited")
     assert "login_username" in body["detail"]
     assert "error" not in body, "a 429 is a problem, not an OAuth error"
     first = rate_limit(refused)[0]
     assert first[:2] == ("login_username", 0)
     assert int(refused.headers["retry-after"]) >= max(1, first[2])
-    assert ("login_username", 3, 60) in rate_limit_policy(refused)
-    # Each rotated address is a new client: its own anonymous and login_ip allowances are full.
+    assert ("login_username", 10, 60) in rate_limit_policy(refused)
+    # The client's own address never appears in a header.
+    assert all("203.0.113" not in str(r.headers) for r in guesses)
+
+
+async def test_one_guesser_spends_at_most_half_of_the_account_ceiling(
+    api_factory: AppFactory, store: dict[str, str]
+) -> None:
+    api = await api_factory(rate_limit_login_account="10/hour", **store)
+    await api.register("ada@example.com")
+
+    guesses = [await login_from(api, "203.0.113.7") for _ in range(6)]
+    owners_login = await login_from(api, "198.51.100.20", password=PASSWORD)
+
+    assert owners_login.status_code == 200, owners_login.text
+    assert [r.status_code for r in guesses] == [400] * 5 + [429]
+    assert "login_account_share" in assert_problem(guesses[-1], 429, "rate_limited")["detail"]
+    assert ("login_account_share", 5, 3600) in rate_limit_policy(guesses[-1])
+    assert ("login_account", 10, 3600) in rate_limit_policy(owners_login)
+    assert {name: left for name, left, _ in rate_limit(owners_login)}["login_account"] == 4
+
+
+async def test_guessers_at_many_addresses_together_hit_the_account_ceiling(
+    api_factory: AppFactory, store: dict[str, str]
+) -> None:
+    api = await api_factory(rate_limit_login_account="3/minute", **store)
+    await api.register("ada@example.com")
+
+    responses = [await login_from(api, f"203.0.113.{i}", "Ada@Example.com") for i in range(5)]
+
+    assert [r.status_code for r in responses] == [400, 400, 400, 429, 429]
+    refused = responses[3]
+    body = assert_problem(refused, 429, "rate_limited")
+    assert "login_account" in body["detail"]
+    assert rate_limit(refused)[0][:2] == ("login_account", 0)
+    assert ("login_account", 3, 60) in rate_limit_policy(refused)
+    # Each rotated address is a new client: its own allowances are full.
     assert {name for name, *_ in rate_limit(responses[0])} == {
         "anonymous",
         "login_ip",
         "login_username",
+        "login_account_share",
+        "login_account",
     }
-    # The client's own address never appears in a header.
-    assert all("203.0.113" not in str(r.headers) for r in responses)
 
 
 async def test_a_429_is_the_rate_limited_problem_with_retry_after(api_factory: AppFactory) -> None:
@@ -292,7 +353,7 @@ async def test_refresh_and_revoke_spend_the_anonymous_policy(api_factory: AppFac
     assert_problem(refused, 429, "rate_limited")
 
 
-async def test_password_change_guesses_share_the_login_allowance_of_the_username(
+async def test_password_change_guesses_share_the_login_allowance_of_their_address(
     api_factory: AppFactory,
 ) -> None:
     api = await api_factory(rate_limit_login_username="3/minute")
@@ -307,8 +368,31 @@ async def test_password_change_guesses_share_the_login_allowance_of_the_username
         for i in range(3)
     ]
     login = await api.token("ada@example.com")
+    elsewhere = await login_from(api, "198.51.100.20", password=PASSWORD)
 
     assert [r.status_code for r in guesses] == [400, 400, 429]
-    assert {name for name, _, _ in rate_limit(guesses[0])} == {"user", "login_username"}
+    assert {name for name, _, _ in rate_limit(guesses[0])} == {
+        "user",
+        "login_username",
+        "login_account_share",
+    }
     assert_problem(guesses[2], 429, "rate_limited")
     assert_problem(login, 429, "rate_limited")
+    assert elsewhere.status_code == 200, elsewhere.text
+
+
+async def test_guessers_at_many_addresses_do_not_block_the_owners_password_change(
+    api_factory: AppFactory,
+) -> None:
+    api = await api_factory(rate_limit_login_account="4/hour")
+    _, headers = await api.user("ada@example.com")  # the login spent one of the four
+
+    guesses = [await login_from(api, f"203.0.113.{i}") for i in range(4)]
+    change = await api.client.post(
+        "/api/v1/users/me/password",
+        json={"current_password": PASSWORD, "new_password": "another-horse-battery-staple-7"},
+        headers=headers,
+    )
+
+    assert change.status_code == 204, change.text
+    assert [r.status_code for r in guesses] == [400, 400, 400, 429]

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
+from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from application.use_cases.create_api_key import CreateApiKeyCommand
 from application.use_cases.delete_api_key import DeleteApiKeyCommand
+from application.use_cases.list_api_keys import ListApiKeysQuery
 from domain.credentials import ApiKeyId
 from entrypoints.http.dependencies import BearerPrincipal, ServicesDep, require_json
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
 from entrypoints.http.request_checks import CheckedRoute
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
-    ApiKeyListResponse,
+    ApiKeyPageResponse,
     ApiKeyResponse,
     CreateApiKeyRequest,
     CreatedApiKeyResponse,
@@ -36,12 +39,15 @@ _BEARER_ONLY = (
     summary="Create an API key",
     description="Returns the whole key once, in `key`; only its digest is stored, so it "
     "cannot be shown again. Send it as `X-API-Key` to act as yourself on every route that "
-    "accepts a bearer token." + _BEARER_ONLY,
+    "accepts a bearer token. An account holds at most `ACCOUNTS_API_KEYS_PER_USER` keys (50 by "
+    "default), expired ones included until deleted: one more is refused with 409 "
+    "`api_key_limit_reached`." + _BEARER_ONLY,
     status_code=status.HTTP_201_CREATED,
     response_model=CreatedApiKeyResponse,
     responses=problem_responses(
         *AUTHENTICATED,
         "forbidden",
+        "api_key_limit_reached",
         "validation_failed",
         "malformed_request",
         "unsupported_media_type",
@@ -63,13 +69,24 @@ async def create_api_key(
     "",
     operation_id="list_api_keys",
     summary="List your API keys",
-    description="Oldest first, without the secret." + _BEARER_ONLY,
-    response_model=ApiKeyListResponse,
-    responses=problem_responses(*AUTHENTICATED, "forbidden", *ALWAYS),
+    description="Oldest first, without the secret. Keyset pagination as `GET /users`: pass "
+    "`next_cursor` back as `cursor` until it is `null`." + _BEARER_ONLY,
+    response_model=ApiKeyPageResponse,
+    responses=problem_responses(*AUTHENTICATED, "forbidden", "validation_failed", *ALWAYS),
 )
-async def list_api_keys(principal: BearerPrincipal, services: ServicesDep) -> ApiKeyListResponse:
-    keys = await services.list_api_keys.execute(principal)
-    return ApiKeyListResponse(items=[ApiKeyResponse.of(key) for key in keys])
+async def list_api_keys(
+    *,
+    principal: BearerPrincipal,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> ApiKeyPageResponse:
+    page = await services.list_api_keys.execute(
+        ListApiKeysQuery(principal=principal, limit=limit, cursor=cursor)
+    )
+    return ApiKeyPageResponse(
+        items=[ApiKeyResponse.of(key) for key in page.items], next_cursor=page.next_cursor
+    )
 
 
 @router.delete(

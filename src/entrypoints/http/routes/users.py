@@ -7,9 +7,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from application.use_cases.change_password import ChangePasswordCommand
 from application.use_cases.get_user import GetUserQuery
-from application.use_cases.list_users import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ListUsersQuery
+from application.use_cases.list_users import ListUsersQuery
 from application.use_cases.update_own_profile import UpdateOwnProfileCommand
 from application.use_cases.update_user import UpdateUserCommand
 from domain.users import Role, UserId
