@@ -21,16 +21,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # uv installs from the hashed lock files; bootstrapped into the venv when the machine lacks it.
+# Bytecode is compiled at install: with PYTHONDONTWRITEBYTECODE set, every process the tests
+# start would otherwise compile the libraries again on import.
 $(BIN)/uv: | $(BIN)/python
 	@command -v uv >/dev/null 2>&1 || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv
 
 $(STAMP_RUNTIME): requirements/runtime.txt pyproject.toml | $(BIN)/uv
-	$(UV) pip sync --python $(BIN)/python --require-hashes requirements/runtime.txt
+	$(UV) pip install --python $(BIN)/python --compile-bytecode --require-hashes -r requirements/runtime.txt
 	$(UV) pip install --python $(BIN)/python --no-deps --editable .
 	@rm -f $(STAMP_DEV) && touch $@
 
 $(STAMP_DEV): requirements/dev.txt pyproject.toml | $(BIN)/uv
-	$(UV) pip sync --python $(BIN)/python --require-hashes requirements/dev.txt
+	$(UV) pip sync --python $(BIN)/python --compile-bytecode --require-hashes requirements/dev.txt
 	$(UV) pip install --python $(BIN)/python --no-deps --editable .
 	@touch $@ $(STAMP_RUNTIME)
 
