@@ -88,6 +88,13 @@ def problem_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
 
 
 AUTHENTICATED = ("not_authenticated", "invalid_token", "account_disabled")
+# Every operation that reads a JSON body can refuse it in these four ways.
+JSON_BODY = (
+    "validation_failed",
+    "malformed_request",
+    "unsupported_media_type",
+    "payload_too_large",
+)
 # Every /api/v1 operation is rate limited, so each documents its 429.
 ALWAYS = ("rate_limited", "internal_error", "service_unavailable")
 
