@@ -1,52 +1,89 @@
-"""Failures the application reports in its own words; adapters translate theirs into these."""
+"""Failures the application reports in its own words; adapters translate theirs into these.
+
+Each carries its stable `code`: the key of its entry in the error registry of the HTTP edge.
+"""
+
+from typing import ClassVar
 
 
 class ApplicationError(Exception):
-    """Base of every error a use case raises on purpose."""
+    """Base of every error a use case raises on purpose; `code` names its problem at the edge."""
+
+    code: ClassVar[str] = "internal_error"
 
 
 class EmailAlreadyRegistered(ApplicationError):
     """An account with this email (compared case-insensitively) exists."""
 
+    code = "email_taken"
+
 
 class InvalidCredentials(ApplicationError):
     """Wrong email or password, or an inactive account: one error for all, on purpose."""
+
+    code = "invalid_grant"
 
 
 class InvalidToken(ApplicationError):
     """The credential is not a valid, current access token or API key."""
 
+    code = "invalid_token"
+
 
 class AccountDisabled(ApplicationError):
     """The credential is valid but its account is deactivated."""
+
+    code = "account_disabled"
 
 
 class Forbidden(ApplicationError):
     """The principal lacks the role the operation needs."""
 
+    code = "forbidden"
+
 
 class UserNotFound(ApplicationError):
     """No user has this id."""
+
+    code = "user_not_found"
 
 
 class PreconditionFailed(ApplicationError):
     """The client's `If-Match` does not match the resource's current version."""
 
+    code = "precondition_failed"
+
 
 class ConcurrentUpdate(ApplicationError):
     """Someone else changed the record between our read and our write."""
 
+    code = "precondition_failed"
 
-class InvalidCursor(ApplicationError):
+
+class InvalidParameter(ApplicationError):
+    """A listing's parameter was refused: `parameter` names it, `code` says why (a 422 field)."""
+
+    parameter: ClassVar[str]
+
+
+class InvalidCursor(InvalidParameter):
     """The pagination cursor was not issued by this service."""
 
+    parameter = "cursor"
+    code = "invalid_cursor"
 
-class InvalidPageSize(ApplicationError):
+
+class InvalidPageSize(InvalidParameter):
     """The page size is outside the bounds a listing serves."""
+
+    parameter = "limit"
+    code = "invalid_limit"
 
 
 class StorageUnavailable(ApplicationError):
     """A backing store (database, cache) cannot be reached right now."""
+
+    code = "service_unavailable"
 
 
 class StorageNotMigrated(StorageUnavailable):
@@ -56,14 +93,22 @@ class StorageNotMigrated(StorageUnavailable):
 class InvalidCurrentPassword(ApplicationError):
     """A password change named the wrong current password."""
 
+    code = "invalid_current_password"
+
 
 class ApiKeyNotFound(ApplicationError):
     """The caller has no API key with this id."""
+
+    code = "api_key_not_found"
 
 
 class ApiKeyLimitReached(ApplicationError):
     """The caller holds as many API keys as one account may."""
 
+    code = "api_key_limit_reached"
+
 
 class ExternalIdentityTaken(ApplicationError):
     """Another request linked this external identity first."""
+
+    code = "invalid_token"

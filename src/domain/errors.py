@@ -1,15 +1,23 @@
-"""Errors the domain raises when one of its rules would be broken."""
+"""Errors the domain raises when one of its rules would be broken.
+
+Each carries its stable `code`: the key of its entry in the error registry of the HTTP edge,
+or, for an `InvalidValue`, the code of its field in a 422's `errors`.
+"""
+
+from typing import ClassVar
 
 
 class DomainError(Exception):
-    """Base of every business-rule violation."""
+    """Base of every business-rule violation; `code` names its problem at the edge."""
+
+    code: ClassVar[str] = "internal_error"
 
 
 class InvalidValue(DomainError):
     """A value object refused its input; `field` names the concept, `code` is stable."""
 
     field: str = "value"
-    code: str = "invalid_value"
+    code = "invalid_value"
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
@@ -41,6 +49,8 @@ class WeakPassword(InvalidValue):
 class LastActiveAdmin(DomainError):
     """The change would leave the service without an active admin."""
 
+    code = "last_admin"
+
 
 class InvalidApiKeyName(InvalidValue):
     """The API key's name is empty, too long or holds control characters."""
@@ -59,6 +69,10 @@ class InvalidExpiry(InvalidValue):
 class RefreshTokenReused(DomainError):
     """A refresh token was presented again after it had been rotated: its family is burnt."""
 
+    code = "invalid_grant"
+
 
 class RefreshTokenExpired(DomainError):
     """The refresh token, or the login session it belongs to, has expired or was revoked."""
+
+    code = "invalid_grant"

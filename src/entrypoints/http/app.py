@@ -14,9 +14,9 @@ from entrypoints.container import Container, build_services, shutdown
 from entrypoints.http.client_ip import ClientAddressResolver
 from entrypoints.http.docs import install_docs
 from entrypoints.http.error_handlers import install_error_handlers
+from entrypoints.http.error_registry import MAX_LISTED_ERRORS
 from entrypoints.http.middleware import BodySizeLimitMiddleware, EdgeMiddleware
 from entrypoints.http.openapi import TAGS, build_openapi
-from entrypoints.http.problems import MAX_LISTED_ERRORS
 from entrypoints.http.request_checks import MAX_JSON_VALUES
 from entrypoints.http.routes import api_keys, auth, errors, health, metrics, users
 from entrypoints.logging import configure_logging

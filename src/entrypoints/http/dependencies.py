@@ -11,6 +11,7 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from application.principal import Principal
 from application.rate_limiting import password_change_for
 from entrypoints.container import Services
+from entrypoints.http.media_types import is_json, media_type_of
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.rate_limits import throttled
 from entrypoints.http.routes import API_PREFIX
@@ -112,9 +113,7 @@ AdminPrincipal = Annotated[Principal, Depends(require_admin)]
 
 async def require_json(request: Request) -> None:
     """415 unless the body is declared as JSON."""
-    content_type = request.headers.get("content-type", "")
-    media = content_type.split(";", 1)[0].strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
+    if not is_json(media_type_of(request)):
         raise ProblemError(
             "unsupported_media_type", "Send the body as JSON with Content-Type: application/json."
         )

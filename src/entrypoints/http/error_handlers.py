@@ -1,4 +1,4 @@
-"""The one table from application and domain errors to problem responses."""
+"""Every error the framework or the use cases raise, answered as the problem its code names."""
 
 from __future__ import annotations
 
@@ -16,23 +16,8 @@ from application import errors as app_errors
 from domain import errors as domain_errors
 from entrypoints.http.problems import FieldError, ProblemError, problem_response
 
-_ERROR_CODES: dict[type[Exception], str] = {
-    app_errors.EmailAlreadyRegistered: "email_taken",
-    app_errors.InvalidToken: "invalid_token",
-    app_errors.AccountDisabled: "account_disabled",
-    app_errors.Forbidden: "forbidden",
-    app_errors.UserNotFound: "user_not_found",
-    app_errors.ApiKeyNotFound: "api_key_not_found",
-    app_errors.ApiKeyLimitReached: "api_key_limit_reached",
-    app_errors.InvalidCurrentPassword: "invalid_current_password",
-    app_errors.ExternalIdentityTaken: "invalid_token",
-    app_errors.PreconditionFailed: "precondition_failed",
-    app_errors.ConcurrentUpdate: "precondition_failed",
-    app_errors.StorageUnavailable: "service_unavailable",
-    domain_errors.LastActiveAdmin: "last_admin",
-}
-
-_STATUS_CODES = {
+# Starlette's own refusals, by status: the problem each answers with.
+CODES_BY_STATUS = {
     400: "malformed_request",
     401: "not_authenticated",
     403: "forbidden",
@@ -46,31 +31,28 @@ _STATUS_CODES = {
 
 
 def problem_for(exc: Exception) -> ProblemError:
-    """The problem a known error answers with; anything unknown is an internal error."""
+    """The problem an error answers with, by the `code` it carries; anything else is a 500."""
     if isinstance(exc, ProblemError):
         return exc
     if isinstance(exc, domain_errors.InvalidValue):
-        return ProblemError(
-            "validation_failed",
-            errors=[FieldError(pointer=f"#/{exc.field}", detail=str(exc), code=exc.code)],
-        )
-    if isinstance(exc, app_errors.InvalidCursor):
-        return ProblemError(
-            "validation_failed",
-            errors=[FieldError(pointer="#/query/cursor", detail=str(exc), code="invalid_cursor")],
-        )
-    if isinstance(exc, app_errors.InvalidPageSize):
-        return ProblemError(
-            "validation_failed",
-            errors=[FieldError(pointer="#/query/limit", detail=str(exc), code="invalid_limit")],
-        )
-    for kind in type(exc).__mro__:
-        code = _ERROR_CODES.get(kind)
-        if code is not None:
-            # Storage failures keep the registry's generic detail: never a driver message.
-            detail = None if code == "service_unavailable" else str(exc)
-            return ProblemError(code, detail)
+        return _invalid_field(f"#/{exc.field}", exc)
+    if isinstance(exc, app_errors.InvalidParameter):
+        return _invalid_field(f"#/query/{exc.parameter}", exc)
+    if isinstance(exc, app_errors.StorageUnavailable):
+        # The registry's generic detail: never a driver message.
+        return ProblemError(exc.code)
+    if isinstance(exc, app_errors.ApplicationError | domain_errors.DomainError):
+        return ProblemError(exc.code, str(exc))
     return ProblemError("internal_error")
+
+
+def _invalid_field(
+    pointer: str, exc: domain_errors.InvalidValue | app_errors.InvalidParameter
+) -> ProblemError:
+    """A 422 naming the one field `exc` refused, with the field's own code."""
+    return ProblemError(
+        "validation_failed", errors=[FieldError(pointer=pointer, detail=str(exc), code=exc.code)]
+    )
 
 
 def _pointer(loc: Sequence[int | str]) -> str:
@@ -108,7 +90,7 @@ async def _handle_validation(request: Request, exc: Exception) -> Response:
 async def _handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type
     fallback = "internal_error" if exc.status_code >= 500 else "malformed_request"
-    code = _STATUS_CODES.get(exc.status_code, fallback)
+    code = CODES_BY_STATUS.get(exc.status_code, fallback)
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request)

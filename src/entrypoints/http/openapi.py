@@ -10,14 +10,15 @@ from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
 from entrypoints.http import schemas as http_schemas
-from entrypoints.http.problems import ALL_ERRORS, PROBLEM_MEDIA_TYPE
+from entrypoints.http.error_registry import ERRORS
+from entrypoints.http.problems import PROBLEM_MEDIA_TYPE
 from entrypoints.http.schemas import OAuthProblem, Problem
 
 _COMPONENTS = "#/components/schemas/{model}"
 
 
 def _example(code: str) -> dict[str, Any]:
-    spec = ALL_ERRORS[code]
+    spec = ERRORS[code]
     body: dict[str, Any] = {
         "type": f"http://127.0.0.1:8000/errors/{code}",
         "title": spec.title,
@@ -65,21 +66,20 @@ def problem_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route: each status with the problem schema and an example per code."""
     by_status: dict[int, list[str]] = {}
     for code in codes:
-        by_status.setdefault(ALL_ERRORS[code].status, []).append(code)
+        by_status.setdefault(ERRORS[code].status, []).append(code)
     responses: dict[int | str, dict[str, Any]] = {}
     for status, status_codes in sorted(by_status.items()):
-        oauth = all(ALL_ERRORS[c].oauth for c in status_codes)
+        oauth = all(ERRORS[c].oauth for c in status_codes)
         media = "application/json" if oauth else PROBLEM_MEDIA_TYPE
         schema = (OAuthProblem if oauth else Problem).__name__
         responses[status] = {
-            "description": " / ".join(ALL_ERRORS[c].title for c in status_codes),
+            "description": " / ".join(ERRORS[c].title for c in status_codes),
             **({"headers": RATE_LIMITED_HEADERS} if "rate_limited" in status_codes else {}),
             "content": {
                 media: {
                     "schema": {"$ref": _COMPONENTS.format(model=schema)},
                     "examples": {
-                        c: {"summary": ALL_ERRORS[c].title, "value": _example(c)}
-                        for c in status_codes
+                        c: {"summary": ERRORS[c].title, "value": _example(c)} for c in status_codes
                     },
                 }
             },
@@ -88,6 +88,13 @@ def problem_responses(*codes: str) -> dict[int | str, dict[str, Any]]:
 
 
 AUTHENTICATED = ("not_authenticated", "invalid_token", "account_disabled")
+# Every operation that reads a JSON body can refuse it in these four ways.
+JSON_BODY = (
+    "validation_failed",
+    "malformed_request",
+    "unsupported_media_type",
+    "payload_too_large",
+)
 # Every /api/v1 operation is rate limited, so each documents its 429.
 ALWAYS = ("rate_limited", "internal_error", "service_unavailable")
 

@@ -22,10 +22,10 @@ from application.errors import StorageUnavailable
 from application.ports.rate_limiting import RateLimitStatus
 from application.principal import Principal
 from application.rate_limiting import Caller, Operation, RateLimitDecision, operation_for
+from entrypoints.http.media_types import FORM, media_type_of
 from entrypoints.http.problems import ProblemError
 
 STATE_KEY = "rate_limit"
-FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 
 
 def reset_seconds(status: RateLimitStatus) -> int:
@@ -104,8 +104,7 @@ async def rate_limit_token_request(request: Request) -> None:
     that cannot be read still counts against the client address.
     """
     caller = Caller(client=client_of(request))
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != FORM_MEDIA_TYPE:
+    if media_type_of(request) != FORM:
         await enforce(request, Operation.TOKEN_REQUEST, caller)
         return
     try:

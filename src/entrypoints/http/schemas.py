@@ -12,7 +12,7 @@ from pydantic_core import PydanticCustomError
 from domain.credentials import ApiKey, ApiKeyName
 from domain.errors import InvalidValue
 from domain.users import EmailAddress, FullName, Role, User
-from entrypoints.http.problems import MAX_LISTED_ERRORS
+from entrypoints.http.error_registry import MAX_LISTED_ERRORS
 
 
 def _domain_checked(factory: type[Any]) -> AfterValidator:

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from entrypoints.http import error_handlers
-from entrypoints.http.problems import ALL_ERRORS, DEFAULT_HEADERS
+from entrypoints.http.error_registry import ERRORS
 from tests.integration.http.conftest import Api, assert_problem
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -111,7 +111,7 @@ async def test_every_error_response_is_a_problem_with_an_example_per_code(
             oauth = media["schema"]["$ref"].endswith("/OAuthProblem")
             assert media_type == ("application/json" if oauth else "application/problem+json")
             for code, example in media["examples"].items():
-                spec_of_code = ALL_ERRORS[code]  # a documented code must be in the registry
+                spec_of_code = ERRORS[code]  # a documented code must be in the registry
                 assert spec_of_code.status == int(status), f"{where}: {code}"
                 assert example["value"]["code"] == code
                 assert example["value"]["title"] == spec_of_code.title
@@ -190,14 +190,14 @@ async def test_operations_that_do_not_offer_the_api_key_refuse_it(
 async def test_every_code_the_app_answers_with_has_a_registry_entry_and_a_page(api: Api) -> None:
     source = "\n".join(p.read_text("utf-8") for p in (ROOT / "src").rglob("*.py"))
     raised = set(re.findall(r"ProblemError\(\s*\"([a-z_]+)\"", source))
-    mapped = set(error_handlers._ERROR_CODES.values()) | set(error_handlers._STATUS_CODES.values())
-    answered = raised | mapped | set(DEFAULT_HEADERS) | {"internal_error", "validation_failed"}
+    mapped = set(error_handlers.CODES_BY_STATUS.values())
+    answered = raised | mapped | {"internal_error", "validation_failed"}
     assert raised, "the scan found no ProblemError at all"
-    assert answered <= set(ALL_ERRORS), answered - set(ALL_ERRORS)
+    assert answered <= set(ERRORS), answered - set(ERRORS)
     for code in answered:
         page = await api.client.get(f"/errors/{code}")
         assert page.status_code == 200, code
-        assert ALL_ERRORS[code].title in page.text
+        assert ERRORS[code].title in page.text
 
 
 async def test_the_spec_validates(spec: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ from application.principal import Principal
 from application.use_cases.get_own_profile import GetOwnProfile
 from domain.users import User
 from entrypoints.container import migrate_database
-from entrypoints.http.problems import ALL_ERRORS
+from entrypoints.http.error_registry import ERRORS
 from tests.integration.conftest import fresh_database
 from tests.integration.http.conftest import (
     Api,
@@ -158,7 +158,7 @@ async def test_an_unexpected_failure_is_a_bare_500_with_the_request_id(
 async def test_every_error_code_has_a_documentation_page(api: Api) -> None:
     index = await api.client.get("/errors")
     assert index.status_code == 200
-    for code, spec in ALL_ERRORS.items():
+    for code, spec in ERRORS.items():
         page = await api.client.get(f"/errors/{code}")
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")

@@ -13,7 +13,7 @@ from application.use_cases.delete_api_key import DeleteApiKeyCommand
 from application.use_cases.list_api_keys import ListApiKeysQuery
 from domain.credentials import ApiKeyId
 from entrypoints.http.dependencies import BearerPrincipal, ServicesDep, require_json
-from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
+from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, JSON_BODY, problem_responses
 from entrypoints.http.request_checks import CheckedRoute
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
@@ -48,10 +48,7 @@ _BEARER_ONLY = (
         *AUTHENTICATED,
         "forbidden",
         "api_key_limit_reached",
-        "validation_failed",
-        "malformed_request",
-        "unsupported_media_type",
-        "payload_too_large",
+        *JSON_BODY,
         *ALWAYS,
     ),
     dependencies=[Depends(require_json)],

@@ -18,7 +18,8 @@ from application.use_cases.register_user import RegisterUserCommand
 from application.use_cases.revoke_token import RevokeTokenCommand, TokenTypeHint
 from entrypoints.container import Services
 from entrypoints.http.dependencies import ServicesDep, require_json
-from entrypoints.http.openapi import ALWAYS, problem_responses
+from entrypoints.http.media_types import FORM, media_type_of
+from entrypoints.http.openapi import ALWAYS, JSON_BODY, problem_responses
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
 from entrypoints.http.request_checks import CheckedRoute
@@ -26,8 +27,6 @@ from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], route_class=CheckedRoute)
-
-_FORM = "application/x-www-form-urlencoded"
 
 
 @router.post(
@@ -39,11 +38,8 @@ _FORM = "application/x-www-form-urlencoded"
     status_code=status.HTTP_201_CREATED,
     response_model=UserResponse,
     responses=problem_responses(
-        "validation_failed",
-        "malformed_request",
+        *JSON_BODY,
         "email_taken",
-        "unsupported_media_type",
-        "payload_too_large",
         *ALWAYS,
     ),
     dependencies=[Depends(rate_limited(Operation.REGISTER)), Depends(require_json)],
@@ -103,7 +99,7 @@ logger = structlog.get_logger("accounts.auth")
         "requestBody": {
             "required": True,
             "content": {
-                _FORM: {
+                FORM: {
                     "schema": _TOKEN_FORM_SCHEMA,
                     "examples": {
                         "password": {
@@ -186,7 +182,7 @@ async def _refresh_grant(form: FormData, services: Services) -> IssuedTokens:
         "requestBody": {
             "required": True,
             "content": {
-                _FORM: {
+                FORM: {
                     "schema": {
                         "type": "object",
                         "required": ["token"],
@@ -218,9 +214,8 @@ async def revoke_token(request: Request, services: ServicesDep) -> Response:
 
 
 async def _read_form(request: Request) -> FormData:
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media != _FORM:
-        raise ProblemError("invalid_request", f"The token request must be {_FORM}.")
+    if media_type_of(request) != FORM:
+        raise ProblemError("invalid_request", f"The token request must be {FORM}.")
     # Only urlencoded bodies get here; their parser cannot fail on content, and an oversized
     # body raises the 413 of the size-limit middleware.
     return await request.form()

@@ -8,8 +8,9 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 
+from entrypoints.http.error_registry import ERRORS, ErrorSpec
 from entrypoints.http.openapi import problem_responses
-from entrypoints.http.problems import ALL_ERRORS, ErrorSpec, ProblemError
+from entrypoints.http.problems import ProblemError
 from entrypoints.http.request_checks import CheckedRoute
 
 router = APIRouter(prefix="/errors", tags=["errors"], route_class=CheckedRoute)
@@ -53,7 +54,7 @@ async def index() -> HTMLResponse:
     rows = "".join(
         f'<tr><td><a href="errors/{s.code}"><code>{s.code}</code></a></td><td>{s.status}</td>'
         f"<td>{escape(s.title)}</td></tr>"
-        for s in ALL_ERRORS.values()
+        for s in ERRORS.values()
     )
     return _page(
         "accounts: error codes",
@@ -76,7 +77,7 @@ async def index() -> HTMLResponse:
     },
 )
 async def describe(code: str) -> HTMLResponse:
-    spec: ErrorSpec | None = ALL_ERRORS.get(code)
+    spec: ErrorSpec | None = ERRORS.get(code)
     if spec is None:
         raise ProblemError("not_found", "No error code of that name.")
     causes = "".join(f"<li>{_code_text(c)}</li>" for c in spec.causes)

@@ -22,7 +22,7 @@ from entrypoints.http.dependencies import (
     require_json,
 )
 from entrypoints.http.etag import etag_of, parse_if_match
-from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
+from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, JSON_BODY, problem_responses
 from entrypoints.http.request_checks import CheckedRoute
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
@@ -76,10 +76,7 @@ async def get_me(
         200: {"headers": _ETAG_HEADER},
         **problem_responses(
             *AUTHENTICATED,
-            "validation_failed",
-            "malformed_request",
-            "unsupported_media_type",
-            "payload_too_large",
+            *JSON_BODY,
             *ALWAYS,
         ),
     },
@@ -113,10 +110,7 @@ async def update_me(
         *AUTHENTICATED,
         "forbidden",
         "invalid_current_password",
-        "validation_failed",
-        "malformed_request",
-        "unsupported_media_type",
-        "payload_too_large",
+        *JSON_BODY,
         *ALWAYS,
     ),
     dependencies=[Depends(require_json)],
@@ -207,10 +201,7 @@ async def get_user(
             "user_not_found",
             "last_admin",
             "precondition_failed",
-            "validation_failed",
-            "malformed_request",
-            "unsupported_media_type",
-            "payload_too_large",
+            *JSON_BODY,
         ),
     },
     dependencies=[Depends(require_json)],
