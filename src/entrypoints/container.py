@@ -362,10 +362,3 @@ def migrate_database(settings: Settings, revision: str = "head") -> None:
     from adapters.persistence import migrator  # noqa: PLC0415
 
     migrator.upgrade(settings.database_url, revision)
-
-
-def migration_status(settings: Settings) -> tuple[str | None, str | None]:
-    """The database's current revision and the code's head revision."""
-    from adapters.persistence import migrator  # noqa: PLC0415 - see migrate_database
-
-    return migrator.current(settings.database_url), migrator.head()

@@ -51,17 +51,6 @@ class JwtKeys:
         if self.key_id in self.previous_keys:
             raise ValueError("A previous key cannot share the current key's id.")
 
-    def verification_key_for(self, kid: object) -> str | bytes:
-        """The key a token's `kid` names; a token without `kid` is checked with the current key.
-
-        Selected by id only, never by the token's algorithm: every key uses the pinned one.
-        """
-        if kid is None or kid == self.key_id:
-            return self.verification_key
-        if isinstance(kid, str) and kid in self.previous_keys:
-            return self.previous_keys[kid]
-        raise InvalidToken("The token was signed with a key this service does not know.")
-
 
 class JwtTokenService(TokenIssuer, TokenVerifier):
     """Issues and verifies access tokens with one configured algorithm.
@@ -165,7 +154,10 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             raise InvalidToken("The token's claims are malformed.") from exc
 
     def _verification_key_for(self, kid: object) -> jwt.PyJWK:
-        """The prepared key of `JwtKeys.verification_key_for`: selected by id only."""
+        """The key a token's `kid` names; a token without `kid` is checked with the current key.
+
+        Selected by id only, never by the token's algorithm: every key uses the pinned one.
+        """
         if kid is None or kid == self._keys.key_id:
             return self._current_key
         if isinstance(kid, str) and kid in self._previous_keys:
