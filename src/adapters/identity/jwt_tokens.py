@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import binascii
 import functools
-import json
 import time
-from base64 import urlsafe_b64decode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,7 +12,7 @@ from uuid import UUID, uuid4
 
 import jwt
 
-from adapters.identity.token_errors import EXPIRED, MALFORMED, client_safe_reason
+from adapters.identity.token_errors import EXPIRED, client_safe_reason
 from application.errors import InvalidToken
 from application.ports import AccessToken, AccessTokenClaims, TokenIssuer, TokenVerifier
 from domain.users import Role, User, UserId
@@ -129,7 +126,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
     def _verify(self, token: str) -> AccessTokenClaims:
         try:
             # Only for `typ` and `kid`: PyJWT parses it again, strictly, before trusting anything.
-            header = _unverified_header(token)
+            header = jwt.get_unverified_header(token)
             if str(header.get("typ", "")).lower() not in _ACCEPTED_TYPES:
                 raise InvalidToken("The token is not an access token.")
             claims = jwt.decode(
@@ -163,18 +160,6 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
         if isinstance(kid, str) and kid in self._previous_keys:
             return self._previous_keys[kid]
         raise InvalidToken("The token was signed with a key this service does not know.")
-
-
-def _unverified_header(token: str) -> dict[str, Any]:
-    """The JOSE header, decoded once; anything that is not a JSON object is malformed."""
-    try:
-        segment = token.split(".", 1)[0]
-        header = json.loads(urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error, RecursionError) as exc:
-        raise InvalidToken(MALFORMED) from exc
-    if not isinstance(header, dict):
-        raise InvalidToken(MALFORMED)
-    return header
 
 
 def _role(value: object) -> Role | None:
