@@ -403,8 +403,6 @@ class FakePasswordHasher(PasswordHasher):
         self.hash_calls = 0
         self.verify_calls = 0
         self.dummy_calls = 0
-        # The longest password any verification was given: a hash's cost grows with it.
-        self.longest_verified = 0
 
     @property
     def verifications(self) -> int:
@@ -421,7 +419,6 @@ class FakePasswordHasher(PasswordHasher):
 
     async def verify(self, password: str, hashed: HashedPassword) -> PasswordVerification:
         self.verify_calls += 1
-        self.longest_verified = max(self.longest_verified, len(password))
         parts = hashed.value.split("$")
         if len(parts) != 4 or parts[1] != "fake" or parts[3] != password.encode().hex():
             return PasswordVerification(valid=False)
@@ -430,7 +427,6 @@ class FakePasswordHasher(PasswordHasher):
 
     async def verify_dummy(self, password: str) -> None:
         self.dummy_calls += 1
-        self.longest_verified = max(self.longest_verified, len(password))
 
 
 class FakeTokens(TokenIssuer, TokenVerifier):

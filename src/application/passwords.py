@@ -1,4 +1,4 @@
-"""Checking a password against a stored hash: the same work whatever makes it fail."""
+"""Checking a password against a stored hash: one rule for every path that does it."""
 
 from __future__ import annotations
 
@@ -12,9 +12,16 @@ async def verify_password(
     password: str,
     password_hash: HashedPassword | None,
 ) -> PasswordVerification:
-    """Verify `password`; with no hash to match, or a password no policy allows (empty or
-    overlong), spend one dummy verification of at most `max_length` characters instead."""
-    if password_hash is None or not 0 < len(password) <= policy.max_length:
-        await hasher.verify_dummy(password[: policy.max_length])
+    """Verify `password` against `password_hash`.
+
+    A password no policy allows (empty, or longer than `max_length`) matches nothing and costs
+    no hash: its length is the caller's own choice, so the quick answer tells them nothing.
+    With no hash to match (no account, or one that signs in elsewhere) a dummy verification
+    takes the time a real one would.
+    """
+    if not 0 < len(password) <= policy.max_length:
+        return PasswordVerification(valid=False)
+    if password_hash is None:
+        await hasher.verify_dummy(password)
         return PasswordVerification(valid=False)
     return await hasher.verify(password, password_hash)

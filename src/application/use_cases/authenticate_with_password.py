@@ -21,9 +21,8 @@ class PasswordGrantCommand:
 class AuthenticateWithPassword:
     """Check the password and start a login session; every failure is `InvalidCredentials`.
 
-    Unknown emails, and empty or overlong passwords, cost a dummy verification, so every
-    failure takes as long as a wrong password. The database connection is released before
-    hashing starts.
+    Unknown emails are verified against a dummy hash, so the answer takes as long whether or
+    not the account exists. The database connection is released before hashing starts.
     """
 
     def __init__(
