@@ -18,9 +18,10 @@ from application.errors import (
     StorageNotMigrated,
     StorageUnavailable,
 )
-from application.use_cases.create_admin import CreateAdmin, CreateAdminCommand
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
+from application.use_cases.register_user import RegisterUser, RegisterUserCommand
 from domain.errors import DomainError
+from domain.users import Role
 from entrypoints.container import (
     Container,
     build_services,
@@ -176,9 +177,9 @@ async def _create_admin(settings: Settings, email: str, password: str, full_name
     container = Container(settings=settings)
     await build_services(container)
     try:
-        create: CreateAdmin = await resolve(container.create_admin)
-        user = await create.execute(
-            CreateAdminCommand(email=email, password=password, full_name=full_name)
+        register: RegisterUser = await resolve(container.register_user)
+        user = await register.execute(
+            RegisterUserCommand(email, password, full_name=full_name, role=Role.ADMIN)
         )
         return str(user.id)
     finally:

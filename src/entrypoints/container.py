@@ -34,7 +34,6 @@ from application.rate_limiting import CONFIGURED_POLICIES, PolicyName, Throttle
 from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
-from application.use_cases.create_admin import CreateAdmin
 from application.use_cases.create_api_key import CreateApiKey
 from application.use_cases.delete_api_key import DeleteApiKey
 from application.use_cases.get_own_profile import GetOwnProfile
@@ -204,9 +203,6 @@ class Container(containers.DeclarativeContainer):
     register_user = providers.Singleton(
         RegisterUser, uow=uow, hasher=hasher, clock=clock, ids=ids, policy=password_policy
     )
-    create_admin = providers.Singleton(
-        CreateAdmin, uow=uow, hasher=hasher, clock=clock, ids=ids, policy=password_policy
-    )
     authenticate = providers.Singleton(
         AuthenticateWithPassword,
         uow=uow,
@@ -362,10 +358,3 @@ def migrate_database(settings: Settings, revision: str = "head") -> None:
     from adapters.persistence import migrator  # noqa: PLC0415
 
     migrator.upgrade(settings.database_url, revision)
-
-
-def migration_status(settings: Settings) -> tuple[str | None, str | None]:
-    """The database's current revision and the code's head revision."""
-    from adapters.persistence import migrator  # noqa: PLC0415 - see migrate_database
-
-    return migrator.current(settings.database_url), migrator.head()

@@ -9,7 +9,6 @@ Gunicorn's master serves their sum on the metrics port (`ACCOUNTS_METRICS_PORT`)
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -134,18 +133,7 @@ def route_template(scope: Scope) -> str:
     """The matched route's path format (`/api/v1/users/{user_id}`), never the raw path."""
     route = scope.get("route")
     template = getattr(route, "path_format", None)
-    if not isinstance(template, str):
-        return UNMATCHED_ROUTE
-    # FastAPI hands over the route as its router declared it (`/users/{user_id}`), without the
-    # prefix it was included under. The prefix is what precedes the route's own match; the app's
-    # prefixes are constant (`/api/v1`), so this adds no client-chosen text to the label.
-    regex = getattr(route, "path_regex", None)
-    path: str = scope.get("path", "")
-    if isinstance(regex, re.Pattern) and not regex.match(path):
-        for index, character in enumerate(path):
-            if character == "/" and regex.match(path[index:]):
-                return path[:index] + template
-    return template
+    return template if isinstance(template, str) else UNMATCHED_ROUTE
 
 
 class PrometheusRateLimitObserver(RateLimitObserver):

@@ -41,6 +41,23 @@ async def test_stores_an_active_user_with_the_user_role(
     assert await hasher.verify(PASSWORD, stored.password_hash) == PasswordVerification(valid=True)
 
 
+async def test_stores_an_active_admin_when_asked_for_one(
+    register: RegisterUser, uow: FakeUnitOfWork, hasher: FakePasswordHasher
+) -> None:
+    admin = await register.execute(
+        RegisterUserCommand("root@example.com", PASSWORD, full_name="Root", role=Role.ADMIN)
+    )
+
+    assert uow.committed
+    [stored] = uow.store.all()
+    assert stored == admin
+    assert stored.role is Role.ADMIN
+    assert stored.is_active
+    assert stored.full_name == FullName("Root")
+    assert (await hasher.verify(PASSWORD, stored.password_hash)).valid
+    assert await uow.store.lock_active_admin_ids() == [admin.id]
+
+
 async def test_each_registration_gets_a_new_id(register: RegisterUser) -> None:
     first = await register.execute(RegisterUserCommand("a@example.com", PASSWORD))
     second = await register.execute(RegisterUserCommand("b@example.com", PASSWORD))
@@ -56,36 +73,44 @@ async def test_each_registration_gets_a_new_id(register: RegisterUser) -> None:
         pytest.param("ada@example.com", id="own-email"),
     ],
 )
+@pytest.mark.parametrize("role", [Role.USER, Role.ADMIN])
 async def test_weak_password_stores_nothing_and_computes_no_hash(
-    register: RegisterUser, uow: FakeUnitOfWork, hasher: FakePasswordHasher, password: str
+    register: RegisterUser,
+    uow: FakeUnitOfWork,
+    hasher: FakePasswordHasher,
+    password: str,
+    role: Role,
 ) -> None:
     with pytest.raises(WeakPassword):
-        await register.execute(RegisterUserCommand("ada@example.com", password))
+        await register.execute(RegisterUserCommand("ada@example.com", password, role=role))
 
     assert uow.store.all() == []
     assert hasher.hash_calls == 0
 
 
+@pytest.mark.parametrize("role", [Role.USER, Role.ADMIN])
 async def test_email_registered_in_another_case_is_refused_and_nothing_committed(
-    register: RegisterUser, uow: FakeUnitOfWork, seed: UserSeeder
+    register: RegisterUser, uow: FakeUnitOfWork, seed: UserSeeder, role: Role
 ) -> None:
     existing = seed("ada@example.com", full_name="Original")
 
     with pytest.raises(EmailAlreadyRegistered):
         await register.execute(
-            RegisterUserCommand("ADA@Example.com", PASSWORD, full_name="Impostor")
+            RegisterUserCommand("ADA@Example.com", PASSWORD, full_name="Impostor", role=role)
         )
 
     assert not uow.committed
     assert uow.store.all() == [existing]
     assert uow.store.all()[0].full_name == FullName("Original")
+    assert uow.store.all()[0].role is Role.USER
 
 
+@pytest.mark.parametrize("role", [Role.USER, Role.ADMIN])
 async def test_invalid_email_is_refused(
-    register: RegisterUser, uow: FakeUnitOfWork, hasher: FakePasswordHasher
+    register: RegisterUser, uow: FakeUnitOfWork, hasher: FakePasswordHasher, role: Role
 ) -> None:
     with pytest.raises(InvalidEmail):
-        await register.execute(RegisterUserCommand("not-an-email", PASSWORD))
+        await register.execute(RegisterUserCommand("not-an-email", PASSWORD, role=role))
 
     assert uow.store.all() == []
     assert hasher.hash_calls == 0

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import binascii
 import functools
-import json
 import time
-from base64 import urlsafe_b64decode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -15,7 +12,7 @@ from uuid import UUID, uuid4
 
 import jwt
 
-from adapters.identity.token_errors import EXPIRED, MALFORMED, client_safe_reason
+from adapters.identity.token_errors import EXPIRED, client_safe_reason
 from application.errors import InvalidToken
 from application.ports import AccessToken, AccessTokenClaims, TokenIssuer, TokenVerifier
 from domain.users import Role, User, UserId
@@ -50,17 +47,6 @@ class JwtKeys:
             raise ValueError("Previous keys need a key id for the current key.")
         if self.key_id in self.previous_keys:
             raise ValueError("A previous key cannot share the current key's id.")
-
-    def verification_key_for(self, kid: object) -> str | bytes:
-        """The key a token's `kid` names; a token without `kid` is checked with the current key.
-
-        Selected by id only, never by the token's algorithm: every key uses the pinned one.
-        """
-        if kid is None or kid == self.key_id:
-            return self.verification_key
-        if isinstance(kid, str) and kid in self.previous_keys:
-            return self.previous_keys[kid]
-        raise InvalidToken("The token was signed with a key this service does not know.")
 
 
 class JwtTokenService(TokenIssuer, TokenVerifier):
@@ -140,7 +126,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
     def _verify(self, token: str) -> AccessTokenClaims:
         try:
             # Only for `typ` and `kid`: PyJWT parses it again, strictly, before trusting anything.
-            header = _unverified_header(token)
+            header = jwt.get_unverified_header(token)
             if str(header.get("typ", "")).lower() not in _ACCEPTED_TYPES:
                 raise InvalidToken("The token is not an access token.")
             claims = jwt.decode(
@@ -165,24 +151,15 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             raise InvalidToken("The token's claims are malformed.") from exc
 
     def _verification_key_for(self, kid: object) -> jwt.PyJWK:
-        """The prepared key of `JwtKeys.verification_key_for`: selected by id only."""
+        """The key a token's `kid` names; a token without `kid` is checked with the current key.
+
+        Selected by id only, never by the token's algorithm: every key uses the pinned one.
+        """
         if kid is None or kid == self._keys.key_id:
             return self._current_key
         if isinstance(kid, str) and kid in self._previous_keys:
             return self._previous_keys[kid]
         raise InvalidToken("The token was signed with a key this service does not know.")
-
-
-def _unverified_header(token: str) -> dict[str, Any]:
-    """The JOSE header, decoded once; anything that is not a JSON object is malformed."""
-    try:
-        segment = token.split(".", 1)[0]
-        header = json.loads(urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (ValueError, binascii.Error, RecursionError) as exc:
-        raise InvalidToken(MALFORMED) from exc
-    if not isinstance(header, dict):
-        raise InvalidToken(MALFORMED)
-    return header
 
 
 def _role(value: object) -> Role | None:

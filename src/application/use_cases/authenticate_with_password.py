@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from application.errors import InvalidCredentials
+from application.passwords import verify_password
 from application.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from application.sessions import IssuedTokens, SessionIssuer
 from domain.errors import InvalidEmail
@@ -39,9 +40,6 @@ class AuthenticateWithPassword:
         self._policy = policy
 
     async def execute(self, command: PasswordGrantCommand) -> IssuedTokens:
-        if not command.password or len(command.password) > self._policy.max_length:
-            # Refused before hashing: a megabyte "password" must not cost a hash.
-            raise InvalidCredentials("Invalid email or password.")
         try:
             email = EmailAddress(command.username)
         except InvalidEmail:
@@ -50,12 +48,10 @@ class AuthenticateWithPassword:
         if email is not None:
             async with self._uow() as uow:
                 user = await uow.users.get_by_email(email)
-        if user is None or user.password_hash is None:
-            # No account, or one that signs in at an external identity provider.
-            await self._hasher.verify_dummy(command.password)
-            raise InvalidCredentials("Invalid email or password.")
-        check = await self._hasher.verify(command.password, user.password_hash)
-        if not check.valid or not user.is_active:
+        # No account, or one that signs in at an external identity provider: no hash.
+        password_hash = user.password_hash if user is not None else None
+        check = await verify_password(self._hasher, self._policy, command.password, password_hash)
+        if user is None or not check.valid or not user.is_active:
             raise InvalidCredentials("Invalid email or password.")
         now = self._clock.now()
         family, refresh = self._sessions.start(user, now)

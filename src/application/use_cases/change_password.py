@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from application.errors import ConcurrentUpdate, InvalidCurrentPassword, UserNotFound
+from application.passwords import verify_password
 from application.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from application.principal import Principal
 from domain.errors import WeakPassword
@@ -40,11 +41,9 @@ class ChangePassword:
     async def execute(self, command: ChangePasswordCommand) -> None:
         command.principal.ensure_bearer()
         user = command.principal.user
-        current = command.current_password
-        if user.password_hash is None or not current or len(current) > self._policy.max_length:
-            await self._hasher.verify_dummy(current[: self._policy.max_length])
-            raise InvalidCurrentPassword("The current password is not correct.")
-        check = await self._hasher.verify(current, user.password_hash)
+        check = await verify_password(
+            self._hasher, self._policy, command.current_password, user.password_hash
+        )
         if not check.valid:
             raise InvalidCurrentPassword("The current password is not correct.")
         try:

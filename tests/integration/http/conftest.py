@@ -11,7 +11,8 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from application.use_cases.create_admin import CreateAdmin, CreateAdminCommand
+from application.use_cases.register_user import RegisterUser, RegisterUserCommand
+from domain.users import Role
 from entrypoints.container import Container, resolve
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
@@ -85,10 +86,10 @@ class Api:
         return created.json()["id"], await self.login(email)
 
     async def admin(self, email: str = "root@example.com") -> tuple[str, dict[str, str]]:
-        """Create an admin the way operators do (the CreateAdmin use case) and log in."""
+        """Create an admin the way operators do (`accounts create-admin`) and log in."""
         container: Container = self.app.state.container
-        create: CreateAdmin = await resolve(container.create_admin)
-        admin = await create.execute(CreateAdminCommand(email=email, password=PASSWORD))
+        register: RegisterUser = await resolve(container.register_user)
+        admin = await register.execute(RegisterUserCommand(email, PASSWORD, role=Role.ADMIN))
         return str(admin.id), await self.login(email)
 
 

@@ -16,6 +16,7 @@ from application.use_cases.refresh_access_token import (
 )
 from application.use_cases.register_user import RegisterUserCommand
 from application.use_cases.revoke_token import RevokeTokenCommand, TokenTypeHint
+from domain.users import Role
 from entrypoints.container import Services
 from entrypoints.http.dependencies import ServicesDep, require_json
 from entrypoints.http.media_types import FORM, media_type_of
@@ -48,7 +49,9 @@ async def register(
     body: RegisterRequest, response: Response, services: ServicesDep
 ) -> UserResponse:
     user = await services.register_user.execute(
-        RegisterUserCommand(email=body.email, password=body.password, full_name=body.full_name)
+        RegisterUserCommand(
+            email=body.email, password=body.password, full_name=body.full_name, role=Role.USER
+        )
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
     return UserResponse.of(user)
