@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from domain.credentials import ApiKey, ApiKeyName
@@ -38,6 +48,46 @@ FullNameField = Annotated[
 # stops absurd inputs before they reach the hasher.
 PasswordField = Annotated[
     str, Field(min_length=1, max_length=1024, examples=["correct-horse-battery-staple-42"])
+]
+
+
+# RFC 3339 §5.6 `date-time`, which JSON Schema's `format` only annotates: the pattern asserts it.
+_DATE, _TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}", r"[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+RFC3339_DATE_TIME = "^" + _DATE + "[Tt]" + _TIME + r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+RFC3339_UTC_DATE_TIME = "^" + _DATE + "T" + _TIME + "Z$"
+
+
+def _rfc3339(value: object) -> object:
+    if not isinstance(value, str) or not re.fullmatch(RFC3339_DATE_TIME, value):
+        raise PydanticCustomError(
+            "datetime_format",
+            "Must be an RFC 3339 date-time with an offset, such as 2027-06-30T00:00:00Z.",
+        )
+    return value
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_out_of_range", "Must fall within the years 0001 to 9999 in UTC."
+        ) from None
+
+
+# A date-time a client sends: RFC 3339 text only (no numbers, no other ISO 8601 forms), with
+# any offset, held in UTC from here on; an instant outside UTC's years 1-9999 is refused.
+RequestDateTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_in_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339_DATE_TIME}),
+]
+# A date-time the service answers with: always UTC, written with `Z` (CONTRACT §4).
+ResponseDateTime = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339_UTC_DATE_TIME}),
 ]
 
 
@@ -110,8 +160,8 @@ class UserResponse(BaseModel):
     full_name: str
     role: Role
     is_active: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: ResponseDateTime
+    updated_at: ResponseDateTime
 
     model_config = ConfigDict(json_schema_extra={"examples": [_USER_EXAMPLE]})
 
@@ -193,8 +243,10 @@ ApiKeyNameField = Annotated[
 
 class CreateApiKeyRequest(_Input):
     name: ApiKeyNameField
-    expires_at: AwareDatetime | None = Field(
-        None, description="When the key stops working (RFC 3339 with an offset); none: never."
+    expires_at: RequestDateTime | None = Field(
+        None,
+        description="When the key stops working: an RFC 3339 date-time with an offset, later "
+        "than now and at most `9999-12-31T23:59:59Z`; answered in UTC. Absent or `null`: never.",
     )
 
     model_config = ConfigDict(
@@ -219,9 +271,9 @@ class ApiKeyResponse(BaseModel):
     id: UUID
     name: str
     prefix: str = Field(description="The key's public beginning, to recognise it in listings.")
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None = Field(
+    created_at: ResponseDateTime
+    expires_at: ResponseDateTime | None
+    last_used_at: ResponseDateTime | None = Field(
         description="Approximate (updated at most once a minute); `null` if never used."
     )
 
