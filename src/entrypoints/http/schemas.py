@@ -17,11 +17,15 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from domain.credentials import ApiKey, ApiKeyName
+from domain.credentials.api_keys import MAX_NAME_LENGTH as MAX_API_KEY_NAME_LENGTH
 from domain.errors import InvalidValue
 from domain.users import EmailAddress, FullName, Role, User
+from domain.users.policies import ABSOLUTE_MAX_PASSWORD_LENGTH
+from domain.users.values import MAX_EMAIL_LENGTH, MAX_FULL_NAME_LENGTH
 
 
 def _domain_checked(factory: type[Any]) -> AfterValidator:
@@ -36,18 +40,38 @@ def _domain_checked(factory: type[Any]) -> AfterValidator:
     return AfterValidator(check)
 
 
+# Each limit is the domain's own constant, so the document states what the server enforces.
 EmailField = Annotated[
     str,
-    Field(min_length=3, max_length=320, examples=["ada@example.com"]),
+    Field(max_length=MAX_EMAIL_LENGTH, examples=["ada@example.com"]),
     _domain_checked(EmailAddress),
 ]
 FullNameField = Annotated[
-    str, Field(max_length=400, examples=["Ada Lovelace"]), _domain_checked(FullName)
+    str,
+    Field(max_length=MAX_FULL_NAME_LENGTH, examples=["Ada Lovelace"]),
+    _domain_checked(FullName),
 ]
-# The policy's real bounds come from settings and are checked by the use case; this cap only
-# stops absurd inputs before they reach the hasher.
-PasswordField = Annotated[
-    str, Field(min_length=1, max_length=1024, examples=["correct-horse-battery-staple-42"])
+# Marks a new password: the document's `minLength` is the configured policy's, filled in by
+# `openapi.build_openapi`; the policy itself (the use case) enforces it and the rest.
+POLICY_MIN_LENGTH = "x-policy-min-length"
+NewPasswordField = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=ABSOLUTE_MAX_PASSWORD_LENGTH,
+        examples=["correct-horse-battery-staple-42"],
+        description="At least `ACCOUNTS_PASSWORD_MIN_LENGTH` characters (15 by default), not a "
+        "common password, not your email address.",
+        json_schema_extra={POLICY_MIN_LENGTH: True},
+    ),
+]
+CurrentPasswordField = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=ABSOLUTE_MAX_PASSWORD_LENGTH,
+        examples=["correct-horse-battery-staple-42"],
+    ),
 ]
 
 
@@ -97,7 +121,7 @@ class _Input(BaseModel):
 
 class RegisterRequest(_Input):
     email: EmailField
-    password: PasswordField
+    password: NewPasswordField
     full_name: FullNameField = ""
 
     model_config = ConfigDict(
@@ -125,9 +149,10 @@ class UpdateProfileRequest(_Input):
 class AdminUpdateUserRequest(_Input):
     """Absent fields stay as they are; `null` is refused."""
 
-    full_name: FullNameField | None = None
-    role: Role | None = None
-    is_active: bool | None = None
+    # Optional but never null: the schema shows only the value's type.
+    full_name: FullNameField | SkipJsonSchema[None] = None
+    role: Role | SkipJsonSchema[None] = None
+    is_active: bool | SkipJsonSchema[None] = None
 
     model_config = ConfigDict(
         extra="forbid",
@@ -220,8 +245,8 @@ class TokenResponse(BaseModel):
 
 
 class ChangePasswordRequest(_Input):
-    current_password: PasswordField
-    new_password: PasswordField
+    current_password: CurrentPasswordField
+    new_password: NewPasswordField
 
     model_config = ConfigDict(
         extra="forbid",
@@ -237,7 +262,9 @@ class ChangePasswordRequest(_Input):
 
 
 ApiKeyNameField = Annotated[
-    str, Field(max_length=200, examples=["deploy bot"]), _domain_checked(ApiKeyName)
+    str,
+    Field(max_length=MAX_API_KEY_NAME_LENGTH, examples=["deploy bot"]),
+    _domain_checked(ApiKeyName),
 ]
 
 

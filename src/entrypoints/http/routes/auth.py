@@ -64,15 +64,18 @@ _TOKEN_FORM_SCHEMA = {
         "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
         "username": {
             "type": "string",
+            "minLength": 1,
             "description": "The account email (`grant_type=password`).",
         },
         "password": {
             "type": "string",
+            "minLength": 1,
             "format": "password",
             "description": "`grant_type=password` only.",
         },
         "refresh_token": {
             "type": "string",
+            "minLength": 1,
             "description": "`grant_type=refresh_token` only.",
         },
         "scope": {"type": "string", "description": "Ignored."},
@@ -170,7 +173,7 @@ async def _refresh_grant(form: FormData, services: Services) -> IssuedTokens:
     operation_id="revoke_token",
     summary="Revoke a token (log out)",
     description="RFC 7009 revocation, as a form with `token` and an optional "
-    "`token_type_hint` (`refresh_token` or `access_token`). Revoking either token of a login "
+    "`token_type_hint`. Revoking either token of a login "
     "session ends that session: its refresh tokens stop refreshing and its access tokens are "
     "refused from the next request. The answer is 200 with an empty body also for unknown, "
     "expired or already revoked tokens, so it reveals nothing about them.",
@@ -190,10 +193,12 @@ async def _refresh_grant(form: FormData, services: Services) -> IssuedTokens:
                         "type": "object",
                         "required": ["token"],
                         "properties": {
-                            "token": {"type": "string"},
+                            "token": {"type": "string", "minLength": 1},
                             "token_type_hint": {
                                 "type": "string",
-                                "enum": ["refresh_token", "access_token"],
+                                "description": "`refresh_token` or `access_token` speeds the "
+                                "search up; any other hint is ignored and every kind is "
+                                "searched (RFC 7009 §2.1).",
                             },
                         },
                     },
