@@ -17,7 +17,6 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from domain.credentials import ApiKey, ApiKeyName
@@ -146,13 +145,18 @@ class UpdateProfileRequest(_Input):
     )
 
 
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Document an optional field's value type only: `None` stands for absent, `null` is refused."""
+    (value,) = [member for member in schema.pop("anyOf") if member != {"type": "null"}]
+    schema.update(value)
+
+
 class AdminUpdateUserRequest(_Input):
     """Absent fields stay as they are; `null` is refused."""
 
-    # Optional but never null: the schema shows only the value's type.
-    full_name: FullNameField | SkipJsonSchema[None] = None
-    role: Role | SkipJsonSchema[None] = None
-    is_active: bool | SkipJsonSchema[None] = None
+    full_name: FullNameField | None = Field(None, json_schema_extra=_not_nullable)
+    role: Role | None = Field(None, json_schema_extra=_not_nullable)
+    is_active: bool | None = Field(None, json_schema_extra=_not_nullable)
 
     model_config = ConfigDict(
         extra="forbid",

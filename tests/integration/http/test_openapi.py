@@ -294,6 +294,12 @@ async def test_admin_patch_fields_are_optional_but_not_nullable_as_the_server_sa
         )
         body = assert_problem(response, 422, "validation_failed")
         assert [e["pointer"] for e in body["errors"]] == [f"#/{name}"]
+    for name, value in (("full_name", "x" * 201), ("role", "root"), ("is_active", "maybe")):
+        response = await api.client.patch(
+            f"/api/v1/users/{user_id}", json={name: value}, headers=admin
+        )
+        body = assert_problem(response, 422, "validation_failed")
+        assert [e["pointer"] for e in body["errors"]] == [f"#/{name}"]
 
 
 async def test_any_token_type_hint_is_documented_and_accepted(
