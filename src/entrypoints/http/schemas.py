@@ -20,11 +20,17 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from domain.credentials import ApiKey, ApiKeyName
+from domain.credentials.api_keys import API_KEY_NAME_PATTERN
 from domain.credentials.api_keys import MAX_NAME_LENGTH as MAX_API_KEY_NAME_LENGTH
 from domain.errors import InvalidValue
 from domain.users import EmailAddress, FullName, Role, User
 from domain.users.policies import ABSOLUTE_MAX_PASSWORD_LENGTH
-from domain.users.values import MAX_EMAIL_LENGTH, MAX_FULL_NAME_LENGTH
+from domain.users.values import (
+    EMAIL_PATTERN,
+    FULL_NAME_PATTERN,
+    MAX_EMAIL_LENGTH,
+    MAX_FULL_NAME_LENGTH,
+)
 
 
 def _domain_checked(factory: type[Any]) -> AfterValidator:
@@ -39,15 +45,33 @@ def _domain_checked(factory: type[Any]) -> AfterValidator:
     return AfterValidator(check)
 
 
-# Each limit is the domain's own constant, so the document states what the server enforces.
+# Each limit and pattern is the domain's own, so the document states what the server
+# enforces (the domain's value objects check it). Unicode categories beyond the control
+# characters are no regex that ECMA-262 and Python read alike: the descriptions state them.
 EmailField = Annotated[
     str,
-    Field(max_length=MAX_EMAIL_LENGTH, examples=["ada@example.com"]),
+    Field(
+        max_length=MAX_EMAIL_LENGTH,
+        examples=["ada@example.com"],
+        description="`local@domain`: a dot-atom local part of at most 64 characters and a "
+        "domain of two or more DNS labels, the last not all digits. Surrounding whitespace "
+        "is dropped; the domain is stored in lower case, and addresses match "
+        "case-insensitively.",
+        json_schema_extra={"pattern": EMAIL_PATTERN},
+    ),
     _domain_checked(EmailAddress),
 ]
 FullNameField = Annotated[
     str,
-    Field(max_length=MAX_FULL_NAME_LENGTH, examples=["Ada Lovelace"]),
+    Field(
+        max_length=MAX_FULL_NAME_LENGTH,
+        examples=["Ada Lovelace"],
+        description="May be empty. Each run of whitespace becomes one space and the ends are "
+        "trimmed; at most 200 characters as sent. No other control characters, nor format "
+        "characters but the zero-width (non-)joiner, nor private-use, surrogate or "
+        "unassigned ones.",
+        json_schema_extra={"pattern": FULL_NAME_PATTERN},
+    ),
     _domain_checked(FullName),
 ]
 # Marks a new password: the document's `minLength` is the configured policy's, filled in by
@@ -267,7 +291,13 @@ class ChangePasswordRequest(_Input):
 
 ApiKeyNameField = Annotated[
     str,
-    Field(max_length=MAX_API_KEY_NAME_LENGTH, examples=["deploy bot"]),
+    Field(
+        max_length=MAX_API_KEY_NAME_LENGTH,
+        examples=["deploy bot"],
+        description="Not only whitespace; the ends are trimmed. No control characters inside, "
+        "nor format, private-use, surrogate or unassigned ones.",
+        json_schema_extra={"pattern": API_KEY_NAME_PATTERN},
+    ),
     _domain_checked(ApiKeyName),
 ]
 

@@ -314,3 +314,51 @@ async def test_any_token_type_hint_is_documented_and_accepted(
 
     assert hint == {"type": "string", "description": hint["description"]}
     assert response.status_code == 200
+
+
+async def test_the_documented_patterns_say_what_the_server_accepts(
+    api: Api, spec: dict[str, Any]
+) -> None:
+    _, headers = await api.user("ada@example.com")
+    cases: dict[tuple[str, str, str], list[str]] = {
+        ("/api/v1/auth/register", "post", "email"): [
+            "grace@example.com",
+            " alan@example.com\t",
+            "edsger@localhost",
+            "barbara@example.123",
+            "don..ald@example.com",
+            "x" * 65 + "@example.com",
+            "john@exa_mple.com",
+        ],
+        ("/api/v1/users/me", "patch", "full_name"): [
+            "Ada King",
+            "Ada\tKing\n",
+            "Ada\x00King",
+            "Ada\x7f",
+            "Ada\xad",
+            "   ",
+        ],
+        ("/api/v1/users/me/api-keys", "post", "name"): [
+            "deploy bot",
+            "\tdeploy bot\n",
+            "deploy\tbot",
+            "   ",
+            "",
+            "bot\x85",
+        ],
+    }
+
+    async def accepted(path: str, method: str, name: str, value: str) -> bool:
+        body: dict[str, Any] = {name: value}
+        if name == "email":
+            body["password"] = PASSWORD
+        response = await api.client.request(method, path, json=body, headers=headers)
+        assert response.status_code in (200, 201, 422), response.text
+        return response.status_code != 422
+
+    for (path, method, name), values in cases.items():
+        schema = request_property(spec, path, method, name)
+        validator = Draft202012Validator(schema)
+        for value in values:
+            documented = validator.is_valid(value)
+            assert documented == await accepted(path, method, name, value), (name, value)
