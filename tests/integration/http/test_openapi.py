@@ -362,3 +362,24 @@ async def test_the_documented_patterns_say_what_the_server_accepts(
         for value in values:
             documented = validator.is_valid(value)
             assert documented == await accepted(path, method, name, value), (name, value)
+
+
+async def test_an_empty_token_parameter_counts_as_absent_as_documented(
+    api: Api, spec: dict[str, Any]
+) -> None:
+    """RFC 6749 §3.2: a parameter sent without a value is treated as omitted."""
+    await api.user("ada@example.com")
+    refresh_token = request_property(spec, "/api/v1/auth/token", "post", "refresh_token")
+
+    response = await api.client.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": "password",
+            "username": "ada@example.com",
+            "password": PASSWORD,
+            "refresh_token": "",
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    assert Draft202012Validator(refresh_token).is_valid("")

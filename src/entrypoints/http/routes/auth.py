@@ -64,18 +64,15 @@ _TOKEN_FORM_SCHEMA = {
         "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
         "username": {
             "type": "string",
-            "minLength": 1,
             "description": "The account email (`grant_type=password`).",
         },
         "password": {
             "type": "string",
-            "minLength": 1,
             "format": "password",
             "description": "`grant_type=password` only.",
         },
         "refresh_token": {
             "type": "string",
-            "minLength": 1,
             "description": "`grant_type=refresh_token` only.",
         },
         "scope": {"type": "string", "description": "Ignored."},
@@ -94,6 +91,8 @@ logger = structlog.get_logger("accounts.auth")
     "- `grant_type=refresh_token` with `refresh_token` rotates it: the answer holds a new "
     "access token and a new refresh token, and the one sent is spent. Sending a spent refresh "
     "token again ends the whole session (RFC 9700 §4.14).\n\n"
+    "A parameter sent empty counts as absent (RFC 6749 §3.2): missing where its grant "
+    "needs it, ignored elsewhere.\n\n"
     "Errors are RFC 6749 §5.2 JSON (`error`, `error_description`) alongside the problem "
     "members; every answer carries `Cache-Control: no-store`.",
     response_model=TokenResponse,
