@@ -7,7 +7,8 @@ one username from rotating addresses gets 429 (tests/integration/http/test_rate_
 test_brute_force_on_one_username_from_rotating_addresses_gets_429); refresh-token reuse ends
 the session (tests/integration/http/test_tokens.py). This module adds the attacks those leave
 out: algorithm confusion with the public key, a complete `alg=none` token, a forged `role`
-claim, and credentials of one kind presented as another.
+claim, credentials of one kind presented as another, and genuinely signed tokens whose `exp` or
+`iat` is no date.
 """
 
 from __future__ import annotations
@@ -142,3 +143,49 @@ async def test_credentials_of_one_kind_are_refused_as_another(api: Api) -> None:
     assert access_as_refresh.json()["error"] == "invalid_grant"
     # The genuine refresh token was not spent by any of that.
     assert (await api.refresh(pair["refresh_token"])).status_code == 200
+
+
+def _with_raw_claim(token_claims: dict[str, Any], name: str, raw_json: str) -> str:
+    """A token signed with the real secret whose claim `name` is the JSON text `raw_json`."""
+    placeholder = f"__{name}__"
+    payload = json.dumps({**token_claims, name: placeholder}).replace(f'"{placeholder}"', raw_json)
+    header = _b64(json.dumps({"alg": "HS256", "typ": "at+jwt"}).encode())
+    signing_input = f"{header}.{_b64(payload.encode())}"
+    signature = hmac.new(JWT_SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{_b64(signature)}"
+
+
+async def test_signed_tokens_with_times_out_of_range_or_not_numbers_are_refused(api: Api) -> None:
+    """RFC 7519 NumericDate: a JSON number of seconds; beyond what a date can hold is no date."""
+    user_id, _ = await api.user("ada@example.com")
+    soon = int((datetime.now(UTC) + timedelta(minutes=5)).timestamp())
+    tokens = {
+        "exp 10**20": _with_raw_claim(_claims(user_id), "exp", str(10**20)),
+        "iat -10**20": _with_raw_claim(_claims(user_id), "iat", str(-(10**20))),
+        "exp 1e300": _with_raw_claim(_claims(user_id), "exp", "1e300"),
+        "exp 1e400 (infinity)": _with_raw_claim(_claims(user_id), "exp", "1e400"),
+        "exp NaN": _with_raw_claim(_claims(user_id), "exp", "NaN"),
+        "exp after year 9999": _with_raw_claim(_claims(user_id), "exp", "253402300800"),
+        "exp a string": _with_raw_claim(_claims(user_id), "exp", f'"{soon}"'),
+        "iat a string": _with_raw_claim(_claims(user_id), "iat", '"0"'),
+        "exp a boolean": _with_raw_claim(_claims(user_id), "exp", "true"),
+        "iat a list": _with_raw_claim(_claims(user_id), "iat", "[0]"),
+    }
+    for name, token in tokens.items():
+        response = await api.client.get(
+            "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 401, (name, response.status_code, response.text)
+        assert_problem(response, 401, "invalid_token")
+
+
+async def test_a_fractional_expiry_is_a_valid_numeric_date(api: Api) -> None:
+    user_id, _ = await api.user("ada@example.com")
+    soon = (datetime.now(UTC) + timedelta(minutes=5)).timestamp()
+
+    token = _with_raw_claim(_claims(user_id), "exp", repr(soon + 0.5))
+    response = await api.client.get(
+        "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
+    )
+
+    assert response.status_code == 200, response.text

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import jwt
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
+from adapters.identity.numeric_dates import numeric_date
 from adapters.identity.token_errors import MALFORMED, client_safe_reason
 from application.errors import InvalidToken
 from application.ports import ExternalIdentity, ExternalTokenVerifier
@@ -129,6 +130,9 @@ class JwksTokenVerifier(ExternalTokenVerifier):
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(client_safe_reason(exc)) from exc
+        # PyJWT takes any `int()`-able value (a string, a boolean) and any magnitude.
+        numeric_date(claims, "iat")
+        numeric_date(claims, "exp")
         return self._identity(claims)
 
     def _identity(self, claims: Mapping[str, object]) -> ExternalIdentity:

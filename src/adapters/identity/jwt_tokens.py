@@ -6,12 +6,13 @@ import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
 import jwt
 
+from adapters.identity.numeric_dates import numeric_date
 from adapters.identity.token_errors import EXPIRED, client_safe_reason
 from application.errors import InvalidToken
 from application.ports import AccessToken, AccessTokenClaims, TokenIssuer, TokenVerifier
@@ -141,8 +142,8 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
                 subject=UserId(UUID(str(claims["sub"]))),
                 role=_role(claims["role"]),
                 token_id=str(claims["jti"]),
-                issued_at=datetime.fromtimestamp(int(claims["iat"]), UTC),
-                expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+                issued_at=numeric_date(claims, "iat"),
+                expires_at=numeric_date(claims, "exp"),
                 session_id=UUID(str(claims["sid"])) if "sid" in claims else None,
             )
         except jwt.InvalidTokenError as exc:

@@ -17,6 +17,7 @@ from uuid import UUID
 from domain.credentials.secrets import SecretDigest
 from domain.errors import InvalidApiKeyName, InvalidExpiry
 from domain.users import UserId
+from domain.users.values import UNPRINTABLE, WHITESPACE
 
 ApiKeyId = NewType("ApiKeyId", UUID)
 
@@ -34,6 +35,12 @@ _KEY = re.compile(
 
 
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+# The rule below as a regex for documents (see `domain.users.values`): whitespace around a
+# name that holds something else, and nothing unprintable inside it.
+API_KEY_NAME_PATTERN = (
+    rf"^[{WHITESPACE}]*[^{UNPRINTABLE}{WHITESPACE}](?:[^{UNPRINTABLE}]*[^{UNPRINTABLE}{WHITESPACE}])?"
+    rf"[{WHITESPACE}]*$"
+)
 
 
 @dataclass(frozen=True, slots=True)

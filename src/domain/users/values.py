@@ -19,8 +19,26 @@ MAX_FULL_NAME_LENGTH = 200
 
 # Deliberately simple: RFC 5322 allows far more than any mailbox provider accepts, and the only
 # real proof of an address is a message that arrives. This rejects what is certainly wrong.
-_LOCAL_PART = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-_DOMAIN_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LOCAL_PART = rf"{_ATOM}(?:\.{_ATOM})*"
+_DOMAIN_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+
+# The rules below again as regexes that ECMA-262 and Python read alike, for documents that
+# describe these values (the OpenAPI schema); tests hold each to its value object.
+# What `str.strip` and `str.split` take for whitespace, as a character class's contents.
+WHITESPACE = (
+    r"\u0009-\u000d\u001c-\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# What names refuse below U+0100 (the controls, Cc, and the soft hyphen, Cf), and that less
+# the whitespace, which full names fold.
+UNPRINTABLE = r"\u0000-\u001f\u007f-\u009f\u00ad"
+_UNPRINTABLE_NOT_WHITESPACE = r"\u0000-\u0008\u000e-\u001b\u007f-\u0084\u0086-\u009f\u00ad"
+EMAIL_PATTERN = (
+    rf"^[{WHITESPACE}]*(?=[^@]{{1,{MAX_LOCAL_PART_LENGTH}}}@){_LOCAL_PART}"
+    rf"@(?:{_DOMAIN_LABEL}\.)+(?![0-9]+[{WHITESPACE}]*$){_DOMAIN_LABEL}[{WHITESPACE}]*$"
+)
+# Beyond U+0100 the format, private-use and unassigned characters are no portable regex.
+FULL_NAME_PATTERN = rf"^[^{_UNPRINTABLE_NOT_WHITESPACE}]*$"
 
 
 class Role(StrEnum):
@@ -47,12 +65,12 @@ class EmailAddress:
         if not sep or not local or not domain:
             raise InvalidEmail("Email address must look like name@example.com.")
         # fullmatch, not match: `$` would also accept a trailing newline before the end.
-        if len(local) > MAX_LOCAL_PART_LENGTH or not _LOCAL_PART.fullmatch(local):
+        if len(local) > MAX_LOCAL_PART_LENGTH or not re.fullmatch(_LOCAL_PART, local):
             raise InvalidEmail("The part before '@' is not valid.")
         labels = domain.split(".")
-        if len(labels) < 2 or not all(_DOMAIN_LABEL.fullmatch(label) for label in labels):
+        if len(labels) < 2 or not all(re.fullmatch(_DOMAIN_LABEL, label) for label in labels):
             raise InvalidEmail("The domain after '@' is not valid.")
-        if labels[-1].isdigit():
+        if re.fullmatch("[0-9]+", labels[-1]):
             raise InvalidEmail("The domain after '@' is not valid.")
         written = f"{local}@{domain.lower()}"
         object.__setattr__(self, "value", written)

@@ -54,6 +54,7 @@ class AccountsApi(FastAPI):
                 summary=self.summary,
                 description=self.description,
                 routes=self.routes,
+                password_min_length=self.state.settings.password_min_length,
             )
         return self.openapi_schema
 

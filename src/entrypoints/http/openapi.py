@@ -130,13 +130,19 @@ def _operations(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def build_openapi(
-    *, title: str, version: str, summary: str | None, description: str, routes: list[BaseRoute]
+    *,
+    title: str,
+    version: str,
+    summary: str | None,
+    description: str,
+    routes: list[BaseRoute],
+    password_min_length: int,
 ) -> dict[str, Any]:
     """FastAPI's document, with the problem schemas and without FastAPI's own 422 shape.
 
     FastAPI documents a `HTTPValidationError` 422 on every operation with parameters that does
     not declare one; this service answers those with the `validation_failed` problem, so the
-    document says so.
+    document says so. New passwords get the configured policy's minimum length.
     """
     spec = get_openapi(
         title=title,
@@ -159,7 +165,15 @@ def build_openapi(
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
     _restore_model_examples(schemas)
+    _apply_password_policy(schemas, password_min_length)
     return spec
+
+
+def _apply_password_policy(schemas: dict[str, Any], min_length: int) -> None:
+    for schema in schemas.values():
+        for prop in schema.get("properties", {}).values():
+            if prop.pop(http_schemas.POLICY_MIN_LENGTH, False):
+                prop["minLength"] = min_length
 
 
 def _restore_model_examples(schemas: dict[str, Any]) -> None:

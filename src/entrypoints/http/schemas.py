@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from domain.credentials import ApiKey, ApiKeyName
+from domain.credentials.api_keys import API_KEY_NAME_PATTERN
+from domain.credentials.api_keys import MAX_NAME_LENGTH as MAX_API_KEY_NAME_LENGTH
 from domain.errors import InvalidValue
 from domain.users import EmailAddress, FullName, Role, User
+from domain.users.policies import ABSOLUTE_MAX_PASSWORD_LENGTH
+from domain.users.values import (
+    EMAIL_PATTERN,
+    FULL_NAME_PATTERN,
+    MAX_EMAIL_LENGTH,
+    MAX_FULL_NAME_LENGTH,
+)
 from entrypoints.http.error_registry import MAX_LISTED_ERRORS
 
 
@@ -27,18 +46,96 @@ def _domain_checked(factory: type[Any]) -> AfterValidator:
     return AfterValidator(check)
 
 
+# Each limit and pattern is the domain's own, so the document states what the server
+# enforces (the domain's value objects check it). Unicode categories beyond the control
+# characters are no regex that ECMA-262 and Python read alike: the descriptions state them.
 EmailField = Annotated[
     str,
-    Field(min_length=3, max_length=320, examples=["ada@example.com"]),
+    Field(
+        max_length=MAX_EMAIL_LENGTH,
+        examples=["ada@example.com"],
+        description="`local@domain`: a dot-atom local part of at most 64 characters and a "
+        "domain of two or more DNS labels, the last not all digits. Surrounding whitespace "
+        "is dropped; the domain is stored in lower case, and addresses match "
+        "case-insensitively.",
+        json_schema_extra={"pattern": EMAIL_PATTERN},
+    ),
     _domain_checked(EmailAddress),
 ]
 FullNameField = Annotated[
-    str, Field(max_length=400, examples=["Ada Lovelace"]), _domain_checked(FullName)
+    str,
+    Field(
+        max_length=MAX_FULL_NAME_LENGTH,
+        examples=["Ada Lovelace"],
+        description="May be empty. Each run of whitespace becomes one space and the ends are "
+        "trimmed; at most 200 characters as sent. No other control characters, nor format "
+        "characters but the zero-width (non-)joiner, nor private-use, surrogate or "
+        "unassigned ones.",
+        json_schema_extra={"pattern": FULL_NAME_PATTERN},
+    ),
+    _domain_checked(FullName),
 ]
-# The policy's real bounds come from settings and are checked by the use case; this cap only
-# stops absurd inputs before they reach the hasher.
-PasswordField = Annotated[
-    str, Field(min_length=1, max_length=1024, examples=["correct-horse-battery-staple-42"])
+# Marks a new password: the document's `minLength` is the configured policy's, filled in by
+# `openapi.build_openapi`; the policy itself (the use case) enforces it and the rest.
+POLICY_MIN_LENGTH = "x-policy-min-length"
+NewPasswordField = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=ABSOLUTE_MAX_PASSWORD_LENGTH,
+        examples=["correct-horse-battery-staple-42"],
+        description="At least `ACCOUNTS_PASSWORD_MIN_LENGTH` characters (15 by default), not a "
+        "common password, not your email address.",
+        json_schema_extra={POLICY_MIN_LENGTH: True},
+    ),
+]
+CurrentPasswordField = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=ABSOLUTE_MAX_PASSWORD_LENGTH,
+        examples=["correct-horse-battery-staple-42"],
+    ),
+]
+
+
+# RFC 3339 §5.6 `date-time`, which JSON Schema's `format` only annotates: the pattern asserts it.
+_DATE, _TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}", r"[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+RFC3339_DATE_TIME = "^" + _DATE + "[Tt]" + _TIME + r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+RFC3339_UTC_DATE_TIME = "^" + _DATE + "T" + _TIME + "Z$"
+
+
+def _rfc3339(value: object) -> object:
+    if not isinstance(value, str) or not re.fullmatch(RFC3339_DATE_TIME, value):
+        raise PydanticCustomError(
+            "datetime_format",
+            "Must be an RFC 3339 date-time with an offset, such as 2027-06-30T00:00:00Z.",
+        )
+    return value
+
+
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_out_of_range", "Must fall within the years 0001 to 9999 in UTC."
+        ) from None
+
+
+# A date-time a client sends: RFC 3339 text only (no numbers, no other ISO 8601 forms), with
+# any offset, held in UTC from here on; an instant outside UTC's years 1-9999 is refused.
+RequestDateTime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_in_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339_DATE_TIME}),
+]
+# A date-time the service answers with: always UTC, written with `Z` (CONTRACT §4).
+ResponseDateTime = Annotated[
+    AwareDatetime,
+    AfterValidator(_in_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339_UTC_DATE_TIME}),
 ]
 
 
@@ -48,7 +145,7 @@ class _Input(BaseModel):
 
 class RegisterRequest(_Input):
     email: EmailField
-    password: PasswordField
+    password: NewPasswordField
     full_name: FullNameField = ""
 
     model_config = ConfigDict(
@@ -73,12 +170,18 @@ class UpdateProfileRequest(_Input):
     )
 
 
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Document an optional field's value type only: `None` stands for absent, `null` is refused."""
+    (value,) = [member for member in schema.pop("anyOf") if member != {"type": "null"}]
+    schema.update(value)
+
+
 class AdminUpdateUserRequest(_Input):
     """Absent fields stay as they are; `null` is refused."""
 
-    full_name: FullNameField | None = None
-    role: Role | None = None
-    is_active: bool | None = None
+    full_name: FullNameField | None = Field(None, json_schema_extra=_not_nullable)
+    role: Role | None = Field(None, json_schema_extra=_not_nullable)
+    is_active: bool | None = Field(None, json_schema_extra=_not_nullable)
 
     model_config = ConfigDict(
         extra="forbid",
@@ -111,8 +214,8 @@ class UserResponse(BaseModel):
     full_name: str
     role: Role
     is_active: bool
-    created_at: datetime
-    updated_at: datetime
+    created_at: ResponseDateTime
+    updated_at: ResponseDateTime
 
     model_config = ConfigDict(json_schema_extra={"examples": [_USER_EXAMPLE]})
 
@@ -171,8 +274,8 @@ class TokenResponse(BaseModel):
 
 
 class ChangePasswordRequest(_Input):
-    current_password: PasswordField
-    new_password: PasswordField
+    current_password: CurrentPasswordField
+    new_password: NewPasswordField
 
     model_config = ConfigDict(
         extra="forbid",
@@ -188,14 +291,24 @@ class ChangePasswordRequest(_Input):
 
 
 ApiKeyNameField = Annotated[
-    str, Field(max_length=200, examples=["deploy bot"]), _domain_checked(ApiKeyName)
+    str,
+    Field(
+        max_length=MAX_API_KEY_NAME_LENGTH,
+        examples=["deploy bot"],
+        description="Not only whitespace; the ends are trimmed. No control characters inside, "
+        "nor format, private-use, surrogate or unassigned ones.",
+        json_schema_extra={"pattern": API_KEY_NAME_PATTERN},
+    ),
+    _domain_checked(ApiKeyName),
 ]
 
 
 class CreateApiKeyRequest(_Input):
     name: ApiKeyNameField
-    expires_at: AwareDatetime | None = Field(
-        None, description="When the key stops working (RFC 3339 with an offset); none: never."
+    expires_at: RequestDateTime | None = Field(
+        None,
+        description="When the key stops working: an RFC 3339 date-time with an offset, later "
+        "than now and at most `9999-12-31T23:59:59Z`; answered in UTC. Absent or `null`: never.",
     )
 
     model_config = ConfigDict(
@@ -220,9 +333,9 @@ class ApiKeyResponse(BaseModel):
     id: UUID
     name: str
     prefix: str = Field(description="The key's public beginning, to recognise it in listings.")
-    created_at: datetime
-    expires_at: datetime | None
-    last_used_at: datetime | None = Field(
+    created_at: ResponseDateTime
+    expires_at: ResponseDateTime | None
+    last_used_at: ResponseDateTime | None = Field(
         description="Approximate (updated at most once a minute); `null` if never used."
     )
 

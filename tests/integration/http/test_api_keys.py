@@ -185,6 +185,65 @@ async def test_an_expiry_in_the_past_or_without_offset_is_refused(api: Api) -> N
     ]
 
 
+async def test_an_expiry_utc_cannot_hold_or_not_rfc3339_is_refused_not_an_error(api: Api) -> None:
+    """An expiry is RFC 3339 text with an offset, in the future, within UTC's years 1 to 9999."""
+    _, headers = await api.user("ada@example.com")
+
+    for expires_at in (
+        "9999-12-31T23:59:59-23:59",
+        "9999-12-31T23:59:59.999999-00:01",
+        "0001-01-01T00:00:00+23:59",
+        "0001-01-01T00:00:00Z",
+        "10000-01-01T00:00:00Z",
+        "2099-01-01T00:00:00+24:00",
+        "2099-01-01",
+        "2099-01-01 00:00:00",
+        4102444800,
+    ):
+        response = await api.client.post(
+            "/api/v1/users/me/api-keys",
+            json={"name": "bot", "expires_at": expires_at},
+            headers=headers,
+        )
+        body = assert_problem(response, 422, "validation_failed")
+        assert [e["pointer"] for e in body["errors"]] == ["#/expires_at"], expires_at
+
+    listed = await api.client.get("/api/v1/users/me/api-keys", headers=headers)
+    assert listed.json()["items"] == []
+
+
+async def test_the_latest_expiry_utc_can_hold_is_accepted(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+
+    response = await api.client.post(
+        "/api/v1/users/me/api-keys",
+        json={"name": "bot", "expires_at": "9999-12-31T23:59:59+00:00"},
+        headers=headers,
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["expires_at"] == "9999-12-31T23:59:59Z"
+    key = response.json()["key"]
+    assert (await api.client.get("/api/v1/users/me", headers={"X-API-Key": key})).is_success
+
+
+async def test_an_expiry_is_answered_in_utc_whatever_offset_it_was_sent_with(api: Api) -> None:
+    _, headers = await api.user("ada@example.com")
+
+    created = await api.client.post(
+        "/api/v1/users/me/api-keys",
+        json={"name": "bot", "expires_at": "2099-06-30T08:00:00+05:30"},
+        headers=headers,
+    )
+    listed = await api.client.get("/api/v1/users/me/api-keys", headers=headers)
+
+    assert created.status_code == 201, created.text
+    assert created.json()["expires_at"] == "2099-06-30T02:30:00Z"
+    assert listed.json()["items"][0]["expires_at"] == "2099-06-30T02:30:00Z"
+    for body in (created.json(), listed.json()["items"][0]):
+        assert body["created_at"].endswith("Z"), body
+
+
 async def test_deactivation_stops_the_owners_keys(api: Api) -> None:
     user_id, headers = await api.user("ada@example.com")
     created = await api.api_key(headers)

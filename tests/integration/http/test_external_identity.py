@@ -143,6 +143,12 @@ async def test_key_rotation_at_the_provider(
         pytest.param(lambda k: sign(claims(aud="someone-else"), k), id="wrong-audience"),
         pytest.param(lambda k: sign(claims(email_verified=False), k), id="unverified-email"),
         pytest.param(lambda k: sign(claims(email=None), k), id="no-email"),
+        pytest.param(lambda k: sign(claims(exp=10**20), k), id="exp-beyond-any-date"),
+        pytest.param(lambda k: sign(claims(iat=-(10**20)), k), id="iat-before-any-date"),
+        pytest.param(lambda k: sign(claims(exp=1e300), k), id="exp-a-huge-float"),
+        pytest.param(lambda k: sign(claims(exp=float("inf")), k), id="exp-infinite"),
+        pytest.param(lambda k: sign(claims(exp=str(int(time.time()) + 300)), k), id="exp-a-string"),
+        pytest.param(lambda k: sign(claims(iat=True), k), id="iat-a-boolean"),
     ],
 )
 async def test_bad_provider_tokens_are_invalid_token(api: Api, key: SigningKey, forge: Any) -> None:

@@ -18,7 +18,7 @@ from openapi_spec_validator import validate
 
 from entrypoints.http import error_handlers
 from entrypoints.http.error_registry import ERRORS
-from tests.integration.http.conftest import Api, assert_problem
+from tests.integration.http.conftest import PASSWORD, Api, assert_problem
 
 ROOT = Path(__file__).resolve().parents[3]
 COMMITTED_SPEC = ROOT / "docs" / "openapi.json"
@@ -220,3 +220,166 @@ async def test_docs_pages_load_their_assets_from_this_service(api: Api) -> None:
         for asset in assets:
             assert asset.startswith("/docs-assets/"), f"{page} loads {asset}"
             assert (await api.client.get(asset)).status_code == 200, asset
+
+
+def request_property(spec: dict[str, Any], path: str, method: str, name: str) -> dict[str, Any]:
+    """The schema of body property `name` in the request of `method path`."""
+    content = spec["paths"][path][method]["requestBody"]["content"]
+    (media,) = content.values()
+    return dict(resolve(spec, media["schema"])["properties"][name])
+
+
+def a_password(length: int) -> str:
+    """A password the policy takes for its content (varied, not common), of `length` chars."""
+    return ("correct-horse-battery-staple-42-" * 8)[:length]
+
+
+def an_email(length: int) -> str:
+    """A well-formed address of exactly `length` characters (at least 70)."""
+    local = "x" * 64
+    labels, left = [], length - len(local) - len("@") - len(".com")
+    while left > 0:
+        label = min(63, left - 1) if left > 63 else left
+        labels.append("d" * label)
+        left -= label + 1
+    return f"{local}@{'.'.join(labels)}.com"
+
+
+async def test_the_documented_string_limits_are_the_ones_the_server_enforces(
+    api: Api, spec: dict[str, Any]
+) -> None:
+    _, headers = await api.user("ada@example.com")
+    full_name = request_property(spec, "/api/v1/users/me", "patch", "full_name")["maxLength"]
+    key_name = request_property(spec, "/api/v1/users/me/api-keys", "post", "name")["maxLength"]
+    password = request_property(spec, "/api/v1/auth/register", "post", "password")
+    email = request_property(spec, "/api/v1/auth/register", "post", "email")["maxLength"]
+    assert len(an_email(email)) == email
+
+    async def profile(name: str) -> int:
+        response = await api.client.patch(
+            "/api/v1/users/me", json={"full_name": name}, headers=headers
+        )
+        return response.status_code
+
+    async def key(name: str) -> int:
+        response = await api.client.post(
+            "/api/v1/users/me/api-keys", json={"name": name}, headers=headers
+        )
+        return response.status_code
+
+    async def register(address: str, secret: str = PASSWORD) -> int:
+        return (await api.register(address, secret)).status_code
+
+    assert (await profile("a" * full_name), await profile("a" * (full_name + 1))) == (200, 422)
+    assert (await key("k" * key_name), await key("k" * (key_name + 1))) == (201, 422)
+    assert (await register(an_email(email)), await register(an_email(email + 1))) == (201, 422)
+    shortest, longest = password["minLength"], password["maxLength"]
+    assert await register("short@example.com", a_password(shortest)) == 201
+    assert await register("shorter@example.com", a_password(shortest - 1)) == 422
+    assert await register("long@example.com", a_password(longest)) == 201
+    assert await register("longer@example.com", a_password(longest + 1)) == 422
+
+
+async def test_admin_patch_fields_are_optional_but_not_nullable_as_the_server_says(
+    api: Api, spec: dict[str, Any]
+) -> None:
+    user_id, _ = await api.user("ada@example.com")
+    _, admin = await api.admin()
+
+    for name in ("full_name", "role", "is_active"):
+        schema = request_property(spec, "/api/v1/users/{user_id}", "patch", name)
+        assert "null" not in json.dumps(schema), (name, schema)
+        response = await api.client.patch(
+            f"/api/v1/users/{user_id}", json={name: None}, headers=admin
+        )
+        body = assert_problem(response, 422, "validation_failed")
+        assert [e["pointer"] for e in body["errors"]] == [f"#/{name}"]
+    for name, value in (("full_name", "x" * 201), ("role", "root"), ("is_active", "maybe")):
+        response = await api.client.patch(
+            f"/api/v1/users/{user_id}", json={name: value}, headers=admin
+        )
+        body = assert_problem(response, 422, "validation_failed")
+        assert [e["pointer"] for e in body["errors"]] == [f"#/{name}"]
+
+
+async def test_any_token_type_hint_is_documented_and_accepted(
+    api: Api, spec: dict[str, Any]
+) -> None:
+    """RFC 7009 §2.1: a hint the server does not know is no error; it searches every type."""
+    hint = request_property(spec, "/api/v1/auth/revoke", "post", "token_type_hint")
+
+    response = await api.client.post(
+        "/api/v1/auth/revoke", data={"token": "whatever", "token_type_hint": "device_code"}
+    )
+
+    assert hint == {"type": "string", "description": hint["description"]}
+    assert response.status_code == 200
+
+
+async def test_the_documented_patterns_say_what_the_server_accepts(
+    api: Api, spec: dict[str, Any]
+) -> None:
+    _, headers = await api.user("ada@example.com")
+    cases: dict[tuple[str, str, str], list[str]] = {
+        ("/api/v1/auth/register", "post", "email"): [
+            "grace@example.com",
+            " alan@example.com\t",
+            "edsger@localhost",
+            "barbara@example.123",
+            "don..ald@example.com",
+            "x" * 65 + "@example.com",
+            "john@exa_mple.com",
+        ],
+        ("/api/v1/users/me", "patch", "full_name"): [
+            "Ada King",
+            "Ada\tKing\n",
+            "Ada\x00King",
+            "Ada\x7f",
+            "Ada\xad",
+            "   ",
+        ],
+        ("/api/v1/users/me/api-keys", "post", "name"): [
+            "deploy bot",
+            "\tdeploy bot\n",
+            "deploy\tbot",
+            "   ",
+            "",
+            "bot\x85",
+        ],
+    }
+
+    async def accepted(path: str, method: str, name: str, value: str) -> bool:
+        body: dict[str, Any] = {name: value}
+        if name == "email":
+            body["password"] = PASSWORD
+        response = await api.client.request(method, path, json=body, headers=headers)
+        assert response.status_code in (200, 201, 422), response.text
+        return response.status_code != 422
+
+    for (path, method, name), values in cases.items():
+        schema = request_property(spec, path, method, name)
+        validator = Draft202012Validator(schema)
+        for value in values:
+            documented = validator.is_valid(value)
+            assert documented == await accepted(path, method, name, value), (name, value)
+
+
+async def test_an_empty_token_parameter_counts_as_absent_as_documented(
+    api: Api, spec: dict[str, Any]
+) -> None:
+    """RFC 6749 §3.2: a parameter sent without a value is treated as omitted."""
+    await api.user("ada@example.com")
+    refresh_token = request_property(spec, "/api/v1/auth/token", "post", "refresh_token")
+
+    response = await api.client.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": "password",
+            "username": "ada@example.com",
+            "password": PASSWORD,
+            "refresh_token": "",
+        },
+    )
+
+    assert response.status_code == 200, response.text
+    assert Draft202012Validator(refresh_token).is_valid("")

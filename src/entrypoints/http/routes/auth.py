@@ -91,6 +91,8 @@ logger = structlog.get_logger("accounts.auth")
     "- `grant_type=refresh_token` with `refresh_token` rotates it: the answer holds a new "
     "access token and a new refresh token, and the one sent is spent. Sending a spent refresh "
     "token again ends the whole session (RFC 9700 §4.14).\n\n"
+    "A parameter sent empty counts as absent (RFC 6749 §3.2): missing where its grant "
+    "needs it, ignored elsewhere.\n\n"
     "Errors are RFC 6749 §5.2 JSON (`error`, `error_description`) alongside the problem "
     "members; every answer carries `Cache-Control: no-store`.",
     response_model=TokenResponse,
@@ -170,7 +172,7 @@ async def _refresh_grant(form: FormData, services: Services) -> IssuedTokens:
     operation_id="revoke_token",
     summary="Revoke a token (log out)",
     description="RFC 7009 revocation, as a form with `token` and an optional "
-    "`token_type_hint` (`refresh_token` or `access_token`). Revoking either token of a login "
+    "`token_type_hint`. Revoking either token of a login "
     "session ends that session: its refresh tokens stop refreshing and its access tokens are "
     "refused from the next request. The answer is 200 with an empty body also for unknown, "
     "expired or already revoked tokens, so it reveals nothing about them.",
@@ -190,10 +192,12 @@ async def _refresh_grant(form: FormData, services: Services) -> IssuedTokens:
                         "type": "object",
                         "required": ["token"],
                         "properties": {
-                            "token": {"type": "string"},
+                            "token": {"type": "string", "minLength": 1},
                             "token_type_hint": {
                                 "type": "string",
-                                "enum": ["refresh_token", "access_token"],
+                                "description": "`refresh_token` or `access_token` speeds the "
+                                "search up; any other hint is ignored and every kind is "
+                                "searched (RFC 7009 §2.1).",
                             },
                         },
                     },
