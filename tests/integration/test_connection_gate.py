@@ -72,10 +72,10 @@ async def test_a_cancelled_waiter_gives_its_turn_to_the_next() -> None:
     served: list[str] = []
 
     async def wait_turn(name: str) -> None:
-        async with gate.turn():
+        async with gate:
             served.append(name)
 
-    async with gate.turn():
+    async with gate:
         cancelled = asyncio.create_task(wait_turn("cancelled"))
         await _settle()
         patient = asyncio.create_task(wait_turn("patient"))
@@ -91,10 +91,10 @@ async def test_a_cancelled_waiter_gives_its_turn_to_the_next() -> None:
 async def test_a_turn_that_does_not_come_in_time_is_storage_unavailable() -> None:
     gate = ConnectionGate(size=1, timeout=0.01)
 
-    async with gate.turn():
+    async with gate:
         with pytest.raises(StorageUnavailable):
-            async with gate.turn():
+            async with gate:
                 pass
 
-    async with gate.turn():  # the timed-out wait took nothing with it
+    async with gate:  # the timed-out wait took nothing with it
         pass

@@ -10,15 +10,16 @@ pool itself never has anyone waiting.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
 from adapters.persistence.errors import UNAVAILABLE_MESSAGE
 from application.errors import StorageUnavailable
 
 
 class ConnectionGate:
-    """Lets `size` holders use the pool at once; the others wait in line, `timeout` at most."""
+    """Lets `size` holders use the pool at once; the others wait in line, `timeout` at most.
+
+    `async with gate:` takes a turn for the block.
+    """
 
     def __init__(self, *, size: int, timeout: float) -> None:
         self._slots = asyncio.Semaphore(size)
@@ -26,6 +27,10 @@ class ConnectionGate:
 
     async def enter(self) -> None:
         """Wait in line for a turn; `StorageUnavailable` when it does not come in time."""
+        if not self._slots.locked():
+            # A free turn with nobody waiting is taken at once: no timer to arm.
+            await self._slots.acquire()
+            return
         try:
             async with asyncio.timeout(self._timeout):
                 await self._slots.acquire()
@@ -36,11 +41,8 @@ class ConnectionGate:
         """End a turn `enter` began, letting the next in line in."""
         self._slots.release()
 
-    @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
-        """`enter`, then `leave` however the block ends."""
+    async def __aenter__(self) -> None:
         await self.enter()
-        try:
-            yield
-        finally:
-            self.leave()
+
+    async def __aexit__(self, *_exc_info: object) -> None:
+        self.leave()

@@ -95,7 +95,7 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
                 row: _Row | None = result.mappings().one_or_none()
             return row
 
-        async with self._gate.turn():
+        async with self._gate:
             with translate_errors():
                 if self._postgres:
                     fetched, row = await self._fetch_through_driver(statement, params)
