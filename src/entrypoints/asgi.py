@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from entrypoints import process
 from entrypoints.http.app import create_app
 from entrypoints.settings import (
     load_settings,
@@ -15,8 +14,6 @@ from entrypoints.settings import (
 
 def create() -> FastAPI:
     """The app configured from the environment, for a server process that serves only it."""
-    # First, before the server or the app starts any thread.
-    process.share_one_heap()
     settings = load_settings()
     app = create_app(settings, freeze_startup_objects=True)
     warn_if_limits_split_across_workers(settings, workers_from_environment())

@@ -21,6 +21,7 @@ from adapters.identity.external_tokens import JwksTokenVerifier
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from adapters.identity.password_hasher import Argon2PasswordHasher
 from adapters.persistence.database import create_engine, create_session_factory, describe, ping
+from adapters.persistence.gate import ConnectionGate
 from adapters.persistence.principal_reader import SqlAlchemyPrincipalReader
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from adapters.rate_limiting.storage import open_rate_limiter
@@ -163,8 +164,13 @@ class Container(containers.DeclarativeContainer):
 
     engine = providers.Resource(_engine, settings)
     session_factory = providers.Singleton(create_session_factory, engine)
-    uow = providers.Singleton(unit_of_work_factory, session_factory)
-    principal_reader = providers.Singleton(SqlAlchemyPrincipalReader, engine)
+    gate = providers.Singleton(
+        ConnectionGate,
+        size=providers.Callable(lambda s: s.db_pool_size + s.db_max_overflow, settings),
+        timeout=settings.provided.db_pool_timeout_seconds,
+    )
+    uow = providers.Singleton(unit_of_work_factory, session_factory, gate)
+    principal_reader = providers.Singleton(SqlAlchemyPrincipalReader, engine, gate)
 
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidV7Generator)

@@ -6,8 +6,6 @@ import ctypes
 import gc
 import platform
 
-# glibc's mallopt parameter for the most heaps ("arenas") threads may spread over.
-_M_ARENA_MAX = -8
 # glibc's own functions, or None on another C library (musl, macOS).
 _GLIBC = ctypes.CDLL(None) if platform.libc_ver()[0] == "glibc" else None
 
@@ -27,24 +25,12 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def share_one_heap() -> bool:
-    """Have every thread of this process allocate from glibc's main heap; False elsewhere.
-
-    By default glibc gives threads heaps of their own, and it never returns the free memory at
-    the end of such a heap. Each password-hashing thread's Argon2 block (19 MiB) then stayed
-    resident for the life of the worker: 148 MiB per worker instead of 110 after a login
-    storm with two hashing threads (`make bench`). On the main heap `release_free_memory`
-    gives it back once the hasher idles. The cost, measured in an interleaved A/B: about 5 %
-    fewer hashes per second at peak (registrations 87-90 vs 91-95/s, 1 worker, 32
-    connections). Must run before the process starts threads: a thread that already has a
-    heap keeps it.
-    """
-    if _GLIBC is None:
-        return False
-    return bool(_GLIBC.mallopt(_M_ARENA_MAX, 1))
-
-
 def release_free_memory() -> None:
-    """Return the main heap's free pages to the system (glibc `malloc_trim(0)`)."""
+    """Return the main heap's free pages to the system (glibc `malloc_trim(0)`).
+
+    glibc has no setting for this: its trim threshold only shortens the heap's free end, and
+    what the event loop keeps above the hashes' blocks holds that end in place. It reaches
+    every thread's blocks when they share the main heap (`MALLOC_ARENA_MAX=1`, set by the image).
+    """
     if _GLIBC is not None:
         _GLIBC.malloc_trim(0)

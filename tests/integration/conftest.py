@@ -32,6 +32,7 @@ from sqlalchemy.pool import NullPool
 
 from adapters.persistence import migrator
 from adapters.persistence.database import create_engine, create_session_factory
+from adapters.persistence.gate import ConnectionGate
 from adapters.persistence.tables import metadata
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
 from tests.integration.servers import PrivatePostgres, PrivateRedis, find_postgres_binaries
@@ -180,11 +181,17 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture
+def gate() -> ConnectionGate:
+    """The gate in front of `engine`'s pool: a turn per connection."""
+    return ConnectionGate(size=20, timeout=10)
+
+
+@pytest.fixture
 def uow_factory(
-    session_factory: async_sessionmaker[AsyncSession],
+    session_factory: async_sessionmaker[AsyncSession], gate: ConnectionGate
 ) -> Callable[[], SqlAlchemyUnitOfWork]:
     """Makes a fresh unit of work per call, like the one the use cases receive."""
-    return unit_of_work_factory(session_factory)
+    return unit_of_work_factory(session_factory, gate)
 
 
 def per_database_backend(request: pytest.FixtureRequest, tmp_path: Path) -> str:

@@ -1,15 +1,18 @@
-"""A server process gives its hashing memory back once logins stop.
+"""A server process in the image gives its hashing memory back once logins stop.
 
-Run in a fresh interpreter each: the heap set-up must come before the process starts any
-thread, and the resident memory read must be the hasher's alone, not the test run's.
+Run in a fresh interpreter each: glibc reads its heap settings from the environment when the
+process starts, and the resident memory read must be the hasher's alone, not the test run's.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -26,11 +29,10 @@ pytestmark = pytest.mark.skipif(
 _SCRIPT = """
 import asyncio, json, sys
 from adapters.identity.password_hasher import Argon2PasswordHasher
-from entrypoints.process import release_free_memory, share_one_heap
+from entrypoints.process import release_free_memory
 
-shared = share_one_heap() if sys.argv[1] == "shared" else False
-release = release_free_memory if sys.argv[2] != "never" else None
-release_after = float(sys.argv[2]) if release is not None else 1.0
+release = release_free_memory if sys.argv[1] != "never" else None
+release_after = float(sys.argv[1]) if release is not None else 1.0
 
 
 def rss_mib():
@@ -62,7 +64,7 @@ async def main():
     await asyncio.sleep(1.0)
     idle = rss_mib()
     hasher.close()
-    print(json.dumps({"shared": shared, "verified": verified, "before": before,
+    print(json.dumps({"verified": verified, "before": before,
                       "busy": busy, "idle": idle}))
 
 
@@ -70,9 +72,23 @@ asyncio.run(main())
 """
 
 
+DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
+
+
+def _image_heap_environment() -> dict[str, str]:
+    """The glibc heap settings the image's runtime stage gives every process."""
+    runtime = DOCKERFILE.read_text().split(" AS runtime", 1)[1]
+    instructions = "\n".join(line for line in runtime.splitlines() if not line.startswith("#"))
+    return dict(re.findall(r"\b(MALLOC_[A-Z_]+)=([^\s\\]+)", instructions))
+
+
 def _run(heap: str, release_after: str) -> dict[str, float]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    if heap == "image":
+        environment |= _image_heap_environment()
     completed = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", _SCRIPT, heap, release_after],
+        [sys.executable, "-c", _SCRIPT, release_after],
+        env=environment,
         capture_output=True,
         text=True,
         timeout=60,
@@ -84,8 +100,7 @@ def _run(heap: str, release_after: str) -> dict[str, float]:
 
 
 def test_an_idle_hasher_returns_its_argon2_blocks() -> None:
-    memory = _run("shared", "0.2")
-    assert memory["shared"]
+    memory = _run("image", "0.2")
     # Both hashing threads' 19 MiB blocks are resident while hashes run...
     assert memory["busy"] - memory["before"] > 30
     # ...and back with the system once the hasher idles: what is left is the loop's own.
@@ -93,11 +108,11 @@ def test_an_idle_hasher_returns_its_argon2_blocks() -> None:
 
 
 def test_without_the_release_the_blocks_stay_resident() -> None:
-    memory = _run("shared", "never")
+    memory = _run("image", "never")
     assert memory["idle"] - memory["before"] > 30
 
 
 def test_blocks_on_per_thread_heaps_stay_resident() -> None:
-    """Why a server shares one heap: trimming cannot reach the hashing threads' own heaps."""
-    memory = _run("own", "0.2")
+    """Why the image shares one heap: trimming cannot reach the hashing threads' own heaps."""
+    memory = _run("glibc default", "0.2")
     assert memory["idle"] - memory["before"] > 30

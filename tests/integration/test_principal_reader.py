@@ -10,6 +10,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.persistence.gate import ConnectionGate
 from adapters.persistence.principal_reader import SqlAlchemyPrincipalReader
 from domain.credentials import ApiKey, ApiKeyId, ApiKeyName, ParsedApiKey, RefreshTokenFamilyId
 from domain.users import FullName, Role, UserId
@@ -25,8 +26,8 @@ def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def reader(engine: AsyncEngine) -> SqlAlchemyPrincipalReader:
-    return SqlAlchemyPrincipalReader(engine)
+def reader(engine: AsyncEngine, gate: ConnectionGate) -> SqlAlchemyPrincipalReader:
+    return SqlAlchemyPrincipalReader(engine, gate)
 
 
 async def test_the_user_comes_back_with_the_named_session(

@@ -9,10 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 
 import pytest
-from limits.aio.storage import MemoryStorage
 from redis.asyncio import Redis
 
-from adapters.rate_limiting.limits_rate_limiter import UPSTREAM_SWEEP_HOOK
 from adapters.rate_limiting.storage import MEMORY_SCHEMES, REDIS_SCHEMES, open_rate_limiter
 from adapters.rate_limiting.strategy import Strategy
 from application.errors import StorageUnavailable
@@ -264,12 +262,6 @@ async def test_no_charges_cost_nothing(open_limiter: LimiterFactory) -> None:
 async def test_a_reachable_store_passes_its_check(open_limiter: LimiterFactory) -> None:
     await (await open_limiter("memory")).check()
     await (await open_limiter("redis")).check()
-
-
-def test_the_memory_sweep_hook_still_exists_upstream() -> None:
-    # The memory storage throttles limits' per-hit sweep through this private hook; an upgrade
-    # that renames it would silently bring the per-request thread hops back.
-    assert callable(getattr(MemoryStorage, UPSTREAM_SWEEP_HOOK, None))
 
 
 def test_the_settings_accept_exactly_the_storage_schemes_the_adapter_opens() -> None:

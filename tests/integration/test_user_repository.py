@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.database import create_engine, create_session_factory, ping
+from adapters.persistence.gate import ConnectionGate
 from adapters.persistence.unit_of_work import unit_of_work_factory
 from application.errors import ConcurrentUpdate, EmailAlreadyRegistered, StorageUnavailable
 from application.ports.persistence import UserFilter
@@ -367,7 +368,8 @@ async def test_exhausted_pool_is_reported_as_storage_unavailable(
     migrated_database_url: str,
 ) -> None:
     engine = create_engine(migrated_database_url, pool_size=1, max_overflow=0, pool_timeout=0.2)
-    uow_factory = unit_of_work_factory(create_session_factory(engine))
+    gate = ConnectionGate(size=1, timeout=0.2)
+    uow_factory = unit_of_work_factory(create_session_factory(engine), gate)
     try:
         async with uow_factory() as holder:
             await holder.users.get_by_id(UserId(UUID(int=1)))
@@ -392,7 +394,9 @@ async def test_ping_of_a_closed_port_is_reported_as_storage_unavailable() -> Non
 
 async def test_unit_of_work_on_a_closed_port_reports_storage_unavailable() -> None:
     engine = create_engine(CLOSED_PORT_URL, pool_size=1, max_overflow=0, pool_timeout=1)
-    uow_factory = unit_of_work_factory(create_session_factory(engine))
+    uow_factory = unit_of_work_factory(
+        create_session_factory(engine), ConnectionGate(size=1, timeout=1)
+    )
     try:
         with pytest.raises(StorageUnavailable) as raised:
             async with uow_factory() as uow:
@@ -409,7 +413,9 @@ async def test_unopenable_sqlite_file_is_reported_as_storage_unavailable(tmp_pat
     engine = create_engine(
         f"sqlite+aiosqlite:///{missing}", pool_size=1, max_overflow=0, pool_timeout=1
     )
-    uow_factory = unit_of_work_factory(create_session_factory(engine))
+    uow_factory = unit_of_work_factory(
+        create_session_factory(engine), ConnectionGate(size=1, timeout=1)
+    )
     try:
         with pytest.raises(StorageUnavailable):
             await ping(engine)

@@ -66,7 +66,7 @@ class Argon2PasswordHasher(PasswordHasher):
     block per hashing thread for the rest of its life after a burst of logins. The release
     is the process's to give (`release_idle_memory`, wired by the container to
     `entrypoints.process.release_free_memory`): it reaches the hashing threads' blocks only
-    when they share the main heap, which a server process asks for at start.
+    when they share the main heap: glibc's `MALLOC_ARENA_MAX=1`, which the image sets.
     """
 
     def __init__(

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from adapters.persistence.errors import NOT_MIGRATED_MESSAGE, translate_errors
-from adapters.persistence.fair_pool import FairAsyncQueuePool
 from application.errors import StorageNotMigrated
 
 T = TypeVar("T")
@@ -63,8 +62,6 @@ def create_engine(
         # CPU per request once kept. The ceiling is unchanged: pool_size + max_overflow.
         pool_size=pool_size + max_overflow,
         max_overflow=0,
-        # First come, first served when every connection is lent out (see fair_pool).
-        poolclass=FairAsyncQueuePool,
         pool_timeout=pool_timeout,
         # No pre-ping: on asyncpg it is BEGIN; SELECT; ROLLBACK at every checkout, three round
         # trips before each request's own query. A connection that died while pooled fails on

@@ -38,7 +38,7 @@ DRIVER_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
 )
 
-_UNAVAILABLE_MESSAGE = "The database is unavailable right now."
+UNAVAILABLE_MESSAGE = "The database is unavailable right now."
 NOT_MIGRATED_MESSAGE = "The database lacks the service's tables: run `accounts migrate`."
 
 
@@ -64,13 +64,13 @@ def translate_errors() -> Iterator[None]:
             or exc.connection_invalidated
             or _caused_by_lost_connection(exc)
         ):
-            raise StorageUnavailable(_UNAVAILABLE_MESSAGE) from exc
+            raise StorageUnavailable(UNAVAILABLE_MESSAGE) from exc
         raise
     except sa_exc.TimeoutError as exc:
-        raise StorageUnavailable(_UNAVAILABLE_MESSAGE) from exc
+        raise StorageUnavailable(UNAVAILABLE_MESSAGE) from exc
     except _CONNECTION_ERRORS as exc:
         # Connection refused, DNS failure and connect timeouts surface unwrapped from connect().
-        raise StorageUnavailable(_UNAVAILABLE_MESSAGE) from exc
+        raise StorageUnavailable(UNAVAILABLE_MESSAGE) from exc
 
 
 def _names_a_missing_table(exc: sa_exc.DBAPIError) -> bool:

@@ -12,6 +12,7 @@ from sqlalchemy.util import greenlet_spawn
 from adapters.persistence.credential_repositories import api_key_from_row, family_from_row
 from adapters.persistence.database import retry_once
 from adapters.persistence.errors import DRIVER_ERRORS, translate_errors
+from adapters.persistence.gate import ConnectionGate
 from adapters.persistence.tables import api_keys, refresh_token_families, users
 from adapters.persistence.user_repository import user_from_row
 from application.ports.persistence import PrincipalReader
@@ -51,7 +52,8 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
     transaction handling (its BEGIN costs no network).
     """
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, gate: ConnectionGate) -> None:
+        self._gate = gate
         self._postgres = engine.dialect.name == "postgresql" and engine.driver == "asyncpg"
         self._engine = (
             engine
@@ -93,12 +95,13 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
                 row: _Row | None = result.mappings().one_or_none()
             return row
 
-        with translate_errors():
-            if self._postgres:
-                fetched, row = await self._fetch_through_driver(statement, params)
-                if fetched:
-                    return row
-            return await retry_once(read)
+        async with self._gate:
+            with translate_errors():
+                if self._postgres:
+                    fetched, row = await self._fetch_through_driver(statement, params)
+                    if fetched:
+                        return row
+                return await retry_once(read)
 
     async def _fetch_through_driver(
         self, statement: Select[Any], params: dict[str, Any]

@@ -15,6 +15,7 @@ from adapters.persistence.credential_repositories import (
     SqlAlchemyRefreshTokenRepository,
 )
 from adapters.persistence.errors import translate_errors
+from adapters.persistence.gate import ConnectionGate
 from adapters.persistence.user_repository import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
@@ -34,13 +35,17 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
 
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], gate: ConnectionGate
+    ) -> None:
         self._session_factory = session_factory
+        self._gate = gate
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
         if self._session is not None:
             raise RuntimeError("This unit of work is already in use; make one per transaction.")
+        await self._gate.enter()
         self._session = self._session_factory()
         self.users = SqlAlchemyUserRepository(self._session)
         self.refresh_tokens = SqlAlchemyRefreshTokenRepository(self._session)
@@ -63,8 +68,11 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
                 with _reported_unless(failing):
                     await session.rollback()
         finally:
-            with _reported_unless(failing):
-                await session.close()
+            try:
+                with _reported_unless(failing):
+                    await session.close()
+            finally:
+                self._gate.leave()
 
     async def commit(self) -> None:
         """Make every write of this unit durable."""
@@ -88,11 +96,11 @@ def _reported_unless(failing: bool) -> Iterator[None]:
 
 
 def unit_of_work_factory(
-    session_factory: async_sessionmaker[AsyncSession],
+    session_factory: async_sessionmaker[AsyncSession], gate: ConnectionGate
 ) -> Callable[[], SqlAlchemyUnitOfWork]:
     """A factory that makes a fresh unit of work per call, for use cases to hold."""
 
     def make() -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(session_factory)
+        return SqlAlchemyUnitOfWork(session_factory, gate)
 
     return make
