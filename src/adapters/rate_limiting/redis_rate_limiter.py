@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -154,13 +154,9 @@ class RedisRateLimiter(RateLimiter):
         key_prefix: str = "accounts",
         connect_timeout: float = 0.25,
         read_timeout: float = 0.5,
-        max_connections: int = 16,
     ) -> None:
-        pool = BlockingConnectionPool.from_url(
+        self._redis = Redis.from_url(
             url.removeprefix("async+"),
-            # A burst waits for a free connection instead of opening one per request.
-            max_connections=max_connections,
-            timeout=read_timeout,
             # A dead or stalled Redis must cost a request milliseconds, not wait forever.
             socket_connect_timeout=connect_timeout,
             socket_timeout=read_timeout,
@@ -168,7 +164,6 @@ class RedisRateLimiter(RateLimiter):
             # one); none on a timeout, where the script may have run and a retry spends twice.
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
-        self._redis = Redis.from_pool(pool)
         self._pipeline = PipelinePerTurn(
             self._redis, self._redis.register_script(SCRIPTS[strategy])
         )
