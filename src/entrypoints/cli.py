@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -59,9 +60,14 @@ def _settings() -> Settings:
 def _not_migrated(command: str, settings: Settings) -> typer.Exit:
     """Say which database has no schema, and what gives it one; the exit to raise."""
     location, url = database_location(settings)
+    missing_file = url.startswith("sqlite") and not Path(location).exists()
+    problem = (
+        f"there is no database file at {location}"
+        if missing_file
+        else (f"the database at {location} has no tables")
+    )
     typer.echo(
-        f"{command}: the database at {location} has no tables: run `accounts migrate` first "
-        f"(ACCOUNTS_DATABASE_URL={url})",
+        f"{command}: {problem}: run `accounts migrate` first (ACCOUNTS_DATABASE_URL={url})",
         err=True,
     )
     return typer.Exit(1)

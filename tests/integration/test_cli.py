@@ -163,7 +163,7 @@ def test_create_admin_from_another_folder_names_the_database_and_creates_no_file
 
     assert created.returncode == 1
     assert created.stderr.strip().splitlines() == [
-        f"create-admin: the database at {elsewhere / 'accounts.db'} has no tables: run "
+        f"create-admin: there is no database file at {elsewhere / 'accounts.db'}: run "
         "`accounts migrate` first (ACCOUNTS_DATABASE_URL=sqlite+aiosqlite:///./accounts.db)"
     ]
     assert list(elsewhere.iterdir()) == []
