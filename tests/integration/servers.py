@@ -258,17 +258,22 @@ def start_accounts_serve(
             stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
+    _await_start(process, base_url, log, "accounts serve")
+    return process, base_url
+
+
+def _await_start(process: subprocess.Popen[bytes], base_url: str, log: Path, name: str) -> None:
+    """Wait until `base_url` answers; stop the process and say why when it never does."""
     try:
         wait_until(
             lambda: process.poll() is not None or answers(f"{base_url}/health/live"),
-            f"accounts serve on port {port}",
+            f"{name} at {base_url}",
         )
     except TimeoutError:
         stop(process)
         raise
     if process.poll() is not None:
-        raise RuntimeError(f"accounts serve exited at start:\n{log.read_text(errors='replace')}")
-    return process, base_url
+        raise RuntimeError(f"{name} exited at start:\n{log.read_text(errors='replace')}")
 
 
 @dataclass
@@ -302,16 +307,7 @@ def start_gunicorn(env: dict[str, str], log: Path) -> Gunicorn:
             stderr=subprocess.STDOUT,
         )
     base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until(
-            lambda: process.poll() is not None or answers(f"{base_url}/health/live"),
-            f"gunicorn on port {port}",
-        )
-    except TimeoutError:
-        stop(process)
-        raise
-    if process.poll() is not None:
-        raise RuntimeError(f"gunicorn exited at start:\n{log.read_text(errors='replace')}")
+    _await_start(process, base_url, log, "gunicorn")
     metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
     return Gunicorn(process, base_url, log, metrics_directory, metrics_url)
 
