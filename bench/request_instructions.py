@@ -50,6 +50,7 @@ from typing import Any
 from asgi_lifespan import LifespanManager
 from request_cpu import (
     PATHS,
+    START_TIMEOUT_SECONDS,
     WARM_UP,
     add_store_arguments,
     credentials,
@@ -102,7 +103,7 @@ async def child(args: argparse.Namespace) -> None:
             os.environ["ACCOUNTS_DATABASE_URL"] = args.database_url
             from floor_app import app as floor  # noqa: PLC0415
 
-            async with LifespanManager(floor) as manager:
+            async with LifespanManager(floor, startup_timeout=START_TIMEOUT_SECONDS) as manager:
                 await _count(markers, manager.app, "/me", headers["me_bearer"], args)
             return
         await _count(markers, app, PATHS[args.scenario], headers[args.scenario], args)
