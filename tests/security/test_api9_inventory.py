@@ -11,7 +11,7 @@ from tests.integration.http.conftest import Api, assert_problem
 from tests.security.inventory import operations
 
 API_PREFIX = "/api/v1/"
-# Platform routes outside the versioned API, as CONTRACT.md §4 lists them.
+# Platform routes outside the versioned API, as the README lists them.
 PLATFORM = {
     "/health/live",
     "/health/ready",

@@ -131,7 +131,7 @@ RequestDateTime = Annotated[
     AfterValidator(_in_utc),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339_DATE_TIME}),
 ]
-# A date-time the service answers with: always UTC, written with `Z` (CONTRACT §4).
+# A date-time the service answers with: always UTC, written with `Z` (RFC 3339).
 ResponseDateTime = Annotated[
     AwareDatetime,
     AfterValidator(_in_utc),
