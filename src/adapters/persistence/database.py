@@ -54,12 +54,8 @@ def create_engine(
     return _create_async_engine(
         parsed,
         echo=echo,
-        # Overflow connections are kept, not closed on return: SQLAlchemy closes a connection
-        # beyond `pool_size` as soon as it comes back, so under steady load (more requests in
-        # flight than `pool_size`) every second opened and closed dozens of connections, each
-        # a new Postgres backend and a connection set-up in the worker. Measured at 32
-        # concurrent GET /users/me, 1 worker: 46 new connections/s, 1.8 -> 1.3 ms of worker
-        # CPU per request once kept. The ceiling is unchanged: pool_size + max_overflow.
+        # Overflow connections are kept once opened (no churn of Postgres backends under steady
+        # load; bench/RESULTS.md); the ceiling is unchanged: pool_size + max_overflow.
         pool_size=pool_size + max_overflow,
         max_overflow=0,
         pool_timeout=pool_timeout,
