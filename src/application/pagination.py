@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import Enum
+from typing import Generic, Protocol, TypeVar
 from uuid import UUID
 
 from application.errors import InvalidCursor, InvalidPageSize
@@ -18,6 +21,27 @@ class Listing(Enum):
 
     USERS = b"u1:"
     API_KEYS = b"k1:"
+
+
+class Identified(Protocol):
+    @property
+    def id(self) -> UUID: ...
+
+
+T = TypeVar("T", bound=Identified)
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+def page_of(listing: Listing, rows: Sequence[T], limit: int) -> Page[T]:
+    """The first `limit` of `rows` (fetched as `limit + 1`), with a cursor when more follow."""
+    items = list(rows[:limit])
+    more = len(rows) > limit
+    return Page(items, encode_cursor(listing, items[-1].id) if more else None)
 
 
 def check_page_size(limit: int) -> None:

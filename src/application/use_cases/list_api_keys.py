@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from application.pagination import (
     DEFAULT_PAGE_SIZE,
     Listing,
+    Page,
     check_page_size,
     decode_cursor,
-    encode_cursor,
+    page_of,
 )
 from application.ports import UnitOfWorkFactory
 from application.principal import Principal
@@ -23,12 +24,6 @@ class ListApiKeysQuery:
     cursor: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ApiKeyPage:
-    items: list[ApiKey]
-    next_cursor: str | None
-
-
 class ListApiKeys:
     """The caller's keys, oldest first (bearer only), never the secret; keyset pagination in
     id order (ids are time-ordered)."""
@@ -36,7 +31,7 @@ class ListApiKeys:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def execute(self, query: ListApiKeysQuery) -> ApiKeyPage:
+    async def execute(self, query: ListApiKeysQuery) -> Page[ApiKey]:
         query.principal.ensure_bearer()
         check_page_size(query.limit)
         after = ApiKeyId(decode_cursor(Listing.API_KEYS, query.cursor)) if query.cursor else None
@@ -44,6 +39,4 @@ class ListApiKeys:
             keys = await uow.api_keys.list_page(
                 query.principal.user.id, limit=query.limit + 1, after=after
             )
-        page, more = keys[: query.limit], len(keys) > query.limit
-        next_cursor = encode_cursor(Listing.API_KEYS, page[-1].id) if more else None
-        return ApiKeyPage(items=page, next_cursor=next_cursor)
+        return page_of(Listing.API_KEYS, keys, query.limit)

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from application.pagination import (
     DEFAULT_PAGE_SIZE,
     Listing,
+    Page,
     check_page_size,
     decode_cursor,
-    encode_cursor,
+    page_of,
 )
 from application.ports import UnitOfWorkFactory
 from application.ports.persistence import UserFilter
@@ -27,19 +28,13 @@ class ListUsersQuery:
     email: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class UserPage:
-    items: list[User]
-    next_cursor: str | None
-
-
 class ListUsers:
     """Keyset pagination in id order (ids are time-ordered): stable under concurrent inserts."""
 
     def __init__(self, uow: UnitOfWorkFactory) -> None:
         self._uow = uow
 
-    async def execute(self, query: ListUsersQuery) -> UserPage:
+    async def execute(self, query: ListUsersQuery) -> Page[User]:
         query.principal.ensure_admin()
         check_page_size(query.limit)
         after = UserId(decode_cursor(Listing.USERS, query.cursor)) if query.cursor else None
@@ -54,6 +49,4 @@ class ListUsers:
                     email=email,
                 )
             )
-        page, more = users[: query.limit], len(users) > query.limit
-        next_cursor = encode_cursor(Listing.USERS, page[-1].id) if more else None
-        return UserPage(items=page, next_cursor=next_cursor)
+        return page_of(Listing.USERS, users, query.limit)
