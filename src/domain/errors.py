@@ -67,7 +67,7 @@ class InvalidExpiry(InvalidValue):
 
 
 class RefreshTokenReused(DomainError):
-    """A refresh token was presented again after it had been rotated: its family is burnt."""
+    """A refresh token was presented again after it had been rotated: its session is ended."""
 
     code = "invalid_grant"
 

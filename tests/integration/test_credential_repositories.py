@@ -1,4 +1,4 @@
-"""Refresh-token sessions, API keys and external links against real databases.
+"""Login sessions, refresh tokens, API keys and external links against real databases.
 
 Like the user repository tests, every test runs on PostgreSQL and on a SQLite file.
 """
@@ -20,9 +20,9 @@ from domain.credentials import (
     ApiKeyId,
     ApiKeyName,
     ParsedApiKey,
-    RefreshTokenFamilyId,
     SecretDigest,
 )
+from domain.sessions import SessionId
 from tests.fakes import FixedClock
 from tests.integration.conftest import per_database_backend
 from tests.integration.stored import NOW, UowFactory, a_session, a_user, session_issuer
@@ -63,7 +63,7 @@ async def test_sessions_and_tokens_read_back_by_digest(
     async with uow_factory() as uow:
         token = await uow.refresh_tokens.get_by_digest(SecretDigest.of(secret), for_update=True)
         assert token is not None
-        family = await uow.refresh_tokens.get_family(token.family_id, for_update=True)
+        family = await uow.sessions.get(token.session_id, for_update=True)
 
     assert family is not None
     assert (token.user_id, family.user_id) == (user.id, user.id)
@@ -71,10 +71,10 @@ async def test_sessions_and_tokens_read_back_by_digest(
     assert token.expires_at == NOW + timedelta(days=30)
     assert family.expires_at == NOW + timedelta(days=90)
     assert token.used_at is None
-    assert not family.is_revoked
+    assert not family.is_ended
 
 
-async def test_revoke_families_of_ends_only_that_users_live_sessions(
+async def test_end_all_of_ends_only_that_users_live_sessions(
     uow_factory: UowFactory, sessions: SessionIssuer
 ) -> None:
     ada, bob = await a_user(uow_factory, 1), await a_user(uow_factory, 2)
@@ -82,8 +82,8 @@ async def test_revoke_families_of_ends_only_that_users_live_sessions(
         await a_session(uow_factory, sessions, user)
 
     async with uow_factory() as uow:
-        revoked = await uow.refresh_tokens.revoke_families_of(ada.id, NOW)
-        again = await uow.refresh_tokens.revoke_families_of(ada.id, NOW)
+        revoked = await uow.sessions.end_all_of(ada.id, NOW)
+        again = await uow.sessions.end_all_of(ada.id, NOW)
         await uow.commit()
 
     assert (revoked, again) == (2, 0)
@@ -167,9 +167,9 @@ async def test_an_external_identity_links_once(uow_factory: UowFactory) -> None:
     assert (found, other) == (ada.id, None)
 
 
-async def test_get_family_of_an_unknown_id_is_none(uow_factory: UowFactory) -> None:
+async def test_get_session_of_an_unknown_id_is_none(uow_factory: UowFactory) -> None:
     async with uow_factory() as uow:
-        assert await uow.refresh_tokens.get_family(RefreshTokenFamilyId(UUID(int=9))) is None
+        assert await uow.sessions.get(SessionId(UUID(int=9))) is None
         assert await uow.refresh_tokens.get_by_digest(SecretDigest.of("nope")) is None
 
 
@@ -183,14 +183,14 @@ async def test_purge_deletes_ended_sessions_with_their_tokens_and_keeps_live_one
     async with uow_factory() as uow:
         token = await uow.refresh_tokens.get_by_digest(SecretDigest.of(revoked))
         assert token is not None
-        family = await uow.refresh_tokens.get_family(token.family_id, for_update=True)
+        family = await uow.sessions.get(token.session_id, for_update=True)
         assert family is not None
-        family.revoke(NOW)
-        await uow.refresh_tokens.update_family(family)
+        family.end(NOW)
+        await uow.sessions.update(family)
         await uow.commit()
 
     async with uow_factory() as uow:
-        purged = await uow.refresh_tokens.purge_ended_families(NOW)
+        purged = await uow.sessions.purge_ended(NOW)
         await uow.commit()
     async with uow_factory() as uow:
         remaining = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from application.principal import Principal
@@ -14,6 +14,7 @@ from application.use_cases.authenticate_with_password import (
 from application.use_cases.refresh_access_token import RefreshAccessToken, RefreshGrantCommand
 from application.use_cases.resolve_principal import ResolvePrincipal
 from application.use_cases.revoke_token import RevokeToken, RevokeTokenCommand, TokenTypeHint
+from domain.sessions import Session, SessionId
 from domain.users import (
     EmailAddress,
     FullName,
@@ -36,6 +37,17 @@ def a_user(now: datetime) -> User:
         full_name=FullName("Ada"),
         password_hash=HashedPassword("$argon2id$fake"),
         now=now,
+    )
+
+
+def session_of(user: User, now: datetime, amr: tuple[str, ...] = ("pwd",)) -> Session:
+    """A password login of `user` that started `now`, on its own."""
+    return Session.start(
+        session_id=SessionId(uuid4()),
+        user_id=user.id,
+        now=now,
+        lifetime=timedelta(days=90),
+        amr=amr,
     )
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from application.errors import InvalidToken
-from tests.unit.builders import a_user
+from tests.unit.builders import a_user, session_of
 
 SECRET = "a-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 TTL = timedelta(minutes=5)
@@ -34,7 +34,8 @@ def a_service(clock: Clock) -> JwtTokenService:
 
 def a_token(service: JwtTokenService) -> str:
     now = datetime.now(UTC)
-    return service.issue_access_token(a_user(now), now).value
+    user = a_user(now)
+    return service.issue_access_token(user, session_of(user, now), now).value
 
 
 def test_a_token_verified_before_is_refused_once_it_expires() -> None:

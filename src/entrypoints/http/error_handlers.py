@@ -14,6 +14,7 @@ from starlette.routing import Match
 
 from application import errors as app_errors
 from domain import errors as domain_errors
+from entrypoints.http.error_registry import BEARER_CHALLENGE
 from entrypoints.http.problems import FieldError, ProblemError, problem_response
 
 # Starlette's own refusals, by status: the problem each answers with.
@@ -38,6 +39,11 @@ def problem_for(exc: Exception) -> ProblemError:
         return _invalid_field(f"#/{exc.field}", exc)
     if isinstance(exc, app_errors.InvalidParameter):
         return _invalid_field(f"#/query/{exc.parameter}", exc)
+    if isinstance(exc, app_errors.ReauthenticationRequired):
+        challenge = (
+            f'{BEARER_CHALLENGE}, error="insufficient_user_authentication", max_age={exc.max_age}'
+        )
+        return ProblemError(exc.code, str(exc), headers={"WWW-Authenticate": challenge})
     if isinstance(exc, app_errors.StorageUnavailable):
         # The registry's generic detail: never a driver message.
         return ProblemError(exc.code)
