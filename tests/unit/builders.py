@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from uuid import uuid4
 
 from application.principal import Principal
+from application.request_context import NO_REQUEST, RequestContext
 from application.sessions import IssuedTokens, SessionIssuer
 from application.use_cases.authenticate_with_password import (
     AuthenticateWithPassword,
@@ -113,9 +114,11 @@ class SessionFlows:
         self.resolve_principal = ResolvePrincipal(uow.reader, tokens)
         self.revoke_token = RevokeToken(uow.factory, tokens, clock)
 
-    async def login(self, user: User, password: str = PASSWORD) -> IssuedTokens:
+    async def login(
+        self, user: User, password: str = PASSWORD, context: RequestContext = NO_REQUEST
+    ) -> IssuedTokens:
         return await self.authenticate.execute(
-            PasswordGrantCommand(user.email.normalized, password)
+            PasswordGrantCommand(user.email.normalized, password, context)
         )
 
     async def refresh(self, refresh_token: str) -> IssuedTokens:

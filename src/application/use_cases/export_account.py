@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from application.errors import AccountDeleted
-from application.ports import ExternalIdentityLink, UnitOfWorkFactory
+from application.ports import Clock, ExternalIdentityLink, UnitOfWorkFactory
 from application.principal import Principal
 from domain.credentials import ApiKey, ApiKeyId
 from domain.sessions import Session
@@ -24,6 +25,7 @@ class AccountExport:
     while the service keeps no audit log.
     """
 
+    exported_at: datetime
     user: User
     sessions: list[Session]
     api_keys: list[ApiKey]
@@ -34,8 +36,9 @@ class AccountExport:
 class ExportAccount:
     """Read the caller's data in one transaction. Bearer only: it lists credentials."""
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
+        self._clock = clock
 
     async def execute(self, principal: Principal) -> AccountExport:
         principal.ensure_bearer()
@@ -54,4 +57,10 @@ class ExportAccount:
                     break
                 after = page[-1].id
             links = await uow.external_identities.list_for(user_id)
-        return AccountExport(user=user, sessions=sessions, api_keys=keys, external_identities=links)
+        return AccountExport(
+            exported_at=self._clock.now(),
+            user=user,
+            sessions=sessions,
+            api_keys=keys,
+            external_identities=links,
+        )
