@@ -264,7 +264,7 @@ class Container(containers.DeclarativeContainer):
             lambda s: timedelta(seconds=s.reauth_max_age_seconds), settings
         ),
     )
-    export_account = providers.Singleton(ExportAccount, uow=uow)
+    export_account = providers.Singleton(ExportAccount, uow=uow, clock=clock)
 
     metrics = providers.Singleton(Metrics)
     rate_limiter = providers.Resource(_rate_limiter, settings)

@@ -39,17 +39,20 @@ def problem_for(exc: Exception) -> ProblemError:
         return _invalid_field(f"#/{exc.field}", exc)
     if isinstance(exc, app_errors.InvalidParameter):
         return _invalid_field(f"#/query/{exc.parameter}", exc)
-    if isinstance(exc, app_errors.ReauthenticationRequired):
-        challenge = (
-            f'{BEARER_CHALLENGE}, error="insufficient_user_authentication", max_age={exc.max_age}'
-        )
-        return ProblemError(exc.code, str(exc), headers={"WWW-Authenticate": challenge})
     if isinstance(exc, app_errors.StorageUnavailable):
         # The registry's generic detail: never a driver message.
         return ProblemError(exc.code)
     if isinstance(exc, app_errors.ApplicationError | domain_errors.DomainError):
-        return ProblemError(exc.code, str(exc))
+        return ProblemError(exc.code, str(exc), headers=_challenge(exc))
     return ProblemError("internal_error")
+
+
+def _challenge(exc: Exception) -> dict[str, str]:
+    """RFC 9470: a step-up refusal names the login age the operation accepts."""
+    if isinstance(exc, app_errors.ReauthenticationRequired):
+        challenge = f'error="insufficient_user_authentication", max_age={exc.max_age}'
+        return {"WWW-Authenticate": f"{BEARER_CHALLENGE}, {challenge}"}
+    return {}
 
 
 def _invalid_field(
