@@ -73,6 +73,6 @@ class RefreshTokenReused(DomainError):
 
 
 class RefreshTokenExpired(DomainError):
-    """The refresh token, or the login session it belongs to, has expired or was revoked."""
+    """The refresh token, or the login session it belongs to, has expired or was ended."""
 
     code = "invalid_grant"

@@ -17,7 +17,7 @@ class RefreshGrantCommand:
 
 
 class RefreshTokenReuseDetected(InvalidCredentials):
-    """A spent refresh token came back: its session was revoked (worth a security log line)."""
+    """A spent refresh token came back: its session was ended (worth a security log line)."""
 
 
 class RefreshAccessToken:
