@@ -8,6 +8,7 @@ from starlette.datastructures import FormData
 
 from application.errors import InvalidCredentials
 from application.rate_limiting import Operation
+from application.request_context import RequestContext
 from application.sessions import IssuedTokens
 from application.use_cases.authenticate_with_password import PasswordGrantCommand
 from application.use_cases.refresh_access_token import (
@@ -24,6 +25,7 @@ from entrypoints.http.openapi import ALWAYS, JSON_BODY, problem_responses
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
 from entrypoints.http.request_checks import CheckedRoute
+from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
 
@@ -134,7 +136,7 @@ async def issue_token(request: Request, response: Response, services: ServicesDe
     form = await _read_form(request)
     grant_type = _single(form, "grant_type")
     if grant_type == "password":
-        issued = await _password_grant(form, services)
+        issued = await _password_grant(form, services, request_context_of(request))
     elif grant_type == "refresh_token":
         issued = await _refresh_grant(form, services)
     else:
@@ -146,9 +148,11 @@ async def issue_token(request: Request, response: Response, services: ServicesDe
     )
 
 
-async def _password_grant(form: FormData, services: Services) -> IssuedTokens:
+async def _password_grant(
+    form: FormData, services: Services, context: RequestContext
+) -> IssuedTokens:
     command = PasswordGrantCommand(
-        username=_single(form, "username"), password=_single(form, "password")
+        username=_single(form, "username"), password=_single(form, "password"), context=context
     )
     try:
         return await services.authenticate.execute(command)
@@ -161,7 +165,7 @@ async def _refresh_grant(form: FormData, services: Services) -> IssuedTokens:
     try:
         return await services.refresh.execute(command)
     except RefreshTokenReuseDetected as exc:
-        logger.warning("refresh_token_reused", detail="session revoked")
+        logger.warning("refresh_token_reused", detail="session ended")
         raise ProblemError("invalid_grant", "The refresh token is invalid or expired.") from exc
     except InvalidCredentials as exc:
         raise ProblemError("invalid_grant", "The refresh token is invalid or expired.") from exc
