@@ -50,7 +50,6 @@ from application.use_cases.revoke_token import RevokeToken
 from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
 from domain.users import PasswordPolicy
-from entrypoints import process
 from entrypoints.metrics import Metrics, PrometheusRateLimitObserver
 from entrypoints.settings import Settings, workers_from_environment
 
@@ -86,7 +85,6 @@ def hashing_threads(workers: int, cores: int | None = None) -> int:
 def _hasher() -> Iterator[Argon2PasswordHasher]:
     hasher = Argon2PasswordHasher(
         max_threads=hashing_threads(workers_from_environment()),
-        release_idle_memory=process.release_free_memory,
     )
     try:
         yield hasher
