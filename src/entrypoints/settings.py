@@ -120,6 +120,8 @@ class _Group(BaseModel):
 
 
 class DatabaseSettings(_Group):
+    """The database and its connection pool."""
+
     url: str = Field(
         "sqlite+aiosqlite:///./accounts.db",
         validation_alias="database_url",
@@ -161,6 +163,8 @@ class DatabaseSettings(_Group):
 
 
 class TokenSettings(_Group):
+    """How tokens are signed and verified, and how long they and login sessions live."""
+
     algorithm: Literal["HS256", "RS256", "ES256"] = Field(
         "HS256",
         validation_alias="jwt_algorithm",
@@ -351,6 +355,8 @@ class ExternalProviderSettings(_Group):
 
 
 class AccountSettings(_Group):
+    """Limits on what one account may hold."""
+
     password_min_length: int = Field(
         15,
         ge=8,
@@ -369,6 +375,8 @@ class AccountSettings(_Group):
 
 
 class HttpSettings(_Group):
+    """Where the server listens and what it accepts from clients."""
+
     host: str = Field(
         "127.0.0.1",
         validation_alias="host",
@@ -460,6 +468,8 @@ class HttpSettings(_Group):
 
 
 class RateLimitSettings(_Group):
+    """Where requests are counted and how many each policy allows."""
+
     enabled: bool = Field(
         True,
         validation_alias="rate_limit_enabled",
@@ -561,6 +571,8 @@ class RateLimitSettings(_Group):
 
 
 class DocsSettings(_Group):
+    """The API's documentation pages and the base of problem `type`s."""
+
     enabled: bool | None = Field(
         None,
         validation_alias="docs_enabled",
@@ -574,6 +586,8 @@ class DocsSettings(_Group):
 
 
 class LoggingSettings(_Group):
+    """What is logged, and how it is rendered."""
+
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         "INFO", validation_alias="log_level", description="Lowest level logged."
     )
