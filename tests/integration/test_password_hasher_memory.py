@@ -1,8 +1,8 @@
 """A worker started as the image starts it stays under 150 MiB resident after a login storm.
 
 Gunicorn runs with the image's heap environment (the `MALLOC_*` variables of the Dockerfile's
-runtime stage: glibc reads them when a process starts) and `gunicorn.conf.py`, whose worker
-count leaves each worker cores / workers hashing threads.
+runtime stage: glibc reads them when a process starts), `gunicorn.conf.py` and its default
+worker count, one per core, which leaves each worker one hashing thread.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ HASH_BLOCK_MIB = 15
 STORM_ROUNDS = 4
 STORM_CONNECTIONS = 64
 DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
+# Gunicorn's default worker count (gunicorn.conf.py): one per core this process may use.
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _image_heap_environment() -> dict[str, str]:
@@ -73,7 +75,7 @@ async def test_workers_stay_under_the_memory_bound_after_a_login_storm(
         "ACCOUNTS_LOG_LEVEL": "WARNING",
         "ACCOUNTS_RATE_LIMIT_ENABLED": "false",
     }
-    server = start_gunicorn(environment, tmp_path / "gunicorn.log")
+    server = start_gunicorn(environment, tmp_path / "gunicorn.log", workers=CORES)
     try:
         email = "storm@example.com"
         async with httpx.AsyncClient(base_url=server.base_url, timeout=60) as client:
