@@ -121,4 +121,4 @@ def test_settings_accept_a_rotation() -> None:
         jwt_previous_key_id="k1",
         jwt_previous_secret=OLD,
     )
-    assert settings.jwt_previous_key_id == "k1"
+    assert settings.tokens.previous_key_id == "k1"
