@@ -2,11 +2,11 @@
 in one `EVALSHA`, in order, stopping at the first refusal.
 
 The scripts give the `limits` library's decisions, `remaining` and time to reset (its Redis
-scripts and `get_window_stats`; `memory_rate_limiter` takes the same steps), on Redis's own
-clock so that workers on different hosts agree on the windows (Redis 7 replicates a script's
-writes, not the script, so reading the clock before writing is safe). One call touches all of
-a request's keys, so this needs a single Redis (or a primary with replicas), not Redis Cluster.
-The calls made in one turn of the event loop share one pipeline (`pipeline_per_turn`).
+scripts and `get_window_stats`, as the memory limiter uses them), on Redis's own clock so that
+workers on different hosts agree on the windows (Redis 7 replicates a script's writes, not the
+script, so reading the clock before writing is safe). One call touches all of a request's keys, so
+this needs a single Redis (or a primary with replicas), not Redis Cluster. The calls made in one
+turn of the event loop share one pipeline (`pipeline_per_turn`).
 
 Every script takes KEYS (the charges' keys; two per charge for the sliding window counter) and
 ARGV (each charge's limit and window in seconds), and returns, for each charge up to the first

@@ -1,11 +1,11 @@
-"""The rate limiter the settings name: in process memory, or on Redis."""
+"""The rate limiter the settings name: `limits` in process memory, or Redis."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from adapters.rate_limiting.memory_rate_limiter import MemoryRateLimiter
+from adapters.rate_limiting.limits_rate_limiter import LimitsRateLimiter
 from adapters.rate_limiting.redis_rate_limiter import RedisRateLimiter
 from application.ports.rate_limiting import RateLimiter, Strategy
 
@@ -22,7 +22,7 @@ async def open_rate_limiter(
     """The rate limiter on Redis at `redis_url`, or in this process's memory when it is None;
     its connections are closed on exit."""
     if redis_url is None:
-        yield MemoryRateLimiter(strategy)
+        yield LimitsRateLimiter(strategy)
         return
     limiter = RedisRateLimiter(
         redis_url,
