@@ -121,6 +121,8 @@ class Gunicorn:
         log: Path,
         app: str | None = None,
         extra: Sequence[str] = (),
+        *,
+        ready_path: str | None = None,
     ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -144,7 +146,7 @@ class Gunicorn:
             # The app on the command line wins over the config's `wsgi_app`: same settings.
             self._command += ["--pythonpath", str(BENCH), app]
         self._log = log
-        self._ready_path = "/health/ready" if app is None else "/"
+        self._ready_path = ready_path or ("/health/ready" if app is None else "/")
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Gunicorn:

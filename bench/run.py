@@ -186,6 +186,12 @@ def main(argv: list[str] | None = None) -> None:
         help="how the service signs and the floor app verifies tokens (default: the service's "
         "default); RS256 uses a fresh RSA key pair, and adds an HS256 pair of rows",
     )
+    parser.add_argument(
+        "--redis-each-call-alone",
+        action="store_true",
+        help="the service's Redis limiter without its per-turn pipeline, each call its own "
+        "EVALSHA (bench/service_redis_alone.py): what the pipeline buys",
+    )
     parser.add_argument("--seconds", type=int, default=4, help="per cell")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
     parser.add_argument("--connections", default="32,64,256")
@@ -465,6 +471,7 @@ def measure(
         "settings": {
             "seconds_per_cell": args.seconds,
             "limits": args.limits,
+            "redis_each_call_alone": args.redis_each_call_alone,
             "jwt_algorithm": algorithm,
             "max_requests_recycling": args.recycle,
             "log_level": args.log_level,
@@ -552,7 +559,10 @@ class Bench:
         """The service under `scenarios`; its workers' memory once it has idled after them
         (on a full run: all the connections)."""
         log = self.logs / f"service-{algorithm}-{count}.log"
-        with Gunicorn(env, count, log, extra=self.extra) as server:
+        app = "service_redis_alone:create()" if self.args.redis_each_call_alone else None
+        with Gunicorn(
+            env, count, log, app=app, extra=self.extra, ready_path="/health/ready"
+        ) as server:
             wrk_env = {**os.environ, "BENCH_EMAIL": credentials.email, "BENCH_PASSWORD": PASSWORD}
             run_wrk(SCENARIOS["me_bearer"].wrk(credentials, server.base, 1, 32))  # warm-up
             for scenario in scenarios:
