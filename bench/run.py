@@ -78,6 +78,9 @@ TARGET_CONNECTIONS = 32
 MIN_FLOOR_RATIO = 0.75
 HASHING_CONNECTIONS = 256
 HASHING_P99_FACTOR = 1.5
+# wrk's percentiles count only the requests that finished inside the cell, so a p99 above the
+# cell's length cannot show: at 256 connections the hashing cells run long enough to see it.
+HASHING_CELL_SECONDS = 15
 STORM_CONNECTIONS = (32, 64, 256)
 STORM_P99_MARGIN_MS = 50.0
 MIN_LOGIN_SHARE_OF_HASHING = 0.75
@@ -91,6 +94,8 @@ class Scenario:
     # wrk arguments for a server, given the seeded credentials.
     wrk: Callable[[Seed, str, float, int], list[str]]
     storm: bool = False
+    # A hashing endpoint: its cell at HASHING_CONNECTIONS runs at least HASHING_CELL_SECONDS.
+    hashing: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +142,7 @@ SCENARIOS = {
             lambda _seed, base, secs, conns: wrk_command(
                 f"{base}/api/v1/auth/register", secs, conns, script="register.lua"
             ),
+            hashing=True,
         ),
         Scenario(
             "token",
@@ -144,6 +150,7 @@ SCENARIOS = {
             lambda _seed, base, secs, conns: wrk_command(
                 f"{base}/api/v1/auth/token", secs, conns, script="token.lua"
             ),
+            hashing=True,
         ),
         Scenario(
             "live_storm",
@@ -568,13 +575,21 @@ class Bench:
             for scenario in scenarios:
                 for conns in connections or self.connections:
                     cell_env = {**wrk_env, "BENCH_RUN_ID": f"{self.run_id}-{count}-{conns}"}
-                    result, storm = self._cell(scenario, server.base, credentials, cell_env, conns)
+                    seconds = self.args.seconds
+                    if scenario.hashing and conns == HASHING_CONNECTIONS:
+                        seconds = max(seconds, HASHING_CELL_SECONDS)
+                    result, storm = self._cell(
+                        scenario, server.base, credentials, cell_env, conns, seconds
+                    )
                     drain(result, conns)
+                    if storm is not None:
+                        drain(storm, LOGIN_STORM_CONNECTIONS)
                     self.add(
                         scenario.name, scenario.label.format(jwt=algorithm), count, conns, result
                     )
                     if scenario.name == "me_bearer":
                         self.rows[-1]["jwt"] = algorithm
+                    self.rows[-1]["seconds"] = seconds
                     if storm is not None:
                         self.rows[-1]["storm"] = storm.as_dict()
             if connections is not None:
@@ -591,22 +606,23 @@ class Bench:
                 flush=True,
             )
 
-    def _cell(
+    def _cell(  # noqa: PLR0917 - one cell's whole description
         self,
         scenario: Scenario,
         base: str,
         credentials: Seed,
         wrk_env: dict[str, str],
         conns: int,
+        seconds: float,
     ) -> tuple[WrkResult, WrkResult | None]:
         """One wrk run; for a storm scenario, with a login storm running beside it."""
-        command = scenario.wrk(credentials, base, self.args.seconds, conns)
+        command = scenario.wrk(credentials, base, seconds, conns)
         if not scenario.storm:
             return run_wrk(command, env=wrk_env), None
         storm = start(
             wrk_command(
                 f"{base}/api/v1/auth/token",
-                self.args.seconds + 2,
+                seconds + 2,
                 LOGIN_STORM_CONNECTIONS,
                 script="token.lua",
             ),
@@ -757,13 +773,17 @@ def targets(report: dict[str, Any]) -> list[dict[str, str]]:
                 add(label, f"{count}w", "-", bound_text, None)
                 continue
             bound = HASHING_P99_FACTOR * HASHING_CONNECTIONS / login["rps"] * 1000
+            seconds = hashing.get("seconds", report["settings"]["seconds_per_cell"])
+            # wrk cannot show a p99 longer than its cell: such a cell cannot miss the bound.
+            seen = bound < seconds * 1000
             add(
                 label,
                 f"{count}w/{HASHING_CONNECTIONS}c",
-                f"{hashing['errors']} errors, p99 {hashing['p99_ms']:.0f} ms",
+                f"{hashing['errors']} errors, p99 {hashing['p99_ms']:.0f} ms"
+                + ("" if seen else f" in a {seconds} s cell, too short to see the bound"),
                 f"0 errors, p99 ≤ {bound:.0f} ms ({HASHING_P99_FACTOR} x {HASHING_CONNECTIONS} "
                 f"÷ {login['rps']:.1f} logins/s)",
-                hashing["errors"] == 0 and hashing["p99_ms"] <= bound,
+                False if hashing["errors"] else (hashing["p99_ms"] <= bound if seen else None),
             )
         for conns in STORM_CONNECTIONS:
             live = cell("live_storm", count, conns)
