@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     jwt_previous_public_key_file: Path | None = Field(
         None, description="The previous PEM public key (RS256/ES256) during a rotation."
     )
+    key_encryption_key: SecretStr | None = Field(
+        None,
+        description="Secret (≥ 32 characters) that keys the pseudonyms of unknown login names in "
+        "the audit log; in development, made once and kept in `./var/key-encryption-key`. "
+        "In production it falls back to the token signing secret until set.",
+    )
     jwt_issuer: str = Field("accounts", min_length=1, description="`iss` of issued tokens.")
     jwt_audience: str = Field("accounts-api", min_length=1, description="`aud` of tokens.")
     access_token_ttl_seconds: int = Field(
@@ -114,6 +120,12 @@ class Settings(BaseSettings):
         min_length=1,
         description="Claim (dotted path allowed) listing the external user's roles; `admin` "
         "in it makes a newly provisioned account an admin.",
+    )
+    audit_retention_days: int = Field(
+        400,
+        ge=1,
+        le=36_500,
+        description="Audit events older than this many days are removed by `accounts purge-audit`.",
     )
     password_min_length: int = Field(
         15, ge=8, le=128, description="Minimum password length (NIST SP 800-63B-4)."
@@ -305,6 +317,7 @@ class Settings(BaseSettings):
                     )
         self._check_previous_key()
         self._check_external_provider()
+        self._check_key_encryption_key()
         if self.is_production and "*" in self.cors_origins:
             raise ValueError("ACCOUNTS_CORS_ORIGINS may not be '*' in production")
         if self.is_production and self.public_url is None:
@@ -312,6 +325,16 @@ class Settings(BaseSettings):
                 "ACCOUNTS_PUBLIC_URL must be set in production to the service's external URL"
             )
         return self
+
+    def _check_key_encryption_key(self) -> None:
+        if self.key_encryption_key is None:
+            return
+        key = self.key_encryption_key.get_secret_value()
+        if len(key) < MIN_KEY_ENCRYPTION_KEY_LENGTH or (self.is_production and _is_weak(key)):
+            raise ValueError(
+                "ACCOUNTS_KEY_ENCRYPTION_KEY must be a strong secret of at least "
+                f"{MIN_KEY_ENCRYPTION_KEY_LENGTH} characters"
+            )
 
     def _check_previous_key(self) -> None:
         """A previous key comes with its own `kid`, distinct from the current one's."""
@@ -412,6 +435,52 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         return _process_secret()
+
+    def pseudonym_key(self) -> str:
+        """The secret audit pseudonyms are keyed with.
+
+        `KEY_ENCRYPTION_KEY` when set; in development, one made once and kept under `./var/`,
+        so pseudonyms stay comparable across restarts. In production without it, the token
+        signing secret (required there anyway): the pseudonymizer derives a key of its own
+        from it, so neither can stand in for the other.
+        """
+        if self.key_encryption_key is not None:
+            return self.key_encryption_key.get_secret_value()
+        if not self.is_production:
+            return development_key(DEVELOPMENT_KEY_FILE)
+        if self.jwt_algorithm == "HS256":
+            return self.hmac_secret()
+        if self.jwt_private_key_file is None:
+            raise ValueError(f"{self.jwt_algorithm} needs ACCOUNTS_JWT_PRIVATE_KEY_FILE")
+        return self.jwt_private_key_file.read_text()
+
+
+MIN_KEY_ENCRYPTION_KEY_LENGTH = 32
+DEVELOPMENT_KEY_FILE = Path("var/key-encryption-key")
+
+
+def development_key(path: Path) -> str:
+    """The key kept in `path`, made (readable by its owner only) the first time it is asked for.
+
+    Written whole to a private file, then linked into place: of two processes starting at
+    once, one key wins and both read it, never a half-written file.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if len(key) < MIN_KEY_ENCRYPTION_KEY_LENGTH:
+        raise ValueError(f"{path} holds no usable key; delete it to have a new one made")
+    return key
 
 
 @functools.cache

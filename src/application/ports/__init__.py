@@ -2,6 +2,8 @@
 
 from application.ports.persistence import (
     ApiKeyRepository,
+    AuditEventFilter,
+    AuditLog,
     ExternalIdentityRepository,
     PrincipalReader,
     RefreshTokenRepository,
@@ -16,6 +18,7 @@ from application.ports.security import (
     ExternalTokenVerifier,
     PasswordHasher,
     PasswordVerification,
+    Pseudonymizer,
     TokenIssuer,
     TokenVerifier,
 )
@@ -25,6 +28,8 @@ __all__ = [
     "AccessToken",
     "AccessTokenClaims",
     "ApiKeyRepository",
+    "AuditEventFilter",
+    "AuditLog",
     "Clock",
     "ExternalIdentity",
     "ExternalIdentityRepository",
@@ -33,6 +38,7 @@ __all__ = [
     "PasswordHasher",
     "PasswordVerification",
     "PrincipalReader",
+    "Pseudonymizer",
     "RefreshTokenRepository",
     "SecretGenerator",
     "TokenIssuer",

@@ -4,18 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from application.audit import AuditEvents
 from application.errors import InvalidCredentials
 from application.passwords import verify_password
-from application.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from application.ports import (
+    Clock,
+    PasswordHasher,
+    PasswordVerification,
+    Pseudonymizer,
+    UnitOfWorkFactory,
+)
+from application.request_context import NO_REQUEST, RequestContext
 from application.sessions import IssuedTokens, SessionIssuer
+from domain.audit import AuditDetails, AuditEventType
 from domain.errors import InvalidEmail
-from domain.users import EmailAddress, PasswordPolicy
+from domain.users import EmailAddress, PasswordPolicy, User
 
 
 @dataclass(frozen=True, slots=True)
 class PasswordGrantCommand:
     username: str
     password: str = field(repr=False)
+    context: RequestContext = NO_REQUEST
 
 
 class AuthenticateWithPassword:
@@ -23,6 +33,10 @@ class AuthenticateWithPassword:
 
     Unknown emails are verified against a dummy hash, so the answer takes as long whether or
     not the account exists. The database connection is released before hashing starts.
+
+    Every outcome is recorded: a failure in a small transaction of its own (the grant still
+    fails), naming the account when there is one, and otherwise only a keyed pseudonym of the
+    username, so repeated attempts at one unknown address can be correlated without storing it.
     """
 
     def __init__(
@@ -32,12 +46,17 @@ class AuthenticateWithPassword:
         sessions: SessionIssuer,
         clock: Clock,
         policy: PasswordPolicy,
+        *,
+        events: AuditEvents,
+        pseudonyms: Pseudonymizer,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._sessions = sessions
         self._clock = clock
         self._policy = policy
+        self._events = events
+        self._pseudonyms = pseudonyms
 
     async def execute(self, command: PasswordGrantCommand) -> IssuedTokens:
         try:
@@ -52,9 +71,18 @@ class AuthenticateWithPassword:
         password_hash = user.password_hash if user is not None else None
         check = await verify_password(self._hasher, self._policy, command.password, password_hash)
         if user is None or not check.valid or not user.is_active:
+            await self._record_failure(command, email, user, check)
             raise InvalidCredentials("Invalid email or password.")
         now = self._clock.now()
         family, refresh = self._sessions.start(user, now)
+        event = self._events.new(
+            AuditEventType.USER_LOGIN_SUCCEEDED,
+            command.context,
+            now,
+            actor_id=user.id,
+            subject_id=user.id,
+            details={"session_id": str(family.id)},
+        )
         async with self._uow() as uow:
             if check.upgraded_hash is not None:
                 current = await uow.users.get_by_id(user.id, for_update=True)
@@ -63,5 +91,33 @@ class AuthenticateWithPassword:
                     await uow.users.update(current)
             await uow.refresh_tokens.add_family(family)
             await uow.refresh_tokens.add(refresh.record)
+            await uow.audit.record(event)
             await uow.commit()
         return self._sessions.tokens_for(user, refresh, now)
+
+    async def _record_failure(
+        self,
+        command: PasswordGrantCommand,
+        email: EmailAddress | None,
+        user: User | None,
+        check: PasswordVerification,
+    ) -> None:
+        details: AuditDetails
+        if user is None:
+            username = email.normalized if email is not None else command.username.strip()
+            details = {
+                "reason": "unknown_account",
+                "username_pseudonym": self._pseudonyms.pseudonym(username),
+            }
+        else:
+            details = {"reason": "wrong_password" if not check.valid else "account_disabled"}
+        event = self._events.new(
+            AuditEventType.USER_LOGIN_FAILED,
+            command.context,
+            self._clock.now(),
+            subject_id=user.id if user is not None else None,
+            details=details,
+        )
+        async with self._uow() as uow:
+            await uow.audit.record(event)
+            await uow.commit()

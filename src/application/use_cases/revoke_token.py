@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from application.audit import AuditEvents
 from application.errors import InvalidToken
 from application.ports import Clock, TokenVerifier, UnitOfWorkFactory
+from application.request_context import NO_REQUEST, RequestContext
 from application.sessions import MAX_REFRESH_TOKEN_LENGTH
 from domain.credentials import RefreshTokenFamilyId, SecretDigest
 
@@ -20,6 +22,7 @@ class TokenTypeHint(StrEnum):
 class RevokeTokenCommand:
     token: str = field(repr=False)
     hint: TokenTypeHint | None = None
+    context: RequestContext = NO_REQUEST
 
 
 class RevokeToken:
@@ -28,12 +31,17 @@ class RevokeToken:
     Revoking either one logs that session out: its refresh tokens stop refreshing and its
     access tokens fail at the next request. Unknown, expired or foreign tokens are ignored
     without a word, as RFC 7009 §2.2 asks; the hint only decides which lookup comes first.
+    Ending a session records `session.ended`, its owner as the actor: holding the token is
+    acting as them.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, verifier: TokenVerifier, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, verifier: TokenVerifier, clock: Clock, events: AuditEvents
+    ) -> None:
         self._uow = uow
         self._verifier = verifier
         self._clock = clock
+        self._events = events
 
     async def execute(self, command: RevokeTokenCommand) -> None:
         token = command.token
@@ -45,7 +53,7 @@ class RevokeToken:
         for lookup in lookups:
             family_id = await lookup(token)
             if family_id is not None:
-                await self._revoke(family_id)
+                await self._revoke(family_id, command.context)
                 return
 
     async def _session_of_refresh_token(self, token: str) -> RefreshTokenFamilyId | None:
@@ -62,11 +70,22 @@ class RevokeToken:
             return None
         return RefreshTokenFamilyId(claims.session_id) if claims.session_id else None
 
-    async def _revoke(self, family_id: RefreshTokenFamilyId) -> None:
+    async def _revoke(self, family_id: RefreshTokenFamilyId, context: RequestContext) -> None:
         async with self._uow() as uow:
             family = await uow.refresh_tokens.get_family(family_id, for_update=True)
             if family is None or family.is_revoked:
                 return
-            family.revoke(self._clock.now())
+            now = self._clock.now()
+            family.revoke(now)
             await uow.refresh_tokens.update_family(family)
+            await uow.audit.record(
+                self._events.sessions_ended(
+                    context,
+                    now,
+                    family.user_id,
+                    actor_id=family.user_id,
+                    reason="revoked",
+                    session_id=family.id,
+                )
+            )
             await uow.commit()

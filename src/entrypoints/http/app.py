@@ -18,7 +18,7 @@ from entrypoints.http.error_registry import MAX_LISTED_ERRORS
 from entrypoints.http.middleware import BodySizeLimitMiddleware, EdgeMiddleware
 from entrypoints.http.openapi import TAGS, build_openapi
 from entrypoints.http.request_checks import MAX_JSON_VALUES
-from entrypoints.http.routes import api_keys, auth, errors, health, metrics, users
+from entrypoints.http.routes import api_keys, audit_events, auth, errors, health, metrics, users
 from entrypoints.logging import configure_logging
 from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings, parse_trusted_proxies
@@ -109,7 +109,15 @@ def create_app(
     )
     install_error_handlers(app)
 
-    _add_routes(app, auth.router, users.router, api_keys.router, health.router, errors.router)
+    _add_routes(
+        app,
+        auth.router,
+        users.router,
+        api_keys.router,
+        audit_events.router,
+        health.router,
+        errors.router,
+    )
     # With a metrics port, Prometheus scrapes there, never through the API's port or a proxy.
     if settings.metrics_port is None:
         _add_routes(app, metrics.router)

@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from domain.audit import AuditEvent, AuditEventType
 from domain.credentials import ApiKey, ApiKeyName
 from domain.credentials.api_keys import API_KEY_NAME_PATTERN
 from domain.credentials.api_keys import MAX_NAME_LENGTH as MAX_API_KEY_NAME_LENGTH
@@ -435,3 +436,68 @@ class OAuthProblem(Problem):
 
     error: str = Field(examples=["invalid_grant"])
     error_description: str = Field(examples=["Invalid email or password."])
+
+
+_AUDIT_EVENT_EXAMPLE: dict[str, Any] = {
+    "id": "019ad3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+    "occurred_at": "2026-12-02T09:30:00.123456Z",
+    "type": "user.updated",
+    "actor_id": "019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+    "subject_id": "019ab2c5-0a1b-7c2d-8e3f-4a5b6c7d8e9f",
+    "client_ip": "203.0.113.7",
+    "user_agent": "curl/8.5.0",
+    "request_id": "5f0c8d1e9a7b4c3d",
+    "details": {"before": {"role": "user"}, "after": {"role": "admin"}},
+}
+
+
+class AuditEventResponse(BaseModel):
+    id: UUID
+    occurred_at: ResponseDateTime
+    type: AuditEventType
+    actor_id: UUID | None = Field(
+        description="The account that made the request; `null` when anonymous or automatic."
+    )
+    subject_id: UUID | None = Field(description="The account the event is about.")
+    client_ip: str | None = Field(description="The client address, behind trusted proxies.")
+    user_agent: str | None
+    request_id: str | None = Field(description="The request's `X-Request-ID`.")
+    details: dict[str, Any] = Field(
+        description="What changed, by type: `before`/`after` for `user.updated`, `api_key_id` "
+        "for `api_key.*`, `session_id` or `count` for `session.*`, `reason` (and, for unknown "
+        "accounts, `username_pseudonym`) for `user.login_failed`. Never a secret."
+    )
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_AUDIT_EVENT_EXAMPLE]})
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventResponse:
+        return cls(
+            id=event.id,
+            occurred_at=event.occurred_at,
+            type=event.type,
+            actor_id=event.actor_id,
+            subject_id=event.subject_id,
+            client_ip=event.client_ip,
+            user_agent=event.user_agent,
+            request_id=event.request_id,
+            details=dict(event.details),
+        )
+
+
+class AuditEventPageResponse(BaseModel):
+    items: list[AuditEventResponse]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; `null` on the last page."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_AUDIT_EVENT_EXAMPLE],
+                    "next_cursor": "ZTE6AAYNf3R8ngABms_EXm96i5wNHi86S1xt",
+                }
+            ]
+        }
+    )

@@ -8,6 +8,7 @@ from starlette.datastructures import FormData
 
 from application.errors import InvalidCredentials
 from application.rate_limiting import Operation
+from application.request_context import RequestContext
 from application.sessions import IssuedTokens
 from application.use_cases.authenticate_with_password import PasswordGrantCommand
 from application.use_cases.refresh_access_token import (
@@ -24,6 +25,7 @@ from entrypoints.http.openapi import ALWAYS, JSON_BODY, problem_responses
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
 from entrypoints.http.request_checks import CheckedRoute
+from entrypoints.http.request_context import request_context
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
 
@@ -46,11 +48,15 @@ router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], route_class=Check
     dependencies=[Depends(rate_limited(Operation.REGISTER)), Depends(require_json)],
 )
 async def register(
-    body: RegisterRequest, response: Response, services: ServicesDep
+    request: Request, body: RegisterRequest, response: Response, services: ServicesDep
 ) -> UserResponse:
     user = await services.register_user.execute(
         RegisterUserCommand(
-            email=body.email, password=body.password, full_name=body.full_name, role=Role.USER
+            email=body.email,
+            password=body.password,
+            full_name=body.full_name,
+            role=Role.USER,
+            context=request_context(request),
         )
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
@@ -134,9 +140,9 @@ async def issue_token(request: Request, response: Response, services: ServicesDe
     form = await _read_form(request)
     grant_type = _single(form, "grant_type")
     if grant_type == "password":
-        issued = await _password_grant(form, services)
+        issued = await _password_grant(form, services, request_context(request))
     elif grant_type == "refresh_token":
-        issued = await _refresh_grant(form, services)
+        issued = await _refresh_grant(form, services, request_context(request))
     else:
         raise ProblemError("unsupported_grant_type", f"Grant type {grant_type!r} is not supported.")
     return TokenResponse(
@@ -146,9 +152,11 @@ async def issue_token(request: Request, response: Response, services: ServicesDe
     )
 
 
-async def _password_grant(form: FormData, services: Services) -> IssuedTokens:
+async def _password_grant(
+    form: FormData, services: Services, context: RequestContext
+) -> IssuedTokens:
     command = PasswordGrantCommand(
-        username=_single(form, "username"), password=_single(form, "password")
+        username=_single(form, "username"), password=_single(form, "password"), context=context
     )
     try:
         return await services.authenticate.execute(command)
@@ -156,8 +164,10 @@ async def _password_grant(form: FormData, services: Services) -> IssuedTokens:
         raise ProblemError("invalid_grant", "Invalid email or password.") from exc
 
 
-async def _refresh_grant(form: FormData, services: Services) -> IssuedTokens:
-    command = RefreshGrantCommand(refresh_token=_single(form, "refresh_token"))
+async def _refresh_grant(
+    form: FormData, services: Services, context: RequestContext
+) -> IssuedTokens:
+    command = RefreshGrantCommand(refresh_token=_single(form, "refresh_token"), context=context)
     try:
         return await services.refresh.execute(command)
     except RefreshTokenReuseDetected as exc:
@@ -216,7 +226,9 @@ async def revoke_token(request: Request, services: ServicesDep) -> Response:
     hints = form.getlist("token_type_hint")
     # RFC 7009 §2.1: an unknown hint is not an error; the server searches every type.
     hint = next((TokenTypeHint(h) for h in hints if h in set(TokenTypeHint)), None)
-    await services.revoke.execute(RevokeTokenCommand(token=token, hint=hint))
+    await services.revoke.execute(
+        RevokeTokenCommand(token=token, hint=hint, context=request_context(request))
+    )
     return Response(status_code=200, headers={"Cache-Control": "no-store"})
 
 

@@ -1,0 +1,25 @@
+"""Keyed pseudonyms (HMAC-SHA256) for identifiers an audit event may not hold in clear."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from application.ports import Pseudonymizer
+
+_PURPOSE = b"accounts/audit-pseudonym/v1"
+
+
+class HmacPseudonymizer(Pseudonymizer):
+    """HMAC-SHA256 under a key derived from the service's key-encryption key.
+
+    The derivation binds the key to this one purpose, so a pseudonym reveals nothing about
+    keys used for anything else; without the key, guessing addresses cannot confirm one.
+    """
+
+    def __init__(self, key: str) -> None:
+        self._key = hmac.new(key.encode(), _PURPOSE, hashlib.sha256).digest()
+
+    def pseudonym(self, value: str) -> str:
+        digest = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+        return f"hmac-sha256:{digest}"
