@@ -180,9 +180,7 @@ class Container(containers.DeclarativeContainer):
     ids = providers.Singleton(UuidV7Generator)
     secrets = providers.Singleton(OsSecretGenerator)
     audit_events = providers.Singleton(AuditEvents, ids=ids)
-    pseudonyms = providers.Singleton(
-        HmacPseudonymizer, providers.Callable(lambda s: s.pseudonym_key(), settings)
-    )
+    pseudonyms = providers.Singleton(HmacPseudonymizer, settings.provided.pseudonym_key)
     hasher = providers.Resource(_hasher)
     tokens = providers.Singleton(
         JwtTokenService,
