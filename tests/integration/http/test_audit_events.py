@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.tables import audit_events
 from tests.integration.http.conftest import PASSWORD, Api, assert_problem, bearer
+from tests.integration.secret_shapes import secrets_in_event
 
 NEW_PASSWORD = "tangerine-umbrella-quietly-1987"
 WRONG_PASSWORD = "wrong-password-for-the-audit-9"
@@ -207,3 +208,30 @@ async def test_a_cursor_of_another_listing_is_refused(api: Api) -> None:
 
     assert isinstance(response, httpx.Response)
     assert_problem(response, 422, "validation_failed")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("details", {"note": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"}),
+        ("details", {"key": "acc_AbCdEfGh12_" + "s" * 43}),
+        ("user_agent", "x " + "R" * 43 + " y"),
+        ("details", {"after": {"new_password": "anything"}}),
+        ("request_id", PASSWORD),
+    ],
+)
+def test_the_suite_wide_sweep_recognises_each_kind_of_secret(field: str, value: object) -> None:
+    row: dict[str, object] = {"id": "e", "type": "user.updated", "details": {}, field: value}
+
+    assert list(secrets_in_event(row))
+
+
+def test_the_suite_wide_sweep_passes_what_events_really_hold() -> None:
+    row = {
+        "id": "019ad3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+        "type": "user.login_failed",
+        "user_agent": "python-httpx/0.28.1",
+        "details": {"reason": "unknown_account", "username_pseudonym": "hmac-sha256:" + "a" * 64},
+    }
+
+    assert list(secrets_in_event(row)) == []
