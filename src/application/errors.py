@@ -80,13 +80,6 @@ class InvalidPageSize(InvalidParameter):
     code = "invalid_limit"
 
 
-class InvalidTimeRange(InvalidParameter):
-    """A listing's `since` is not earlier than its `until`."""
-
-    parameter = "until"
-    code = "invalid_time_range"
-
-
 class StorageUnavailable(ApplicationError):
     """A backing store (database, cache) cannot be reached right now."""
 

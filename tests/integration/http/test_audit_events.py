@@ -162,7 +162,6 @@ async def test_filters_select_by_actor_subject_type_and_time(api: Api) -> None:
         ({"type": "user.exploded"}, "#/query/type"),
         ({"since": "yesterday"}, "#/query/since"),
         ({"until": "2026-12-01"}, "#/query/until"),
-        ({"since": "2026-12-02T00:00:00Z", "until": "2026-12-01T00:00:00Z"}, "#/query/until"),
         ({"limit": "0"}, "#/query/limit"),
         ({"limit": "101"}, "#/query/limit"),
         ({"cursor": "bm90LW91cnM"}, "#/query/cursor"),

@@ -27,9 +27,10 @@ router = APIRouter(prefix=f"{API_PREFIX}/audit-events", tags=["audit"], route_cl
     description="Newest first, keyset pagination as `GET /users`: pass `next_cursor` back as "
     "`cursor` (with the same filters) until it is `null`. Filters combine: `actor_id` made the "
     "request, `subject_id` is the account an event is about, `type` is one event type, "
-    "`since` (inclusive) and `until` (exclusive) are RFC 3339 date-times. A malformed id, "
-    "type or time, or a `since` not before `until`, is a 422 `validation_failed` naming the "
-    "parameter. Events cannot be changed or deleted through the API.",
+    "`since` (inclusive) and `until` (exclusive) are RFC 3339 date-times (a `since` not before "
+    "`until` is an empty interval: no events). A malformed id, type or time is a 422 "
+    "`validation_failed` naming the parameter. Events cannot be changed or deleted through "
+    "the API.",
     response_model=AuditEventPageResponse,
     responses=problem_responses(*AUTHENTICATED, "forbidden", "validation_failed", *ALWAYS),
 )
