@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.tables import audit_events
-from tests.integration.http.conftest import PASSWORD, Api, assert_problem, bearer
+from tests.integration.http.conftest import PASSWORD, Api, AppFactory, assert_problem, bearer
 from tests.integration.secret_shapes import secrets_in_event
 
 NEW_PASSWORD = "tangerine-umbrella-quietly-1987"
@@ -234,3 +234,20 @@ def test_the_suite_wide_sweep_passes_what_events_really_hold() -> None:
     }
 
     assert list(secrets_in_event(row)) == []
+
+
+async def test_an_overlong_user_agent_is_kept_cut_and_a_forwarded_client_in_full(
+    api_factory: AppFactory,
+) -> None:
+    api = await api_factory(forwarded_allow_ips="127.0.0.1")
+    _, admin = await api.admin()
+
+    registered = await api.client.post(
+        "/api/v1/auth/register",
+        json={"email": "ada@example.com", "password": PASSWORD},
+        headers={"User-Agent": "A" * 5000, "X-Forwarded-For": "2001:db8:1:2:3:4:5:6"},
+    )
+
+    [event] = await all_events(api, admin, subject_id=registered.json()["id"])
+    assert event["user_agent"] == "A" * 512
+    assert event["client_ip"] == "2001:db8:1:2:3:4:5:6"
