@@ -30,7 +30,7 @@ from application.use_cases.register_user import RegisterUser, RegisterUserComman
 from application.use_cases.update_user import UpdateUser, UpdateUserCommand
 from domain.audit import AuditEvent, AuditEventType
 from domain.errors import InvalidValue, LastActiveAdmin
-from domain.users import PasswordPolicy, Role
+from domain.users import EmailAddress, FullName, PasswordPolicy, Role, User, UserId
 from tests.fakes import (
     FakePasswordHasher,
     FakePseudonymizer,
@@ -402,3 +402,22 @@ def test_an_event_refuses_a_naive_time_and_an_overlong_user_agent(clock: FixedCl
     )
     assert event.user_agent == "x" * 512
     assert isinstance(event.id, UUID)
+
+
+async def test_a_password_login_to_an_external_account_is_recorded_as_having_none(
+    login: AuthenticateWithPassword, uow: FakeUnitOfWork, clock: FixedClock
+) -> None:
+    user = User.provision_external(
+        user_id=UserId(UUID(int=77)),
+        email=EmailAddress("ext@example.com"),
+        full_name=FullName(""),
+        role=Role.USER,
+        now=clock.now(),
+    )
+    uow.store.seed(user)
+
+    with pytest.raises(InvalidCredentials):
+        await login.execute(PasswordGrantCommand("ext@example.com", PASSWORD))
+
+    [event] = events(uow)
+    assert (event.subject_id, event.details) == (user.id, {"reason": "no_password"})

@@ -109,6 +109,9 @@ class AuthenticateWithPassword:
                 "reason": "unknown_account",
                 "username_pseudonym": self._pseudonyms.pseudonym(username),
             }
+        elif user.password_hash is None:
+            # The account signs in at an external identity provider, never with a password.
+            details = {"reason": "no_password"}
         else:
             details = {"reason": "wrong_password" if not check.valid else "account_disabled"}
         event = self._events.new(
