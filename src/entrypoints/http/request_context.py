@@ -9,7 +9,7 @@ from domain.audit import MAX_USER_AGENT_LENGTH
 from entrypoints.http.client_ip import ClientAddressResolver
 
 
-def request_context(request: Request) -> RequestContext:
+def request_context_of(request: Request) -> RequestContext:
     """The client address as the rate limiter resolves it (in full, not grouped), the
     `User-Agent` cut to what an event keeps, and the `X-Request-ID` the middleware settled on."""
     resolver: ClientAddressResolver = request.app.state.client_addresses

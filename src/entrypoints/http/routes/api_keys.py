@@ -15,7 +15,7 @@ from domain.credentials import ApiKeyId
 from entrypoints.http.dependencies import BearerPrincipal, ServicesDep, require_json
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, JSON_BODY, problem_responses
 from entrypoints.http.request_checks import CheckedRoute
-from entrypoints.http.request_context import request_context
+from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
     ApiKeyPageResponse,
@@ -62,7 +62,7 @@ async def create_api_key(
             principal=principal,
             name=body.name,
             expires_at=body.expires_at,
-            context=request_context(request),
+            context=request_context_of(request),
         )
     )
     return CreatedApiKeyResponse(**ApiKeyResponse.of(created.api_key).model_dump(), key=created.key)
@@ -109,7 +109,7 @@ async def delete_api_key(
 ) -> Response:
     await services.delete_api_key.execute(
         DeleteApiKeyCommand(
-            principal=principal, key_id=ApiKeyId(key_id), context=request_context(request)
+            principal=principal, key_id=ApiKeyId(key_id), context=request_context_of(request)
         )
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

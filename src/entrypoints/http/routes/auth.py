@@ -25,7 +25,7 @@ from entrypoints.http.openapi import ALWAYS, JSON_BODY, problem_responses
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
 from entrypoints.http.request_checks import CheckedRoute
-from entrypoints.http.request_context import request_context
+from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
 
@@ -56,7 +56,7 @@ async def register(
             password=body.password,
             full_name=body.full_name,
             role=Role.USER,
-            context=request_context(request),
+            context=request_context_of(request),
         )
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
@@ -140,9 +140,9 @@ async def issue_token(request: Request, response: Response, services: ServicesDe
     form = await _read_form(request)
     grant_type = _single(form, "grant_type")
     if grant_type == "password":
-        issued = await _password_grant(form, services, request_context(request))
+        issued = await _password_grant(form, services, request_context_of(request))
     elif grant_type == "refresh_token":
-        issued = await _refresh_grant(form, services, request_context(request))
+        issued = await _refresh_grant(form, services, request_context_of(request))
     else:
         raise ProblemError("unsupported_grant_type", f"Grant type {grant_type!r} is not supported.")
     return TokenResponse(
@@ -227,7 +227,7 @@ async def revoke_token(request: Request, services: ServicesDep) -> Response:
     # RFC 7009 §2.1: an unknown hint is not an error; the server searches every type.
     hint = next((TokenTypeHint(h) for h in hints if h in set(TokenTypeHint)), None)
     await services.revoke.execute(
-        RevokeTokenCommand(token=token, hint=hint, context=request_context(request))
+        RevokeTokenCommand(token=token, hint=hint, context=request_context_of(request))
     )
     return Response(status_code=200, headers={"Cache-Control": "no-store"})
 

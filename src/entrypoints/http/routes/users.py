@@ -24,7 +24,7 @@ from entrypoints.http.dependencies import (
 from entrypoints.http.etag import etag_of, parse_if_match
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, JSON_BODY, problem_responses
 from entrypoints.http.request_checks import CheckedRoute
-from entrypoints.http.request_context import request_context
+from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
     AdminUpdateUserRequest,
@@ -92,7 +92,7 @@ async def update_me(
 ) -> UserResponse:
     user = await services.update_own_profile.execute(
         UpdateOwnProfileCommand(
-            principal=principal, full_name=body.full_name, context=request_context(request)
+            principal=principal, full_name=body.full_name, context=request_context_of(request)
         )
     )
     response.headers["ETag"] = etag_of(user)
@@ -130,7 +130,7 @@ async def change_password(
             principal=principal,
             current_password=body.current_password,
             new_password=body.new_password,
-            context=request_context(request),
+            context=request_context_of(request),
         )
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -243,7 +243,7 @@ async def update_user(
             role=body.role,
             is_active=body.is_active,
             if_match=parse_if_match(request.headers.getlist("If-Match")),
-            context=request_context(request),
+            context=request_context_of(request),
         )
     )
     response.headers["ETag"] = etag_of(user)
