@@ -38,11 +38,19 @@ async def list_audit_events(
     *,
     principal: AdminPrincipal,
     services: ServicesDep,
-    actor_id: UUID | None = None,
-    subject_id: UUID | None = None,
-    type: Annotated[AuditEventType | None, Query()] = None,
-    since: Annotated[RequestDateTime | None, Query(examples=["2026-12-01T00:00:00Z"])] = None,
-    until: Annotated[RequestDateTime | None, Query(examples=["2026-12-02T00:00:00Z"])] = None,
+    actor_id: Annotated[
+        UUID | None, Query(description="Events of requests this account made.")
+    ] = None,
+    subject_id: Annotated[UUID | None, Query(description="Events about this account.")] = None,
+    type: Annotated[AuditEventType | None, Query(description="Events of this one type.")] = None,
+    since: Annotated[
+        RequestDateTime | None,
+        Query(description="Events at or after this instant.", examples=["2026-12-01T00:00:00Z"]),
+    ] = None,
+    until: Annotated[
+        RequestDateTime | None,
+        Query(description="Events before this instant.", examples=["2026-12-02T00:00:00Z"]),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AuditEventPageResponse:
