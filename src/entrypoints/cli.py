@@ -196,7 +196,7 @@ async def _create_admin(settings: Settings, email: str, password: str, full_name
 
 @cli.command("purge-sessions")
 def purge_sessions() -> None:
-    """Delete revoked and expired login sessions with their refresh tokens (run it daily)."""
+    """Delete ended and expired login sessions with their refresh tokens (run it daily)."""
     settings = _settings()
     try:
         purged = asyncio.run(_purge_sessions(settings))

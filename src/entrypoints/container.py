@@ -38,11 +38,16 @@ from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.create_api_key import CreateApiKey
+from application.use_cases.delete_account import DeleteAccount
 from application.use_cases.delete_api_key import DeleteApiKey
+from application.use_cases.end_all_sessions import EndAllSessions
+from application.use_cases.end_session import EndSession
+from application.use_cases.export_account import ExportAccount
 from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.get_user import GetUser
 from application.use_cases.list_api_keys import ListApiKeys
 from application.use_cases.list_audit_events import ListAuditEvents
+from application.use_cases.list_sessions import ListSessions
 from application.use_cases.list_users import ListUsers
 from application.use_cases.purge_audit_events import PurgeAuditEvents
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
@@ -283,6 +288,21 @@ class Container(containers.DeclarativeContainer):
     get_user = providers.Singleton(GetUser, uow=uow)
     update_user = providers.Singleton(UpdateUser, uow=uow, clock=clock, events=audit_events)
     list_audit_events = providers.Singleton(ListAuditEvents, uow=uow)
+    list_sessions = providers.Singleton(ListSessions, uow=uow, clock=clock)
+    end_session = providers.Singleton(EndSession, uow=uow, clock=clock, events=audit_events)
+    end_all_sessions = providers.Singleton(
+        EndAllSessions, uow=uow, clock=clock, events=audit_events
+    )
+    delete_account = providers.Singleton(
+        DeleteAccount,
+        uow=uow,
+        clock=clock,
+        events=audit_events,
+        reauth_max_age=providers.Callable(
+            lambda s: timedelta(seconds=s.reauth_max_age_seconds), settings
+        ),
+    )
+    export_account = providers.Singleton(ExportAccount, uow=uow, clock=clock)
 
     metrics = providers.Singleton(Metrics)
     rate_limiter = providers.Resource(_rate_limiter, settings)
@@ -316,6 +336,11 @@ class Services:
     get_user: GetUser
     update_user: UpdateUser
     list_audit_events: ListAuditEvents
+    list_sessions: ListSessions
+    end_session: EndSession
+    end_all_sessions: EndAllSessions
+    delete_account: DeleteAccount
+    export_account: ExportAccount
     engine: AsyncEngine
     metrics: Metrics
     # None when ACCOUNTS_RATE_LIMIT_ENABLED=false: nothing is counted and no header is sent.
@@ -353,6 +378,11 @@ async def build_services(container: Container) -> Services:
         get_user=await resolve(container.get_user),
         update_user=await resolve(container.update_user),
         list_audit_events=await resolve(container.list_audit_events),
+        list_sessions=await resolve(container.list_sessions),
+        end_session=await resolve(container.end_session),
+        end_all_sessions=await resolve(container.end_all_sessions),
+        delete_account=await resolve(container.delete_account),
+        export_account=await resolve(container.export_account),
         engine=await resolve(container.engine),
         metrics=await resolve(container.metrics),
         throttle=(

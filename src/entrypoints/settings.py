@@ -103,8 +103,16 @@ class Settings(BaseSettings):
         7_776_000,
         ge=60,
         le=31_536_000,
-        description="Absolute lifetime of a login session (a refresh-token family): "
+        description="Absolute lifetime of a login session: "
         "refreshing never extends a session past it.",
+    )
+    reauth_max_age_seconds: int = Field(
+        300,
+        ge=30,
+        le=86_400,
+        description="How recent the caller's login must be to delete an account "
+        "(`DELETE /users/me`, `DELETE /users/{id}`); older logins get 401 "
+        "`reauthentication_required` (RFC 9470).",
     )
     external_jwks_url: AnyHttpUrl | None = Field(
         None, description="JWKS URL of an external identity provider whose tokens are accepted."

@@ -104,3 +104,23 @@ async def test_filters_and_purge_by_time(uow_factory: UowFactory) -> None:
     assert purged == 1
     remaining = await page(uow_factory, AuditEventFilter(limit=5, subject_id=user.id))
     assert remaining == [new, middle]
+
+
+async def test_forgetting_an_account_strips_its_email_and_name_from_its_events_only(
+    uow_factory: UowFactory,
+) -> None:
+    forgotten, kept = await a_user(uow_factory, 1), await a_user(uow_factory, 2)
+    async with uow_factory() as uow:
+        await uow.audit.record(event_at(NOW, forgotten.id, n=1))
+        await uow.audit.record(event_at(NOW, kept.id, n=2))
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        changed = await uow.audit.forget_personal_data(forgotten.id)
+        await uow.commit()
+
+    assert changed == 1
+    [mine] = await page(uow_factory, AuditEventFilter(limit=5, subject_id=forgotten.id))
+    [theirs] = await page(uow_factory, AuditEventFilter(limit=5, subject_id=kept.id))
+    assert mine.details == {"n": 1, "after": {"is_active": False}, "list": [1, None]}
+    assert theirs.details["after"] == {"full_name": "Zoë", "is_active": False}

@@ -10,7 +10,12 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from entrypoints.http.dependencies import bearer_principal, current_principal, require_admin
+from entrypoints.http.dependencies import (
+    bearer_principal,
+    current_principal,
+    require_admin,
+    require_bearer_admin,
+)
 
 SOME_ID = "00000000-0000-7000-8000-000000000000"
 
@@ -41,7 +46,7 @@ class Operation:
 
     @property
     def needs_admin(self) -> bool:
-        return self.depends_on(require_admin)
+        return self.depends_on(require_admin) or self.depends_on(require_bearer_admin)
 
     @property
     def needs_credentials(self) -> bool:

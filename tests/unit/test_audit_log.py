@@ -23,13 +23,17 @@ from application.use_cases.authenticate_with_password import (
 )
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from application.use_cases.create_api_key import CreateApiKey, CreateApiKeyCommand
+from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
 from application.use_cases.delete_api_key import DeleteApiKey, DeleteApiKeyCommand
+from application.use_cases.end_all_sessions import EndAllSessions, EndAllSessionsCommand
+from application.use_cases.end_session import EndSession, EndSessionCommand
 from application.use_cases.list_audit_events import ListAuditEvents, ListAuditEventsQuery
 from application.use_cases.purge_audit_events import PurgeAuditEvents
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
 from application.use_cases.update_user import UpdateUser, UpdateUserCommand
 from domain.audit import AuditEvent, AuditEventType
 from domain.errors import InvalidValue, LastActiveAdmin
+from domain.sessions import SessionId
 from domain.users import EmailAddress, FullName, PasswordPolicy, Role, User, UserId
 from tests.fakes import (
     FakePasswordHasher,
@@ -106,7 +110,7 @@ async def test_a_login_records_the_session_it_started(
     [event] = events(uow)
     assert event.type == AuditEventType.USER_LOGIN_SUCCEEDED
     assert (event.actor_id, event.subject_id) == (user.id, user.id)
-    [session_id] = uow.refresh_store.families
+    [session_id] = uow.session_store.sessions
     assert event.details == {"session_id": str(session_id)}
 
 
@@ -258,7 +262,7 @@ async def test_refresh_token_reuse_is_recorded_against_the_session_s_owner(
         await auth.refresh(issued.refresh_token)
 
     [event] = events(uow, AuditEventType.SESSION_REUSE_DETECTED)
-    [session_id] = uow.refresh_store.families
+    [session_id] = uow.session_store.sessions
     assert (event.actor_id, event.subject_id) == (None, user.id)
     assert event.details == {"session_id": str(session_id)}
 
@@ -273,7 +277,7 @@ async def test_revoking_a_token_records_the_session_it_ended_once(
     await auth.revoke(issued.access_token.value)
 
     [event] = events(uow, AuditEventType.SESSION_ENDED)
-    [session_id] = uow.refresh_store.families
+    [session_id] = uow.session_store.sessions
     assert (event.actor_id, event.subject_id) == (user.id, user.id)
     assert event.details == {"reason": "revoked", "count": 1, "session_id": str(session_id)}
 
@@ -421,3 +425,86 @@ async def test_a_password_login_to_an_external_account_is_recorded_as_having_non
 
     [event] = events(uow)
     assert (event.subject_id, event.details) == (user.id, {"reason": "no_password"})
+
+
+async def test_ending_a_session_records_it_with_the_caller_as_actor(
+    auth: SessionFlows, seed: UserSeeder, uow: FakeUnitOfWork, clock: FixedClock
+) -> None:
+    user = seed("ada@example.com")
+    issued = await auth.login(user)
+    me = await auth.resolve(issued.access_token.value)
+    assert me.session_id is not None
+
+    await EndSession(uow.factory, clock, audit_events()).execute(
+        EndSessionCommand(me, SessionId(me.session_id), CONTEXT)
+    )
+
+    [event] = events(uow, AuditEventType.SESSION_ENDED)
+    assert (event.actor_id, event.subject_id) == (user.id, user.id)
+    assert event.details == {
+        "reason": "ended_by_user",
+        "count": 1,
+        "session_id": str(me.session_id),
+    }
+    assert event.request_id == "req-1"
+
+
+async def test_an_admin_ending_every_session_of_a_user_is_recorded_once_with_the_count(
+    auth: SessionFlows, seed: UserSeeder, uow: FakeUnitOfWork, clock: FixedClock
+) -> None:
+    admin = seed.admin("admin@example.com")
+    user = seed("ada@example.com")
+    await auth.login(user)
+    await auth.login(user)
+    end_all = EndAllSessions(uow.factory, clock, audit_events())
+
+    await end_all.execute(EndAllSessionsCommand(Principal(admin), user.id, CONTEXT))
+    await end_all.execute(EndAllSessionsCommand(Principal(admin), user.id, CONTEXT))
+
+    [event] = events(uow, AuditEventType.SESSION_ENDED)
+    assert (event.actor_id, event.subject_id) == (admin.id, user.id)
+    assert event.details == {"reason": "ended_by_admin", "count": 2}
+
+
+async def test_a_deleted_account_keeps_its_events_by_id_without_its_name(
+    auth: SessionFlows, seed: UserSeeder, uow: FakeUnitOfWork, clock: FixedClock
+) -> None:
+    admin = seed.admin("admin@example.com")
+    user = seed("ada@example.com", full_name="Ada Lovelace")
+    await UpdateUser(uow.factory, clock, audit_events()).execute(
+        UpdateUserCommand(Principal(admin), user.id, full_name="Ada King")
+    )
+    admin_login = await auth.login(admin)
+    me = await auth.resolve(admin_login.access_token.value)
+
+    await DeleteAccount(uow.factory, clock, audit_events(), timedelta(minutes=5)).execute(
+        DeleteAccountCommand(me, user.id, context=CONTEXT)
+    )
+
+    [updated] = events(uow, AuditEventType.USER_UPDATED)
+    [deleted] = events(uow, AuditEventType.USER_DELETED)
+    assert updated.subject_id == user.id
+    assert updated.details == {"before": {}, "after": {}}
+    assert (deleted.actor_id, deleted.subject_id) == (admin.id, user.id)
+    assert deleted.details == {"role": "user"}
+    assert "Ada" not in repr(uow.audit_store.events)
+    assert "ada@example.com" not in repr(uow.audit_store.events)
+
+
+async def test_a_refused_deletion_scrubs_and_records_nothing(
+    auth: SessionFlows, seed: UserSeeder, uow: FakeUnitOfWork, clock: FixedClock
+) -> None:
+    admin = seed.admin("admin@example.com")
+    await UpdateUser(uow.factory, clock, audit_events()).execute(
+        UpdateUserCommand(Principal(admin), admin.id, full_name="Root")
+    )
+    login = await auth.login(admin)
+    me = await auth.resolve(login.access_token.value)
+    before = list(uow.audit_store.events)
+
+    with pytest.raises(LastActiveAdmin):
+        await DeleteAccount(uow.factory, clock, audit_events(), timedelta(minutes=5)).execute(
+            DeleteAccountCommand(me, context=CONTEXT)
+        )
+
+    assert uow.audit_store.events == before

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, insert, select, tuple_
+from sqlalchemy import CursorResult, delete, insert, select, tuple_, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,7 +14,7 @@ from adapters.persistence.errors import translate_errors
 from adapters.persistence.tables import audit_events
 from adapters.persistence.times import from_db_time, to_utc
 from application.ports.persistence import AuditEventFilter, AuditLog
-from domain.audit import AuditEvent, AuditEventId, AuditEventType
+from domain.audit import AuditEvent, AuditEventId, AuditEventType, without_personal_data
 from domain.users import UserId
 
 
@@ -76,6 +76,22 @@ class SqlAlchemyAuditLog(AuditLog):
                 ),
             )
         return result.rowcount
+
+    async def forget_personal_data(self, subject_id: UserId) -> int:
+        c = audit_events.c
+        with translate_errors():
+            result = await self._session.execute(
+                select(c.id, c.details).where(c.subject_id == subject_id)
+            )
+            changed = 0
+            for event_id, details in result.all():
+                kept = without_personal_data(details)
+                if kept != details:
+                    await self._session.execute(
+                        update(audit_events).where(c.id == event_id).values(details=kept)
+                    )
+                    changed += 1
+        return changed
 
 
 def event_from_row(row: RowMapping | Mapping[str, Any]) -> AuditEvent:

@@ -14,6 +14,7 @@ from adapters.persistence.credential_repositories import (
     SqlAlchemyApiKeyRepository,
     SqlAlchemyExternalIdentityRepository,
     SqlAlchemyRefreshTokenRepository,
+    SqlAlchemySessionRepository,
 )
 from adapters.persistence.errors import translate_errors
 from adapters.persistence.gate import ConnectionGate
@@ -24,6 +25,7 @@ from application.ports.persistence import (
     AuditLog,
     ExternalIdentityRepository,
     RefreshTokenRepository,
+    SessionRepository,
     UnitOfWork,
     UserRepository,
 )
@@ -33,6 +35,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     """A transaction over a fresh session; one instance serves one `async with` at a time."""
 
     users: UserRepository
+    sessions: SessionRepository
     refresh_tokens: RefreshTokenRepository
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
@@ -51,6 +54,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         await self._gate.enter()
         self._session = self._session_factory()
         self.users = SqlAlchemyUserRepository(self._session)
+        self.sessions = SqlAlchemySessionRepository(self._session)
         self.refresh_tokens = SqlAlchemyRefreshTokenRepository(self._session)
         self.api_keys = SqlAlchemyApiKeyRepository(self._session)
         self.external_identities = SqlAlchemyExternalIdentityRepository(self._session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from application.audit import AuditEvents
-from application.errors import InvalidCredentials
+from application.errors import AccountDeleted, InvalidCredentials
 from application.passwords import verify_password
 from application.ports import (
     Clock,
@@ -26,6 +26,7 @@ class PasswordGrantCommand:
     username: str
     password: str = field(repr=False)
     context: RequestContext = NO_REQUEST
+    """The client the session is recorded with (address and user agent)."""
 
 
 class AuthenticateWithPassword:
@@ -74,26 +75,30 @@ class AuthenticateWithPassword:
             await self._record_failure(command, email, user, check)
             raise InvalidCredentials("Invalid email or password.")
         now = self._clock.now()
-        family, refresh = self._sessions.start(user, now)
+        session, refresh = self._sessions.start(user, now, command.context)
         event = self._events.new(
             AuditEventType.USER_LOGIN_SUCCEEDED,
             command.context,
             now,
             actor_id=user.id,
             subject_id=user.id,
-            details={"session_id": str(family.id)},
+            details={"session_id": str(session.id)},
         )
-        async with self._uow() as uow:
-            if check.upgraded_hash is not None:
-                current = await uow.users.get_by_id(user.id, for_update=True)
-                if current is not None and current.password_hash == user.password_hash:
-                    current.change_password_hash(check.upgraded_hash, now)
-                    await uow.users.update(current)
-            await uow.refresh_tokens.add_family(family)
-            await uow.refresh_tokens.add(refresh.record)
-            await uow.audit.record(event)
-            await uow.commit()
-        return self._sessions.tokens_for(user, refresh, now)
+        try:
+            async with self._uow() as uow:
+                if check.upgraded_hash is not None:
+                    current = await uow.users.get_by_id(user.id, for_update=True)
+                    if current is not None and current.password_hash == user.password_hash:
+                        current.change_password_hash(check.upgraded_hash, now)
+                        await uow.users.update(current)
+                await uow.sessions.add(session)
+                await uow.refresh_tokens.add(refresh.record)
+                await uow.audit.record(event)
+                await uow.commit()
+        except AccountDeleted:
+            # Deleted while the password was being checked: there is nobody to log in.
+            raise InvalidCredentials("Invalid email or password.") from None
+        return self._sessions.tokens_for(user, session, refresh, now)
 
     async def _record_failure(
         self,

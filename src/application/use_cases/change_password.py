@@ -67,7 +67,7 @@ class ChangePassword:
                 raise ConcurrentUpdate("The password was changed by another request.")
             stored.change_password_hash(new_hash, now)
             await uow.users.update(stored)
-            ended = await uow.refresh_tokens.revoke_families_of(user.id, now)
+            ended = await uow.sessions.end_all_of(user.id, now)
             changed = self._events.new(
                 AuditEventType.USER_PASSWORD_CHANGED,
                 command.context,

@@ -7,6 +7,7 @@ from domain.audit.events import (
     AuditEventId,
     AuditEventType,
     JsonValue,
+    without_personal_data,
 )
 
 __all__ = [
@@ -16,4 +17,5 @@ __all__ = [
     "AuditEventId",
     "AuditEventType",
     "JsonValue",
+    "without_personal_data",
 ]

@@ -22,6 +22,24 @@ MAX_REQUEST_ID_LENGTH = 128
 MAX_CLIENT_IP_LENGTH = 64
 
 
+PERSONAL_DETAIL_KEYS = frozenset({"email", "full_name", "old_email", "new_email"})
+"""Keys of `details` (at any depth) that hold an account's email or name."""
+
+
+def without_personal_data(details: JsonValue) -> JsonValue:
+    """`details` with every email and name removed, at any depth: what a deleted account's
+    events keep."""
+    if isinstance(details, dict):
+        return {
+            key: without_personal_data(value)
+            for key, value in details.items()
+            if key not in PERSONAL_DETAIL_KEYS
+        }
+    if isinstance(details, list):
+        return [without_personal_data(item) for item in details]
+    return details
+
+
 class AuditEventType(StrEnum):
     """Every kind of event the service records; the value is what clients filter by."""
 

@@ -112,6 +112,15 @@ async def require_admin(principal: CurrentPrincipal) -> Principal:
 AdminPrincipal = Annotated[Principal, Depends(require_admin)]
 
 
+async def require_bearer_admin(principal: BearerPrincipal) -> Principal:
+    """The caller of a bearer-only admin route, if an admin right now; 403 otherwise."""
+    principal.ensure_admin()
+    return principal
+
+
+BearerAdminPrincipal = Annotated[Principal, Depends(require_bearer_admin)]
+
+
 async def require_json(request: Request) -> None:
     """415 unless the body is declared as JSON."""
     if not is_json(media_type_of(request)):

@@ -1,19 +1,19 @@
-"""The `RequestContext` use cases record: the client address, user agent and request id."""
+"""What a request tells the application about its client, as a plain `RequestContext`."""
 
 from __future__ import annotations
 
 from fastapi import Request
 
 from application.request_context import RequestContext
-from domain.audit import MAX_USER_AGENT_LENGTH
+from domain.sessions import MAX_USER_AGENT_LENGTH
 from entrypoints.http.client_ip import ClientAddressResolver
 
 
 def request_context_of(request: Request) -> RequestContext:
-    """The client address as the rate limiter resolves it (in full, not grouped), the
-    `User-Agent` cut to what an event keeps, and the `X-Request-ID` the middleware settled on."""
+    """The client's full address as the rate limiter resolves it (not its /64 group), its
+    `User-Agent` cut to a storable length, and the request id."""
     resolver: ClientAddressResolver = request.app.state.client_addresses
-    user_agent = request.headers.get("user-agent")
+    user_agent = request.headers.get("user-agent") or None
     return RequestContext(
         client_ip=resolver.address_of(request.scope),
         user_agent=user_agent[:MAX_USER_AGENT_LENGTH] if user_agent else None,

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.tables import audit_events
+from domain.sessions import MAX_USER_AGENT_LENGTH
 from tests.integration.http.conftest import PASSWORD, Api, AppFactory, assert_problem, bearer
 from tests.integration.secret_shapes import secrets_in_event
 
@@ -249,5 +250,36 @@ async def test_an_overlong_user_agent_is_kept_cut_and_a_forwarded_client_in_full
     )
 
     [event] = await all_events(api, admin, subject_id=registered.json()["id"])
-    assert event["user_agent"] == "A" * 512
+    assert event["user_agent"] == "A" * MAX_USER_AGENT_LENGTH
     assert event["client_ip"] == "2001:db8:1:2:3:4:5:6"
+
+
+async def test_ending_sessions_and_deleting_an_account_are_recorded_and_forget_the_name(
+    api: Api,
+) -> None:
+    admin_id, admin = await api.admin()
+    registered = await api.register("ada@example.com", full_name="Ada Lovelace")
+    ada_id = registered.json()["id"]
+    ada = await api.login("ada@example.com")
+    sessions = await api.client.get("/api/v1/users/me/sessions", headers=ada)
+    [current] = sessions.json()["items"]
+    ended = await api.client.delete(f"/api/v1/users/me/sessions/{current['id']}", headers=ada)
+    renamed = await api.client.patch(
+        f"/api/v1/users/{ada_id}", json={"full_name": "Ada King"}, headers=admin
+    )
+    deleted = await api.client.delete(f"/api/v1/users/{ada_id}", headers=admin)
+    assert [r.status_code for r in (ended, renamed, deleted)] == [204, 200, 204]
+
+    about_ada = await all_events(api, admin, subject_id=ada_id)
+
+    by_type = {event["type"]: event for event in about_ada}
+    assert by_type["session.ended"]["details"]["session_id"] == current["id"]
+    assert by_type["session.ended"]["actor_id"] == ada_id
+    assert by_type["user.updated"]["details"] == {"before": {}, "after": {}}
+    assert (by_type["user.deleted"]["actor_id"], by_type["user.deleted"]["subject_id"]) == (
+        admin_id,
+        ada_id,
+    )
+    for row in await stored_rows(api):
+        assert "Ada" not in row
+        assert "ada@example.com" not in row

@@ -171,7 +171,7 @@ async def _refresh_grant(
     try:
         return await services.refresh.execute(command)
     except RefreshTokenReuseDetected as exc:
-        logger.warning("refresh_token_reused", detail="session revoked")
+        logger.warning("refresh_token_reused", detail="session ended")
         raise ProblemError("invalid_grant", "The refresh token is invalid or expired.") from exc
     except InvalidCredentials as exc:
         raise ProblemError("invalid_grant", "The refresh token is invalid or expired.") from exc
