@@ -7,12 +7,14 @@ to a port breaks the fakes loudly instead of leaving them silently out of date.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
 from uuid import UUID
 
+from application.audit import AuditEvents
 from application.errors import (
     ConcurrentUpdate,
     EmailAlreadyRegistered,
@@ -24,6 +26,8 @@ from application.ports import (
     AccessToken,
     AccessTokenClaims,
     ApiKeyRepository,
+    AuditEventFilter,
+    AuditLog,
     Clock,
     ExternalIdentity,
     ExternalIdentityLink,
@@ -33,6 +37,7 @@ from application.ports import (
     PasswordHasher,
     PasswordVerification,
     PrincipalReader,
+    Pseudonymizer,
     RefreshTokenRepository,
     SecretGenerator,
     SessionRepository,
@@ -49,6 +54,7 @@ from application.ports.rate_limiting import (
     RateLimitPolicy,
     RateLimitStatus,
 )
+from domain.audit import AuditEvent, without_personal_data
 from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
 from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, HashedPassword, Role, User, UserId
@@ -308,6 +314,55 @@ class InMemoryExternalIdentityRepository(ExternalIdentityRepository):
         self.linked_at[(issuer, subject)] = now
 
 
+class InMemoryAuditLog(AuditLog):
+    """Events in a list, in the order they were recorded."""
+
+    def __init__(self, events: Iterable[AuditEvent] = ()) -> None:
+        self.events = list(events)
+
+    def clone(self) -> InMemoryAuditLog:
+        return InMemoryAuditLog(self.events)
+
+    def of_type(self, event_type: str) -> list[AuditEvent]:
+        """The recorded events of one type, oldest first, for assertions in tests."""
+        return [event for event in self.events if event.type == event_type]
+
+    async def record(self, event: AuditEvent) -> None:
+        if any(stored.id == event.id for stored in self.events):
+            raise ValueError(f"An audit event with id {event.id} is already stored.")
+        self.events.append(event)
+
+    async def list_page(self, query: AuditEventFilter) -> list[AuditEvent]:
+        newest_first = sorted(self.events, key=lambda e: (e.occurred_at, e.id), reverse=True)
+        matches = [
+            event
+            for event in newest_first
+            if (query.before is None or (event.occurred_at, event.id) < query.before)
+            and (query.actor_id is None or event.actor_id == query.actor_id)
+            and (query.subject_id is None or event.subject_id == query.subject_id)
+            and (query.type is None or event.type == query.type)
+            and (query.since is None or event.occurred_at >= query.since)
+            and (query.until is None or event.occurred_at < query.until)
+        ]
+        return matches[: query.limit]
+
+    async def forget_personal_data(self, subject_id: UserId) -> int:
+        changed = 0
+        for index, event in enumerate(self.events):
+            details = without_personal_data(dict(event.details))
+            if event.subject_id == subject_id and details != event.details:
+                assert isinstance(details, dict)
+                self.events[index] = dataclasses.replace(event, details=details)
+                changed += 1
+        return changed
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        kept = [event for event in self.events if event.occurred_at >= cutoff]
+        purged = len(self.events) - len(kept)
+        self.events = kept
+        return purged
+
+
 class FakeUnitOfWork(UnitOfWork):
     """A transaction over in-memory repositories.
 
@@ -322,6 +377,7 @@ class FakeUnitOfWork(UnitOfWork):
     refresh_tokens: InMemoryRefreshTokenRepository
     api_keys: InMemoryApiKeyRepository
     external_identities: InMemoryExternalIdentityRepository
+    audit: InMemoryAuditLog
 
     def __init__(self, users: Iterable[User] = ()) -> None:
         self.store = InMemoryUserRepository(users)
@@ -329,6 +385,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_store = InMemoryRefreshTokenRepository()
         self.api_key_store = InMemoryApiKeyRepository()
         self.external_store = InMemoryExternalIdentityRepository()
+        self.audit_store = InMemoryAuditLog()
         self._publish()
         self.committed = False
         self.commit_count = 0
@@ -340,6 +397,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_tokens = self.refresh_store
         self.api_keys = self.api_key_store
         self.external_identities = self.external_store
+        self.audit = self.audit_store
 
     @property
     def in_transaction(self) -> bool:
@@ -367,6 +425,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_tokens = self.refresh_store.clone()
         self.api_keys = self.api_key_store.clone()
         self.external_identities = self.external_store.clone()
+        self.audit = self.audit_store.clone()
         return self
 
     async def __aexit__(
@@ -387,6 +446,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_store = self.refresh_tokens.clone()
         self.api_key_store = self.api_keys.clone()
         self.external_store = self.external_identities.clone()
+        self.audit_store = self.audit.clone()
         self.committed = True
         self.commit_count += 1
 
@@ -430,6 +490,22 @@ class InMemoryPrincipalReader(PrincipalReader):
         if key is None:
             return None, None
         return key, await self._uow.store.get_by_id(key.user_id)
+
+
+class FakePseudonymizer(Pseudonymizer):
+    """A reversible stand-in: tests can see which value a pseudonym stands for."""
+
+    def pseudonym(self, value: str) -> str:
+        return f"pseudonym:{value.encode().hex()}"
+
+
+_AUDIT_ID_RANGES = itertools.count(1)
+
+
+def audit_events() -> AuditEvents:
+    """An event factory with ids of its own (a range per factory), so recording events shifts
+    no other id a test sees, and two factories of one test never give the same id."""
+    return AuditEvents(SequentialIds(start=next(_AUDIT_ID_RANGES) << 64))
 
 
 class FixedClock(Clock):

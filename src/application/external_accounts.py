@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.audit import AuditEvents
 from application.errors import EmailAlreadyRegistered, ExternalIdentityTaken, InvalidToken
 from application.ports import Clock, ExternalIdentity, IdGenerator, UnitOfWorkFactory
+from application.request_context import NO_REQUEST, RequestContext
+from domain.audit import AuditEventType
 from domain.errors import InvalidValue
 from domain.users import EmailAddress, FullName, Role, User, UserId
 
@@ -25,14 +28,17 @@ class ExternalAccounts:
     uow: UnitOfWorkFactory
     clock: Clock
     ids: IdGenerator
+    events: AuditEvents
 
-    async def user_for(self, identity: ExternalIdentity) -> User:
+    async def user_for(
+        self, identity: ExternalIdentity, context: RequestContext = NO_REQUEST
+    ) -> User:
         """The local user of `identity`; raises `InvalidToken` when none can be made."""
         user = await self._linked_user(identity)
         if user is not None:
             return user
         try:
-            return await self._provision(identity)
+            return await self._provision(identity, context)
         except (ExternalIdentityTaken, EmailAlreadyRegistered):
             # Either a concurrent first request provisioned this identity a moment ago (its
             # email or its link landed first), or the email belongs to a local account.
@@ -53,7 +59,7 @@ class ExternalAccounts:
             raise InvalidToken("The token's subject does not exist.")
         return user
 
-    async def _provision(self, identity: ExternalIdentity) -> User:
+    async def _provision(self, identity: ExternalIdentity, context: RequestContext) -> User:
         if identity.email is None or identity.email_verified is False:
             raise InvalidToken("The identity provider's token carries no verified email.")
         try:
@@ -69,6 +75,16 @@ class ExternalAccounts:
         async with self.uow() as uow:
             await uow.users.add(user)
             await uow.external_identities.link(identity.issuer, identity.subject, user.id, now)
+            await uow.audit.record(
+                self.events.new(
+                    AuditEventType.USER_REGISTERED,
+                    context,
+                    now,
+                    actor_id=user.id,
+                    subject_id=user.id,
+                    details={"role": user.role.value, "issuer": identity.issuer},
+                )
+            )
             await uow.commit()
         return user
 

@@ -1,4 +1,5 @@
-"""The `accounts` command line: serve, migrate, create-admin, purge-sessions, openapi."""
+"""The `accounts` command line: serve, migrate, create-admin, purge-sessions, purge-audit,
+openapi."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from application.errors import (
     StorageNotMigrated,
     StorageUnavailable,
 )
+from application.use_cases.purge_audit_events import PurgeAuditEvents
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
 from domain.errors import DomainError
@@ -211,6 +213,30 @@ async def _purge_sessions(settings: Settings) -> int:
     await build_services(container)
     try:
         purge: PurgeEndedSessions = await resolve(container.purge_ended_sessions)
+        return await purge.execute()
+    finally:
+        await shutdown(container)
+
+
+@cli.command("purge-audit")
+def purge_audit() -> None:
+    """Delete audit events older than ACCOUNTS_AUDIT_RETENTION_DAYS (run it daily)."""
+    settings = _settings()
+    try:
+        purged = asyncio.run(_purge_audit(settings))
+    except StorageNotMigrated:
+        raise _not_migrated("purge-audit", settings) from None
+    except StorageUnavailable:
+        typer.echo("purge-audit: the database is unavailable", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps({"purged_audit_events": purged}))
+
+
+async def _purge_audit(settings: Settings) -> int:
+    container = Container(settings=settings)
+    await build_services(container)
+    try:
+        purge: PurgeAuditEvents = await resolve(container.purge_audit_events)
         return await purge.execute()
     finally:
         await shutdown(container)

@@ -20,6 +20,7 @@ from adapters.identity.common_passwords import load_common_passwords
 from adapters.identity.external_tokens import JwksTokenVerifier
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from adapters.identity.password_hasher import Argon2PasswordHasher
+from adapters.identity.pseudonyms import HmacPseudonymizer
 from adapters.persistence.database import create_engine, create_session_factory, describe, ping
 from adapters.persistence.gate import ConnectionGate
 from adapters.persistence.principal_reader import SqlAlchemyPrincipalReader
@@ -28,6 +29,7 @@ from adapters.rate_limiting.storage import open_rate_limiter
 from adapters.system.clock import SystemClock
 from adapters.system.ids import UuidV7Generator
 from adapters.system.secrets import OsSecretGenerator
+from application.audit import AuditEvents
 from application.external_accounts import ExternalAccounts
 from application.ports import ExternalTokenVerifier
 from application.ports.rate_limiting import RateLimiter
@@ -44,8 +46,10 @@ from application.use_cases.export_account import ExportAccount
 from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.get_user import GetUser
 from application.use_cases.list_api_keys import ListApiKeys
+from application.use_cases.list_audit_events import ListAuditEvents
 from application.use_cases.list_sessions import ListSessions
 from application.use_cases.list_users import ListUsers
+from application.use_cases.purge_audit_events import PurgeAuditEvents
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from application.use_cases.refresh_access_token import RefreshAccessToken
 from application.use_cases.register_user import RegisterUser
@@ -172,6 +176,8 @@ class Container(containers.DeclarativeContainer):
     clock = providers.Singleton(SystemClock)
     ids = providers.Singleton(UuidV7Generator)
     secrets = providers.Singleton(OsSecretGenerator)
+    audit_events = providers.Singleton(AuditEvents, ids=ids)
+    pseudonyms = providers.Singleton(HmacPseudonymizer, settings.provided.pseudonym_key)
     hasher = providers.Resource(_hasher)
     tokens = providers.Singleton(
         JwtTokenService,
@@ -201,10 +207,18 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     external_tokens = providers.Singleton(_external_tokens, settings)
-    external_accounts = providers.Singleton(ExternalAccounts, uow=uow, clock=clock, ids=ids)
+    external_accounts = providers.Singleton(
+        ExternalAccounts, uow=uow, clock=clock, ids=ids, events=audit_events
+    )
 
     register_user = providers.Singleton(
-        RegisterUser, uow=uow, hasher=hasher, clock=clock, ids=ids, policy=password_policy
+        RegisterUser,
+        uow=uow,
+        hasher=hasher,
+        clock=clock,
+        ids=ids,
+        policy=password_policy,
+        events=audit_events,
     )
     authenticate = providers.Singleton(
         AuthenticateWithPassword,
@@ -213,10 +227,22 @@ class Container(containers.DeclarativeContainer):
         sessions=sessions,
         clock=clock,
         policy=password_policy,
+        events=audit_events,
+        pseudonyms=pseudonyms,
     )
-    refresh = providers.Singleton(RefreshAccessToken, uow=uow, sessions=sessions, clock=clock)
+    refresh = providers.Singleton(
+        RefreshAccessToken, uow=uow, sessions=sessions, clock=clock, events=audit_events
+    )
     purge_ended_sessions = providers.Singleton(PurgeEndedSessions, uow=uow, clock=clock)
-    revoke = providers.Singleton(RevokeToken, uow=uow, verifier=tokens, clock=clock)
+    purge_audit_events = providers.Singleton(
+        PurgeAuditEvents,
+        uow=uow,
+        clock=clock,
+        retention=providers.Callable(lambda s: timedelta(days=s.audit.retention_days), settings),
+    )
+    revoke = providers.Singleton(
+        RevokeToken, uow=uow, verifier=tokens, clock=clock, events=audit_events
+    )
     resolve_principal = providers.Singleton(
         ResolvePrincipal,
         reader=principal_reader,
@@ -228,7 +254,12 @@ class Container(containers.DeclarativeContainer):
         ResolveApiKeyPrincipal, reader=principal_reader, uow=uow, clock=clock
     )
     change_password = providers.Singleton(
-        ChangePassword, uow=uow, hasher=hasher, clock=clock, policy=password_policy
+        ChangePassword,
+        uow=uow,
+        hasher=hasher,
+        clock=clock,
+        policy=password_policy,
+        events=audit_events,
     )
     create_api_key = providers.Singleton(
         CreateApiKey,
@@ -236,22 +267,29 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
         secrets=secrets,
+        events=audit_events,
         keys_per_user=settings.provided.accounts.api_keys_per_user,
     )
     list_api_keys = providers.Singleton(ListApiKeys, uow=uow)
-    delete_api_key = providers.Singleton(DeleteApiKey, uow=uow)
+    delete_api_key = providers.Singleton(DeleteApiKey, uow=uow, clock=clock, events=audit_events)
     get_own_profile = providers.Singleton(GetOwnProfile)
-    update_own_profile = providers.Singleton(UpdateOwnProfile, uow=uow, clock=clock)
+    update_own_profile = providers.Singleton(
+        UpdateOwnProfile, uow=uow, clock=clock, events=audit_events
+    )
     list_users = providers.Singleton(ListUsers, uow=uow)
     get_user = providers.Singleton(GetUser, uow=uow)
-    update_user = providers.Singleton(UpdateUser, uow=uow, clock=clock)
+    update_user = providers.Singleton(UpdateUser, uow=uow, clock=clock, events=audit_events)
+    list_audit_events = providers.Singleton(ListAuditEvents, uow=uow)
     list_sessions = providers.Singleton(ListSessions, uow=uow, clock=clock)
-    end_session = providers.Singleton(EndSession, uow=uow, clock=clock)
-    end_all_sessions = providers.Singleton(EndAllSessions, uow=uow, clock=clock)
+    end_session = providers.Singleton(EndSession, uow=uow, clock=clock, events=audit_events)
+    end_all_sessions = providers.Singleton(
+        EndAllSessions, uow=uow, clock=clock, events=audit_events
+    )
     delete_account = providers.Singleton(
         DeleteAccount,
         uow=uow,
         clock=clock,
+        events=audit_events,
         reauth_max_age=providers.Callable(
             lambda s: timedelta(seconds=s.tokens.reauth_max_age_seconds), settings
         ),
@@ -289,6 +327,7 @@ class Services:
     list_users: ListUsers
     get_user: GetUser
     update_user: UpdateUser
+    list_audit_events: ListAuditEvents
     list_sessions: ListSessions
     end_session: EndSession
     end_all_sessions: EndAllSessions
@@ -330,6 +369,7 @@ async def build_services(container: Container) -> Services:
         list_users=await resolve(container.list_users),
         get_user=await resolve(container.get_user),
         update_user=await resolve(container.update_user),
+        list_audit_events=await resolve(container.list_audit_events),
         list_sessions=await resolve(container.list_sessions),
         end_session=await resolve(container.end_session),
         end_all_sessions=await resolve(container.end_all_sessions),

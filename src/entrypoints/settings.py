@@ -208,6 +208,13 @@ class TokenSettings(_Group):
         validation_alias="jwt_previous_public_key_file",
         description="The previous PEM public key (RS256/ES256) during a rotation.",
     )
+    key_encryption_key: SecretStr | None = Field(
+        None,
+        validation_alias="key_encryption_key",
+        description="Secret (≥ 32 characters) that keys the pseudonyms of unknown login names in "
+        "the audit log; in development, made once and kept in `./var/key-encryption-key`. "
+        "In production it falls back to the token signing secret until set.",
+    )
     issuer: str = Field(
         "accounts",
         min_length=1,
@@ -270,6 +277,10 @@ class TokenSettings(_Group):
                         f"ACCOUNTS_{variable} must name a readable PEM file for {self.algorithm}"
                     )
         self._check_previous_key()
+        if self.key_encryption_key is not None and (
+            len(self.key_encryption_key.get_secret_value()) < MIN_KEY_ENCRYPTION_KEY_LENGTH
+        ):
+            raise ValueError(_WEAK_KEY_ENCRYPTION_KEY)
         return self
 
     def _check_previous_key(self) -> None:
@@ -310,6 +321,12 @@ class TokenSettings(_Group):
         return _process_secret()
 
 
+MIN_KEY_ENCRYPTION_KEY_LENGTH = 32
+DEVELOPMENT_KEY_FILE = Path("var/key-encryption-key")
+_WEAK_KEY_ENCRYPTION_KEY = (
+    "ACCOUNTS_KEY_ENCRYPTION_KEY must be a strong secret of at least "
+    f"{MIN_KEY_ENCRYPTION_KEY_LENGTH} characters"
+)
 _WEAK_PREVIOUS_SECRET = (
     f"ACCOUNTS_JWT_PREVIOUS_SECRET must be a strong secret of at least {MIN_HMAC_SECRET_BYTES} "
     "bytes"
@@ -612,6 +629,18 @@ class LoggingSettings(_Group):
         return value.upper() if isinstance(value, str) else value
 
 
+class AuditSettings(_Group):
+    """How long the audit log keeps its events."""
+
+    retention_days: int = Field(
+        400,
+        ge=1,
+        le=36_500,
+        validation_alias="audit_retention_days",
+        description="Audit events older than this many days are removed by `accounts purge-audit`.",
+    )
+
+
 class _FlatEnvironment(PydanticBaseSettingsSource):
     """Every `ACCOUNTS_*` variable the settings know, under its flat name (case-insensitive)."""
 
@@ -646,6 +675,7 @@ class Settings(BaseSettings):
     rate_limits: RateLimitSettings
     docs: DocsSettings
     logging: LoggingSettings
+    audit: AuditSettings
 
     @classmethod
     def settings_customise_sources(
@@ -689,6 +719,9 @@ class Settings(BaseSettings):
             previous = self.tokens.previous_secret_value
             if previous is not None and _is_weak(previous):
                 raise ValueError(_WEAK_PREVIOUS_SECRET)
+        kek = self.tokens.key_encryption_key
+        if kek is not None and _is_weak(kek.get_secret_value()):
+            raise ValueError(_WEAK_KEY_ENCRYPTION_KEY)
         if external.jwks_url is not None and external.jwks_url.scheme != "https":
             raise ValueError("ACCOUNTS_EXTERNAL_JWKS_URL must use https in production")
         if "*" in self.http.cors_origins:
@@ -725,6 +758,49 @@ class Settings(BaseSettings):
     @property
     def effective_log_format(self) -> str:
         return self.logging.format or ("json" if self.is_production else "console")
+
+    def pseudonym_key(self) -> str:
+        """The secret audit pseudonyms are keyed with.
+
+        `KEY_ENCRYPTION_KEY` when set; in development, one made once and kept under `./var/`,
+        so pseudonyms stay comparable across restarts. In production without it, the token
+        signing secret (required there anyway): the pseudonymizer derives a key of its own
+        from it, so neither can stand in for the other.
+        """
+        tokens = self.tokens
+        if tokens.key_encryption_key is not None:
+            return tokens.key_encryption_key.get_secret_value()
+        if not self.is_production:
+            return development_key(DEVELOPMENT_KEY_FILE)
+        if tokens.algorithm == "HS256":
+            return tokens.hmac_secret()
+        if tokens.private_key_file is None:
+            raise ValueError(f"{tokens.algorithm} needs ACCOUNTS_JWT_PRIVATE_KEY_FILE")
+        return tokens.private_key_file.read_text()
+
+
+def development_key(path: Path) -> str:
+    """The key kept in `path`, made (readable by its owner only) the first time it is asked for.
+
+    Written whole to a private file, then linked into place: of two processes starting at
+    once, one key wins and both read it, never a half-written file.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    key = path.read_text().strip()
+    if len(key) < MIN_KEY_ENCRYPTION_KEY_LENGTH:
+        raise ValueError(f"{path} holds no usable key; delete it to have a new one made")
+    return key
 
 
 def _flat_fields() -> tuple[dict[str, FieldInfo], dict[str, str]]:

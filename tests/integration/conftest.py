@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -33,8 +33,9 @@ from sqlalchemy.pool import NullPool
 from adapters.persistence import migrator
 from adapters.persistence.database import create_engine, create_session_factory
 from adapters.persistence.gate import ConnectionGate
-from adapters.persistence.tables import metadata
+from adapters.persistence.tables import audit_events, metadata
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork, unit_of_work_factory
+from tests.integration.secret_shapes import secrets_in_event
 from tests.integration.servers import PrivatePostgres, PrivateRedis, find_postgres_binaries
 
 INTEGRATION_DIRECTORY = Path(__file__).resolve().parent
@@ -145,7 +146,11 @@ async def migrated_database_url(database_url: str) -> str:
 
 @pytest.fixture
 async def clean_tables(migrated_database_url: str) -> AsyncIterator[None]:
-    """Empty every table after the test, so no test sees another's rows."""
+    """Empty every table after the test, so no test sees another's rows.
+
+    First every audit event the test left is swept for anything shaped like a secret, so the
+    whole integration suite checks that no flow records a token, key or password.
+    """
     yield
     tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
     engine = create_plain_engine(migrated_database_url, poolclass=NullPool)
@@ -153,9 +158,13 @@ async def clean_tables(migrated_database_url: str) -> AsyncIterator[None]:
         async with engine.begin() as connection:
             # A test that leaked an open transaction must fail the run, not hang it.
             await connection.execute(text("SET LOCAL lock_timeout = '10s'"))
+            events = (await connection.execute(select(audit_events))).mappings().all()
             await connection.execute(text(f"TRUNCATE TABLE {tables}"))
     finally:
         await engine.dispose()
+    leaks = [leak for event in events for leak in secrets_in_event(event)]
+    if leaks:
+        pytest.fail(f"audit events hold secrets: {leaks}")
 
 
 @pytest.fixture

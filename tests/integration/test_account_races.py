@@ -23,7 +23,13 @@ from application.use_cases.create_api_key import CreateApiKey, CreateApiKeyComma
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
 from application.use_cases.refresh_access_token import RefreshAccessToken, RefreshGrantCommand
 from domain.users import EmailAddress, FullName, PasswordPolicy, Role, User, UserId
-from tests.fakes import FakePasswordHasher, FixedClock, SequentialSecrets
+from tests.fakes import (
+    FakePasswordHasher,
+    FakePseudonymizer,
+    FixedClock,
+    SequentialSecrets,
+    audit_events,
+)
 from tests.integration.stored import NOW, UowFactory, a_session, a_user, session_issuer
 
 PASSWORD = "correct-horse-battery-staple-42"
@@ -72,7 +78,7 @@ async def test_a_refresh_waiting_on_ending_every_session_loses(
 ) -> None:
     user = await a_user(uow_factory)
     _, secret = await a_session(uow_factory, sessions, user)
-    refresh = RefreshAccessToken(uow_factory, sessions, clock)
+    refresh = RefreshAccessToken(uow_factory, sessions, clock, audit_events())
 
     async with uow_factory() as ending:
         await ending.sessions.end_all_of(user.id, NOW)
@@ -90,7 +96,7 @@ async def test_deleting_an_account_during_its_refresh_leaves_nothing(
 ) -> None:
     user = await a_user(uow_factory)
     _, secret = await a_session(uow_factory, sessions, user)
-    refresh = RefreshAccessToken(uow_factory, sessions, clock)
+    refresh = RefreshAccessToken(uow_factory, sessions, clock, audit_events())
 
     async with uow_factory() as deleting:
         await deleting.users.lock_active_admin_ids()
@@ -111,7 +117,12 @@ async def test_a_key_created_while_its_owner_is_deleted_leaves_no_row(
 ) -> None:
     user = await a_user(uow_factory)
     create = CreateApiKey(
-        uow_factory, clock, UuidV7Generator(), SequentialSecrets(), keys_per_user=5
+        uow_factory,
+        clock,
+        UuidV7Generator(),
+        SequentialSecrets(),
+        audit_events(),
+        keys_per_user=5,
     )
 
     async with uow_factory() as deleting:
@@ -142,7 +153,15 @@ async def test_a_login_finishing_after_its_account_was_deleted_fails_and_leaves_
     async with uow_factory() as uow:
         await uow.users.add(user)
         await uow.commit()
-    login = AuthenticateWithPassword(uow_factory, hasher, sessions, clock, PasswordPolicy())
+    login = AuthenticateWithPassword(
+        uow_factory,
+        hasher,
+        sessions,
+        clock,
+        PasswordPolicy(),
+        events=audit_events(),
+        pseudonyms=FakePseudonymizer(),
+    )
 
     async with uow_factory() as deleting:
         await deleting.users.get_by_id(user.id, for_update=True)
@@ -184,7 +203,7 @@ async def test_postgres_cascades_remove_everything_attached_to_a_user(
 async def test_two_admins_deleting_each_other_at_once_leave_one(
     uow_factory: UowFactory, clock: FixedClock, rounds: int
 ) -> None:
-    delete = DeleteAccount(uow_factory, clock, timedelta(minutes=5))
+    delete = DeleteAccount(uow_factory, clock, audit_events(), timedelta(minutes=5))
     for round_ in range(rounds):
         ada = await an_admin(uow_factory, 10 * round_ + 1)
         bob = await an_admin(uow_factory, 10 * round_ + 2)

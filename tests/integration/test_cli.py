@@ -7,12 +7,19 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from adapters.persistence.audit_log import SqlAlchemyAuditLog
+from adapters.persistence.tables import audit_events
+from domain.audit import AuditEvent, AuditEventId, AuditEventType
 from tests.integration.conftest import fresh_database
 from tests.integration.servers import free_port, stop, wait_until
 
@@ -199,3 +206,57 @@ async def test_purge_sessions_on_an_unmigrated_server_database_says_to_migrate(
     ]
     if parsed.password:
         assert parsed.password not in purged.stderr
+
+
+async def _record_events(url: str, *events: AuditEvent) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with AsyncSession(engine) as session:
+            log = SqlAlchemyAuditLog(session)
+            for event in events:
+                await log.record(event)
+            await session.commit()
+    finally:
+        await engine.dispose()
+
+
+async def _stored_event_ids(url: str) -> set[UUID]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return set((await connection.execute(select(audit_events.c.id))).scalars())
+    finally:
+        await engine.dispose()
+
+
+def _event_at(occurred_at: datetime) -> AuditEvent:
+    return AuditEvent(
+        id=AuditEventId(uuid4()), occurred_at=occurred_at, type=AuditEventType.USER_REGISTERED
+    )
+
+
+async def test_purge_audit_removes_only_events_past_the_retention(env: dict[str, str]) -> None:
+    await asyncio.to_thread(_accounts, "migrate", env=env)
+    now = datetime.now(UTC)
+    expired = _event_at(now - timedelta(days=31))
+    kept = _event_at(now - timedelta(days=29))
+    await _record_events(env["ACCOUNTS_DATABASE_URL"], expired, kept)
+    env["ACCOUNTS_AUDIT_RETENTION_DAYS"] = "30"
+
+    purged = await asyncio.to_thread(_accounts, "purge-audit", env=env)
+    again = await asyncio.to_thread(_accounts, "purge-audit", env=env)
+
+    assert purged.returncode == 0, purged.stderr
+    assert json.loads(purged.stdout) == {"purged_audit_events": 1}
+    assert json.loads(again.stdout) == {"purged_audit_events": 0}
+    assert await _stored_event_ids(env["ACCOUNTS_DATABASE_URL"]) == {kept.id}
+
+
+def test_purge_audit_without_a_database_fails_in_one_line(env: dict[str, str]) -> None:
+    env["ACCOUNTS_DATABASE_URL"] = "postgresql+asyncpg://postgres@127.0.0.1:1/none"
+    env["ACCOUNTS_DB_POOL_TIMEOUT_SECONDS"] = "1"
+
+    purged = _accounts("purge-audit", env=env)
+
+    assert purged.returncode == 1
+    assert purged.stderr.strip() == "purge-audit: the database is unavailable"

@@ -24,7 +24,7 @@ from domain.credentials import (
 )
 from domain.sessions import SessionId
 from domain.users import UserId
-from tests.fakes import FixedClock
+from tests.fakes import FixedClock, audit_events
 from tests.integration.conftest import per_database_backend
 from tests.integration.stored import NOW, UowFactory, a_session, a_user, session_issuer
 
@@ -96,7 +96,7 @@ async def test_concurrent_refreshes_of_one_token_let_exactly_one_through(
 ) -> None:
     user = await a_user(uow_factory)
     _, secret = await a_session(uow_factory, sessions, user)
-    refresh = RefreshAccessToken(uow_factory, sessions, clock)
+    refresh = RefreshAccessToken(uow_factory, sessions, clock, audit_events())
 
     outcomes = await asyncio.gather(
         *(refresh.execute(RefreshGrantCommand(secret)) for _ in range(contenders)),

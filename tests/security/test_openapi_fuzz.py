@@ -19,8 +19,8 @@ just outside a `pattern`). Set aside, each because the document cannot state it:
 - a positive registration carries a known-good password: the policy's blocklist and its
   "not your email" and "not one repeated character" rules depend on data, not on a shape;
 - a positive API-key expiry lies in the future, an instant the document cannot name;
-- a positive listing (users, API keys) has no `cursor`: cursors are opaque, only the server
-  issues them;
+- a positive listing (users, API keys, audit events) has no `cursor`: cursors are opaque,
+  only the server issues them;
 - a password change may answer 400 `invalid_current_password`: the caller's password is a
   secret, so a positive case's `current_password` is wrong;
 - the token endpoint may answer 400 to positive cases (schemathesis knows it as the
@@ -205,7 +205,9 @@ CHECKS = [
 ]
 
 
-PAGED_LISTINGS = frozenset({"GET /api/v1/users", "GET /api/v1/users/me/api-keys"})
+PAGED_LISTINGS = frozenset(
+    {"GET /api/v1/users", "GET /api/v1/users/me/api-keys", "GET /api/v1/audit-events"}
+)
 
 
 def within_what_the_document_can_say(case: Any) -> None:

@@ -25,7 +25,15 @@ from domain.users import (
     User,
     UserId,
 )
-from tests.fakes import FakePasswordHasher, FakeTokens, FakeUnitOfWork, FixedClock, SequentialIds
+from tests.fakes import (
+    FakePasswordHasher,
+    FakePseudonymizer,
+    FakeTokens,
+    FakeUnitOfWork,
+    FixedClock,
+    SequentialIds,
+    audit_events,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -109,10 +117,18 @@ class SessionFlows:
         clock: FixedClock,
         policy: PasswordPolicy,
     ) -> None:
-        self.authenticate = AuthenticateWithPassword(uow.factory, hasher, sessions, clock, policy)
-        self.refresh_access_token = RefreshAccessToken(uow.factory, sessions, clock)
+        self.authenticate = AuthenticateWithPassword(
+            uow.factory,
+            hasher,
+            sessions,
+            clock,
+            policy,
+            events=audit_events(),
+            pseudonyms=FakePseudonymizer(),
+        )
+        self.refresh_access_token = RefreshAccessToken(uow.factory, sessions, clock, audit_events())
         self.resolve_principal = ResolvePrincipal(uow.reader, tokens)
-        self.revoke_token = RevokeToken(uow.factory, tokens, clock)
+        self.revoke_token = RevokeToken(uow.factory, tokens, clock, audit_events())
 
     async def login(
         self, user: User, password: str = PASSWORD, context: RequestContext = NO_REQUEST

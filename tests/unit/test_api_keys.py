@@ -28,7 +28,7 @@ from application.use_cases.resolve_api_key_principal import ResolveApiKeyPrincip
 from domain.credentials import ApiKeyId, ApiKeyName, ParsedApiKey, SecretDigest
 from domain.errors import InvalidApiKeyName, InvalidExpiry
 from domain.users import Role, User
-from tests.fakes import FakeUnitOfWork, FixedClock, SequentialIds, SequentialSecrets
+from tests.fakes import FakeUnitOfWork, FixedClock, SequentialIds, SequentialSecrets, audit_events
 from tests.unit.builders import UserSeeder
 
 KEYS_PER_USER = 3
@@ -38,7 +38,9 @@ KEYS_PER_USER = 3
 def create(
     uow: FakeUnitOfWork, clock: FixedClock, ids: SequentialIds, secrets: SequentialSecrets
 ) -> CreateApiKey:
-    return CreateApiKey(uow.factory, clock, ids, secrets, keys_per_user=KEYS_PER_USER)
+    return CreateApiKey(
+        uow.factory, clock, ids, secrets, audit_events(), keys_per_user=KEYS_PER_USER
+    )
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def list_keys(uow: FakeUnitOfWork) -> ListApiKeys:
 
 @pytest.fixture
 def delete(uow: FakeUnitOfWork) -> DeleteApiKey:
-    return DeleteApiKey(uow.factory)
+    return DeleteApiKey(uow.factory, FixedClock(), audit_events())
 
 
 @pytest.fixture

@@ -12,7 +12,14 @@ from application.use_cases.authenticate_with_password import (
     PasswordGrantCommand,
 )
 from domain.users import HashedPassword, PasswordPolicy, Role
-from tests.fakes import FakePasswordHasher, FakeTokens, FakeUnitOfWork, FixedClock
+from tests.fakes import (
+    FakePasswordHasher,
+    FakePseudonymizer,
+    FakeTokens,
+    FakeUnitOfWork,
+    FixedClock,
+    audit_events,
+)
 from tests.unit.builders import PASSWORD, UserSeeder
 
 
@@ -24,7 +31,15 @@ def authenticate(
     clock: FixedClock,
     policy: PasswordPolicy,
 ) -> AuthenticateWithPassword:
-    return AuthenticateWithPassword(uow.factory, hasher, sessions, clock, policy)
+    return AuthenticateWithPassword(
+        uow.factory,
+        hasher,
+        sessions,
+        clock,
+        policy,
+        events=audit_events(),
+        pseudonyms=FakePseudonymizer(),
+    )
 
 
 @pytest.mark.parametrize("username", ["ada@example.com", "  ADA@Example.COM "])
@@ -209,7 +224,13 @@ async def test_rehash_does_not_overwrite_a_password_changed_meanwhile(
             return await super().verify(password, hashed)
 
     authenticate = AuthenticateWithPassword(
-        uow.factory, PasswordChangesDuringVerify(), sessions, clock, policy
+        uow.factory,
+        PasswordChangesDuringVerify(),
+        sessions,
+        clock,
+        policy,
+        events=audit_events(),
+        pseudonyms=FakePseudonymizer(),
     )
 
     await authenticate.execute(PasswordGrantCommand("ada@example.com", PASSWORD))

@@ -10,7 +10,7 @@ from application.principal import AuthMethod, Principal
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
 from domain.errors import WeakPassword
 from domain.users import EmailAddress, FullName, PasswordPolicy, Role, User, UserId
-from tests.fakes import FakePasswordHasher, FakeUnitOfWork, FixedClock
+from tests.fakes import FakePasswordHasher, FakeUnitOfWork, FixedClock, audit_events
 from tests.unit.builders import PASSWORD, SessionFlows, UserSeeder
 
 NEW_PASSWORD = "a brand new passphrase, long enough"
@@ -20,7 +20,7 @@ NEW_PASSWORD = "a brand new passphrase, long enough"
 def change_password(
     uow: FakeUnitOfWork, hasher: FakePasswordHasher, clock: FixedClock, policy: PasswordPolicy
 ) -> ChangePassword:
-    return ChangePassword(uow.factory, hasher, clock, policy)
+    return ChangePassword(uow.factory, hasher, clock, policy, audit_events())
 
 
 def stored(uow: FakeUnitOfWork, user: User) -> User:

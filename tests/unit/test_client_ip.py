@@ -130,3 +130,19 @@ def test_one_resolver_keeps_every_request_apart() -> None:
         assert of("127.0.0.1", "203.0.113.1", "10.0.0.5") == "203.0.113.1"
         assert of("127.0.0.1", long_chain) == "198.51.100.9"
         assert of("127.0.0.1") == "127.0.0.1"
+
+
+def _scope(peer: str | None, *forwarded_for: str) -> dict[str, object]:
+    return {
+        "client": (peer, 5000) if peer else None,
+        "headers": [(b"x-forwarded-for", value.encode()) for value in forwarded_for],
+    }
+
+
+def test_the_recorded_address_is_the_limiter_s_client_in_full_not_its_group() -> None:
+    behind_proxy = _scope("127.0.0.1", "2001:db8:1:2:3:4:5:6")
+
+    assert resolver().address_of(behind_proxy) == "2001:db8:1:2:3:4:5:6"
+    assert resolver().client_of(behind_proxy) == "2001:db8:1:2::/64"
+    assert resolver().address_of(_scope("198.51.100.9", "203.0.113.1")) == "198.51.100.9"
+    assert resolver().address_of(_scope(None)) is None

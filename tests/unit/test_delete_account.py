@@ -27,6 +27,7 @@ from tests.fakes import (
     FixedClock,
     SequentialIds,
     SequentialSecrets,
+    audit_events,
 )
 from tests.unit.builders import PASSWORD, SessionFlows, UserSeeder
 
@@ -35,7 +36,7 @@ MAX_AGE = timedelta(minutes=5)
 
 @pytest.fixture
 def delete(uow: FakeUnitOfWork, clock: FixedClock) -> DeleteAccount:
-    return DeleteAccount(uow.factory, clock, MAX_AGE)
+    return DeleteAccount(uow.factory, clock, audit_events(), MAX_AGE)
 
 
 async def logged_in(auth: SessionFlows, user: User) -> Principal:
@@ -54,9 +55,9 @@ async def test_deleting_your_account_removes_it_and_everything_attached(
     user, other = seed(), seed()
     issued = await auth.login(user)
     me = await auth.resolve(issued.access_token.value)
-    await CreateApiKey(uow.factory, clock, ids, SequentialSecrets(), keys_per_user=5).execute(
-        CreateApiKeyCommand(principal=me, name="bot")
-    )
+    await CreateApiKey(
+        uow.factory, clock, ids, SequentialSecrets(), audit_events(), keys_per_user=5
+    ).execute(CreateApiKeyCommand(principal=me, name="bot"))
     uow.external_store.links[("https://idp.example", "sub-1")] = user.id
     theirs = await auth.login(other)
 
@@ -88,9 +89,9 @@ async def test_a_deleted_accounts_email_can_register_again(
     user = seed("ada@example.com")
     await delete.execute(DeleteAccountCommand(principal=await logged_in(auth, user)))
 
-    again = await RegisterUser(uow.factory, hasher, clock, ids, policy).execute(
-        RegisterUserCommand("ADA@example.com", PASSWORD)
-    )
+    again = await RegisterUser(
+        uow.factory, hasher, clock, ids, policy, events=audit_events()
+    ).execute(RegisterUserCommand("ADA@example.com", PASSWORD))
 
     assert again.id != user.id
 

@@ -11,7 +11,13 @@ from application.errors import AccountDeleted, Forbidden
 from application.principal import AuthMethod, Principal
 from application.use_cases.create_api_key import CreateApiKey, CreateApiKeyCommand
 from application.use_cases.export_account import ExportAccount
-from tests.fakes import FakeUnitOfWork, FixedClock, SequentialIds, SequentialSecrets
+from tests.fakes import (
+    FakeUnitOfWork,
+    FixedClock,
+    SequentialIds,
+    SequentialSecrets,
+    audit_events,
+)
 from tests.unit.builders import SessionFlows, UserSeeder
 
 
@@ -29,7 +35,7 @@ async def test_the_export_holds_profile_sessions_keys_and_links_of_the_caller_on
     await auth.revoke(ended.refresh_token)
     me = await auth.resolve(issued.access_token.value)
     created = await CreateApiKey(
-        uow.factory, clock, ids, SequentialSecrets(), keys_per_user=5
+        uow.factory, clock, ids, SequentialSecrets(), audit_events(), keys_per_user=5
     ).execute(CreateApiKeyCommand(principal=me, name="bot"))
     await uow.external_store.link("https://idp.example", "sub-1", user.id, clock.now())
     clock.advance(timedelta(minutes=1))
@@ -46,7 +52,13 @@ async def test_the_export_holds_profile_sessions_keys_and_links_of_the_caller_on
     assert [(link.issuer, link.subject) for link in export.external_identities] == [
         ("https://idp.example", "sub-1")
     ]
-    assert export.audit_events == []
+    assert [e.type for e in export.audit_events] == [
+        "user.login_succeeded",
+        "user.login_succeeded",
+        "session.ended",
+        "api_key.created",
+    ]
+    assert {e.subject_id for e in export.audit_events} == {user.id}
 
 
 async def test_an_api_key_cannot_export(

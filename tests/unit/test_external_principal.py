@@ -18,6 +18,7 @@ from tests.fakes import (
     FakeUnitOfWork,
     FixedClock,
     SequentialIds,
+    audit_events,
 )
 from tests.unit.builders import PASSWORD, SessionFlows, UserSeeder
 
@@ -49,7 +50,7 @@ def external() -> FakeExternalTokens:
 
 @pytest.fixture
 def accounts(uow: FakeUnitOfWork, clock: FixedClock, ids: SequentialIds) -> ExternalAccounts:
-    return ExternalAccounts(uow.factory, clock, ids)
+    return ExternalAccounts(uow.factory, clock, ids, audit_events())
 
 
 @pytest.fixture
@@ -277,7 +278,9 @@ async def test_concurrent_first_sights_both_get_the_one_provisioned_user(
                 uow.external_store.links[(who.issuer, who.subject)] = winner.id
             return super().new_id()
 
-    accounts = ExternalAccounts(uow.factory, clock, ConcurrentRequestCommitsFirst(start=1))
+    accounts = ExternalAccounts(
+        uow.factory, clock, ConcurrentRequestCommitsFirst(start=1), audit_events()
+    )
     resolve = ResolvePrincipal(uow.reader, tokens, external, accounts)
 
     principal = await resolve.execute(external.add("ext", who))

@@ -11,13 +11,13 @@ from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.update_own_profile import UpdateOwnProfile, UpdateOwnProfileCommand
 from domain.errors import InvalidFullName
 from domain.users import FullName, Role, UserId
-from tests.fakes import FakeUnitOfWork, FixedClock
+from tests.fakes import FakeUnitOfWork, FixedClock, audit_events
 from tests.unit.builders import UserSeeder
 
 
 @pytest.fixture
 def update_profile(uow: FakeUnitOfWork, clock: FixedClock) -> UpdateOwnProfile:
-    return UpdateOwnProfile(uow.factory, clock)
+    return UpdateOwnProfile(uow.factory, clock, audit_events())
 
 
 async def test_get_own_profile_is_the_principals_account(seed: UserSeeder) -> None:

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 import pytest
 
 from application.errors import InvalidCursor
-from application.pagination import Listing, decode_cursor, encode_cursor
+from application.pagination import (
+    Listing,
+    decode_cursor,
+    decode_time_cursor,
+    encode_cursor,
+    encode_time_cursor,
+)
 from domain.users import UserId
 
 
@@ -70,3 +77,34 @@ def test_one_listings_cursor_is_refused_by_another() -> None:
     with pytest.raises(InvalidCursor):
         decode_cursor(Listing.USERS, encode_cursor(Listing.API_KEYS, after))
     assert decode_cursor(Listing.API_KEYS, encode_cursor(Listing.API_KEYS, after)) == after
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        datetime(2026, 12, 2, 5, 30, 0, 123456, tzinfo=UTC),
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+    ids=["now", "min", "max"],
+)
+def test_a_time_cursor_round_trips_to_the_microsecond(at: datetime) -> None:
+    event_id = uuid4()
+
+    cursor = encode_time_cursor(Listing.AUDIT_EVENTS, at, event_id)
+
+    assert decode_time_cursor(Listing.AUDIT_EVENTS, cursor) == (at, event_id)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        Listing.AUDIT_EVENTS.value + (2**62).to_bytes(8, "big") + bytes(16),
+        Listing.AUDIT_EVENTS.value + bytes(16),
+        Listing.USERS.value + bytes(8) + bytes(16),
+    ],
+    ids=["beyond-9999", "no-time", "other-listing"],
+)
+def test_a_time_cursor_we_did_not_issue_is_refused(raw: bytes) -> None:
+    with pytest.raises(InvalidCursor):
+        decode_time_cursor(Listing.AUDIT_EVENTS, _b64(raw))

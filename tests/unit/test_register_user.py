@@ -7,7 +7,7 @@ from application.ports import PasswordVerification
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
 from domain.errors import InvalidEmail, InvalidFullName, WeakPassword
 from domain.users import EmailAddress, FullName, HashedPassword, PasswordPolicy, Role
-from tests.fakes import FakePasswordHasher, FakeUnitOfWork, FixedClock, SequentialIds
+from tests.fakes import FakePasswordHasher, FakeUnitOfWork, FixedClock, SequentialIds, audit_events
 from tests.unit.builders import PASSWORD, UserSeeder
 
 
@@ -19,7 +19,7 @@ def register(
     ids: SequentialIds,
     policy: PasswordPolicy,
 ) -> RegisterUser:
-    return RegisterUser(uow.factory, hasher, clock, ids, policy)
+    return RegisterUser(uow.factory, hasher, clock, ids, policy, events=audit_events())
 
 
 async def test_stores_an_active_user_with_the_user_role(
@@ -134,7 +134,9 @@ async def test_hashes_outside_the_transaction(
             seen_in_transaction.append(uow.in_transaction)
             return await super().hash(password)
 
-    register = RegisterUser(uow.factory, WatchingHasher(), clock, ids, policy)
+    register = RegisterUser(
+        uow.factory, WatchingHasher(), clock, ids, policy, events=audit_events()
+    )
 
     await register.execute(RegisterUserCommand("ada@example.com", PASSWORD))
 

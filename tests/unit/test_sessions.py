@@ -21,7 +21,7 @@ from application.use_cases.end_session import EndSession, EndSessionCommand
 from application.use_cases.list_sessions import ListSessions, ListSessionsQuery
 from domain.sessions import SessionId
 from domain.users import UserId
-from tests.fakes import FakeTokens, FakeUnitOfWork, FixedClock
+from tests.fakes import FakeTokens, FakeUnitOfWork, FixedClock, audit_events
 from tests.unit.builders import SessionFlows, UserSeeder
 from tests.unit.conftest import SESSION_LIFETIME
 
@@ -36,12 +36,12 @@ def list_sessions(uow: FakeUnitOfWork, clock: FixedClock) -> ListSessions:
 
 @pytest.fixture
 def end_session(uow: FakeUnitOfWork, clock: FixedClock) -> EndSession:
-    return EndSession(uow.factory, clock)
+    return EndSession(uow.factory, clock, audit_events())
 
 
 @pytest.fixture
 def end_all(uow: FakeUnitOfWork, clock: FixedClock) -> EndAllSessions:
-    return EndAllSessions(uow.factory, clock)
+    return EndAllSessions(uow.factory, clock, audit_events())
 
 
 async def test_a_login_records_its_client_and_method(

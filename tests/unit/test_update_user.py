@@ -10,13 +10,13 @@ from application.principal import Principal
 from application.use_cases.update_user import UpdateUser, UpdateUserCommand
 from domain.errors import InvalidFullName, LastActiveAdmin
 from domain.users import FullName, Role, User, UserId
-from tests.fakes import FakeUnitOfWork, FixedClock
+from tests.fakes import FakeUnitOfWork, FixedClock, audit_events
 from tests.unit.builders import UserSeeder
 
 
 @pytest.fixture
 def update_user(uow: FakeUnitOfWork, clock: FixedClock) -> UpdateUser:
-    return UpdateUser(uow.factory, clock)
+    return UpdateUser(uow.factory, clock, audit_events())
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Uuid,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 # Deterministic constraint names, so migrations can refer to (and drop) them on every backend.
 NAMING_CONVENTION = {
@@ -119,3 +121,34 @@ external_identities = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_external_identities_user_id", external_identities.c.user_id)
+
+# No foreign keys: a deleted account's events keep its id. Each listing filter leads an index
+# whose tail is the listing's order (occurred_at, id), so a filtered, time-bounded page is one
+# index range read newest first; the time-only index also serves `purge-audit`.
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("actor_id", Uuid(), nullable=True),
+    Column("subject_id", Uuid(), nullable=True),
+    Column("client_ip", String(64), nullable=True),
+    Column("user_agent", String(512), nullable=True),
+    Column("request_id", String(128), nullable=True),
+    Column("details", JSON().with_variant(JSONB(), "postgresql"), nullable=False),
+)
+Index("ix_audit_events_occurred_at", audit_events.c.occurred_at, audit_events.c.id)
+Index(
+    "ix_audit_events_actor_id",
+    audit_events.c.actor_id,
+    audit_events.c.occurred_at,
+    audit_events.c.id,
+)
+Index(
+    "ix_audit_events_subject_id",
+    audit_events.c.subject_id,
+    audit_events.c.occurred_at,
+    audit_events.c.id,
+)
+Index("ix_audit_events_type", audit_events.c.type, audit_events.c.occurred_at, audit_events.c.id)

@@ -9,6 +9,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from adapters.persistence.audit_log import SqlAlchemyAuditLog
 from adapters.persistence.credential_repositories import (
     SqlAlchemyApiKeyRepository,
     SqlAlchemyExternalIdentityRepository,
@@ -21,6 +22,7 @@ from adapters.persistence.user_repository import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
     ApiKeyRepository,
+    AuditLog,
     ExternalIdentityRepository,
     RefreshTokenRepository,
     SessionRepository,
@@ -37,6 +39,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     refresh_tokens: RefreshTokenRepository
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
+    audit: AuditLog
 
     def __init__(
         self, session_factory: async_sessionmaker[AsyncSession], gate: ConnectionGate
@@ -55,6 +58,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.refresh_tokens = SqlAlchemyRefreshTokenRepository(self._session)
         self.api_keys = SqlAlchemyApiKeyRepository(self._session)
         self.external_identities = SqlAlchemyExternalIdentityRepository(self._session)
+        self.audit = SqlAlchemyAuditLog(self._session)
         return self
 
     async def __aexit__(

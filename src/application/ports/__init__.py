@@ -2,6 +2,8 @@
 
 from application.ports.persistence import (
     ApiKeyRepository,
+    AuditEventFilter,
+    AuditLog,
     ExternalIdentityLink,
     ExternalIdentityRepository,
     PrincipalReader,
@@ -18,6 +20,7 @@ from application.ports.security import (
     ExternalTokenVerifier,
     PasswordHasher,
     PasswordVerification,
+    Pseudonymizer,
     TokenIssuer,
     TokenVerifier,
 )
@@ -27,6 +30,8 @@ __all__ = [
     "AccessToken",
     "AccessTokenClaims",
     "ApiKeyRepository",
+    "AuditEventFilter",
+    "AuditLog",
     "Clock",
     "ExternalIdentity",
     "ExternalIdentityLink",
@@ -36,6 +41,7 @@ __all__ = [
     "PasswordHasher",
     "PasswordVerification",
     "PrincipalReader",
+    "Pseudonymizer",
     "RefreshTokenRepository",
     "SecretGenerator",
     "SessionRepository",

@@ -8,6 +8,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from domain.audit import AuditEvent, AuditEventId, AuditEventType
 from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
 from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, Role, User, UserId
@@ -174,6 +175,44 @@ class ExternalIdentityRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class AuditEventFilter:
+    """Which events a listing returns, newest first, and from where.
+
+    Keyset: events strictly older than `before` (an `(occurred_at, id)` position). `since` is
+    inclusive, `until` exclusive.
+    """
+
+    limit: int
+    before: tuple[datetime, AuditEventId] | None = None
+    actor_id: UserId | None = None
+    subject_id: UserId | None = None
+    type: AuditEventType | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class AuditLog(Protocol):
+    """Appends audit events in the unit of work's transaction; never changes one."""
+
+    async def record(self, event: AuditEvent) -> None:
+        """Insert the event; it becomes durable with the change it records, or not at all."""
+        ...
+
+    async def list_page(self, query: AuditEventFilter) -> list[AuditEvent]:
+        """Up to `query.limit` matching events, newest first (by `occurred_at`, then id)."""
+        ...
+
+    async def purge_older_than(self, cutoff: datetime) -> int:
+        """Delete events that occurred before `cutoff`; returns how many."""
+        ...
+
+    async def forget_personal_data(self, subject_id: UserId) -> int:
+        """Strip the email and name from the details of every event about `subject_id`
+        (`without_personal_data`), for a deleted account; returns how many events changed."""
+        ...
+
+
 class PrincipalReader(Protocol):
     """Reads an authenticating caller's current state in one round trip, outside a transaction.
 
@@ -200,6 +239,7 @@ class UnitOfWork(Protocol):
     refresh_tokens: RefreshTokenRepository
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
+    audit: AuditLog
 
     async def __aenter__(self) -> Self: ...
 

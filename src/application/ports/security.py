@@ -93,3 +93,11 @@ class ExternalTokenVerifier(Protocol):
     async def verify(self, token: str) -> ExternalIdentity:
         """The verified identity; raises `InvalidToken` for any failure, unreachable keys too."""
         ...
+
+
+class Pseudonymizer(Protocol):
+    """Turns an identifier not to be stored in clear into a stable, keyed, one-way token."""
+
+    def pseudonym(self, value: str) -> str:
+        """The same value always gives the same token; without the key it cannot be reversed."""
+        ...

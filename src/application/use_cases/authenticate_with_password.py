@@ -4,13 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from application.audit import AuditEvents
 from application.errors import AccountDeleted, InvalidCredentials
 from application.passwords import verify_password
-from application.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from application.ports import (
+    Clock,
+    PasswordHasher,
+    PasswordVerification,
+    Pseudonymizer,
+    UnitOfWorkFactory,
+)
 from application.request_context import NO_REQUEST, RequestContext
 from application.sessions import IssuedTokens, SessionIssuer
+from domain.audit import AuditDetails, AuditEventType
 from domain.errors import InvalidEmail
-from domain.users import EmailAddress, PasswordPolicy
+from domain.users import EmailAddress, PasswordPolicy, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +34,10 @@ class AuthenticateWithPassword:
 
     Unknown emails are verified against a dummy hash, so the answer takes as long whether or
     not the account exists. The database connection is released before hashing starts.
+
+    Every outcome is recorded: a failure in a small transaction of its own (the grant still
+    fails), naming the account when there is one, and otherwise only a keyed pseudonym of the
+    username, so repeated attempts at one unknown address can be correlated without storing it.
     """
 
     def __init__(
@@ -35,12 +47,17 @@ class AuthenticateWithPassword:
         sessions: SessionIssuer,
         clock: Clock,
         policy: PasswordPolicy,
+        *,
+        events: AuditEvents,
+        pseudonyms: Pseudonymizer,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._sessions = sessions
         self._clock = clock
         self._policy = policy
+        self._events = events
+        self._pseudonyms = pseudonyms
 
     async def execute(self, command: PasswordGrantCommand) -> IssuedTokens:
         try:
@@ -55,9 +72,18 @@ class AuthenticateWithPassword:
         password_hash = user.password_hash if user is not None else None
         check = await verify_password(self._hasher, self._policy, command.password, password_hash)
         if user is None or not check.valid or not user.is_active:
+            await self._record_failure(command, email, user, check)
             raise InvalidCredentials("Invalid email or password.")
         now = self._clock.now()
         session, refresh = self._sessions.start(user, now, command.context)
+        event = self._events.new(
+            AuditEventType.USER_LOGIN_SUCCEEDED,
+            command.context,
+            now,
+            actor_id=user.id,
+            subject_id=user.id,
+            details={"session_id": str(session.id)},
+        )
         try:
             async with self._uow() as uow:
                 if check.upgraded_hash is not None:
@@ -67,8 +93,39 @@ class AuthenticateWithPassword:
                         await uow.users.update(current)
                 await uow.sessions.add(session)
                 await uow.refresh_tokens.add(refresh.record)
+                await uow.audit.record(event)
                 await uow.commit()
         except AccountDeleted:
             # Deleted while the password was being checked: there is nobody to log in.
             raise InvalidCredentials("Invalid email or password.") from None
         return self._sessions.tokens_for(user, session, refresh, now)
+
+    async def _record_failure(
+        self,
+        command: PasswordGrantCommand,
+        email: EmailAddress | None,
+        user: User | None,
+        check: PasswordVerification,
+    ) -> None:
+        details: AuditDetails
+        if user is None:
+            username = email.normalized if email is not None else command.username.strip()
+            details = {
+                "reason": "unknown_account",
+                "username_pseudonym": self._pseudonyms.pseudonym(username),
+            }
+        elif user.password_hash is None:
+            # The account signs in at an external identity provider, never with a password.
+            details = {"reason": "no_password"}
+        else:
+            details = {"reason": "wrong_password" if not check.valid else "account_disabled"}
+        event = self._events.new(
+            AuditEventType.USER_LOGIN_FAILED,
+            command.context,
+            self._clock.now(),
+            subject_id=user.id if user is not None else None,
+            details=details,
+        )
+        async with self._uow() as uow:
+            await uow.audit.record(event)
+            await uow.commit()

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from application.audit import AuditEvents
 from application.errors import ConcurrentUpdate, InvalidCurrentPassword, UserNotFound
 from application.passwords import verify_password
 from application.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from application.principal import Principal
+from application.request_context import NO_REQUEST, RequestContext
+from domain.audit import AuditEventType
 from domain.errors import WeakPassword
 from domain.users import PasswordPolicy
 
@@ -17,6 +20,7 @@ class ChangePasswordCommand:
     principal: Principal
     current_password: str = field(repr=False)
     new_password: str = field(repr=False)
+    context: RequestContext = NO_REQUEST
 
 
 class ChangePassword:
@@ -32,11 +36,13 @@ class ChangePassword:
         hasher: PasswordHasher,
         clock: Clock,
         policy: PasswordPolicy,
+        events: AuditEvents,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
         self._policy = policy
+        self._events = events
 
     async def execute(self, command: ChangePasswordCommand) -> None:
         command.principal.ensure_bearer()
@@ -61,5 +67,24 @@ class ChangePassword:
                 raise ConcurrentUpdate("The password was changed by another request.")
             stored.change_password_hash(new_hash, now)
             await uow.users.update(stored)
-            await uow.sessions.end_all_of(user.id, now)
+            ended = await uow.sessions.end_all_of(user.id, now)
+            changed = self._events.new(
+                AuditEventType.USER_PASSWORD_CHANGED,
+                command.context,
+                now,
+                actor_id=user.id,
+                subject_id=user.id,
+            )
+            await uow.audit.record(changed)
+            if ended:
+                await uow.audit.record(
+                    self._events.sessions_ended(
+                        command.context,
+                        now,
+                        user.id,
+                        actor_id=user.id,
+                        reason="password_changed",
+                        count=ended,
+                    )
+                )
             await uow.commit()

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from application.audit import AuditEvents
 from application.errors import ApiKeyLimitReached, InvalidToken
 from application.ports import Clock, IdGenerator, SecretGenerator, UnitOfWorkFactory
 from application.principal import Principal
+from application.request_context import NO_REQUEST, RequestContext
+from domain.audit import AuditEventType
 from domain.credentials import ApiKey, ApiKeyId, ApiKeyName, ParsedApiKey
 from domain.credentials.api_keys import PREFIX_ALPHABET, PREFIX_RANDOM_LENGTH
 
@@ -19,6 +22,7 @@ class CreateApiKeyCommand:
     principal: Principal
     name: str
     expires_at: datetime | None = None
+    context: RequestContext = NO_REQUEST
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,7 @@ class CreateApiKey:
         clock: Clock,
         ids: IdGenerator,
         secrets: SecretGenerator,
+        events: AuditEvents,
         *,
         keys_per_user: int,
     ) -> None:
@@ -46,6 +51,7 @@ class CreateApiKey:
         self._clock = clock
         self._ids = ids
         self._secrets = secrets
+        self._events = events
         self._keys_per_user = keys_per_user
 
     async def execute(self, command: CreateApiKeyCommand) -> CreatedApiKey:
@@ -73,5 +79,15 @@ class CreateApiKey:
                     "delete one you no longer use (expired keys count too) and try again."
                 )
             await uow.api_keys.add(api_key)
+            await uow.audit.record(
+                self._events.new(
+                    AuditEventType.API_KEY_CREATED,
+                    command.context,
+                    api_key.created_at,
+                    actor_id=api_key.user_id,
+                    subject_id=api_key.user_id,
+                    details={"api_key_id": str(api_key.id), "name": api_key.name.value},
+                )
+            )
             await uow.commit()
         return CreatedApiKey(api_key=api_key, key=key)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+from application.audit import AuditEvents
 from application.errors import Forbidden, PreconditionFailed, UserNotFound
 from application.ports import Clock, UnitOfWorkFactory
 from application.principal import Principal
+from application.request_context import NO_REQUEST, RequestContext
+from domain.audit import AuditEventType
 from domain.users import UserId, ensure_deletion_leaves_an_admin
 
 
@@ -18,6 +21,7 @@ class DeleteAccountCommand:
     """Another user's account (admins only); None for the caller's own."""
     if_match: frozenset[int] | None = None
     """Versions the client accepts (from `If-Match`); None means unconditional."""
+    context: RequestContext = NO_REQUEST
 
 
 class DeleteAccount:
@@ -28,11 +32,21 @@ class DeleteAccount:
     caller's own account as for an admin deleting another. Every active admin row is locked
     first, then the account (the order `UpdateUser` follows): of two admins deleting each
     other at once, the second waits, then finds itself deleted or the last admin.
+
+    The audit log keeps the account's events, with its id, but strips its email and name from
+    them, and records `user.deleted` in the same transaction.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, reauth_max_age: timedelta) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        events: AuditEvents,
+        reauth_max_age: timedelta,
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._events = events
         self._reauth_max_age = reauth_max_age
 
     async def execute(self, command: DeleteAccountCommand) -> None:
@@ -55,4 +69,15 @@ class DeleteAccount:
                 raise PreconditionFailed("The user changed since you read it.")
             ensure_deletion_leaves_an_admin(user, active_admin_ids=admin_ids)
             await uow.users.delete(user.id)
+            await uow.audit.forget_personal_data(user.id)
+            await uow.audit.record(
+                self._events.new(
+                    AuditEventType.USER_DELETED,
+                    command.context,
+                    self._clock.now(),
+                    actor_id=principal.user.id,
+                    subject_id=user.id,
+                    details={"role": user.role.value},
+                )
+            )
             await uow.commit()

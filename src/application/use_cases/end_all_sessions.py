@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.audit import AuditEvents
 from application.errors import UserNotFound
 from application.ports import Clock, UnitOfWorkFactory
 from application.principal import Principal
+from application.request_context import NO_REQUEST, RequestContext
 from domain.users import UserId
 
 
@@ -15,6 +17,7 @@ class EndAllSessionsCommand:
     principal: Principal
     user_id: UserId | None = None
     """Another user's sessions (admins only); None for the caller's own, theirs included."""
+    context: RequestContext = NO_REQUEST
 
 
 class EndAllSessions:
@@ -24,9 +27,10 @@ class EndAllSessions:
     session ended, or it finished first and the session it rotated is ended right after.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, events: AuditEvents) -> None:
         self._uow = uow
         self._clock = clock
+        self._events = events
 
     async def execute(self, command: EndAllSessionsCommand) -> int:
         principal = command.principal
@@ -39,6 +43,18 @@ class EndAllSessions:
         async with self._uow() as uow:
             if user_id != principal.user.id and await uow.users.get_by_id(user_id) is None:
                 raise UserNotFound("No user has this id.")
-            ended = await uow.sessions.end_all_of(user_id, self._clock.now())
+            now = self._clock.now()
+            ended = await uow.sessions.end_all_of(user_id, now)
+            if ended:
+                await uow.audit.record(
+                    self._events.sessions_ended(
+                        command.context,
+                        now,
+                        user_id,
+                        actor_id=principal.user.id,
+                        reason="ended_by_user" if command.user_id is None else "ended_by_admin",
+                        count=ended,
+                    )
+                )
             await uow.commit()
         return ended

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.audit import AuditEvents
 from application.errors import SessionNotFound
 from application.ports import Clock, UnitOfWorkFactory
 from application.principal import Principal
+from application.request_context import NO_REQUEST, RequestContext
 from domain.sessions import SessionId
 
 
@@ -14,6 +16,7 @@ from domain.sessions import SessionId
 class EndSessionCommand:
     principal: Principal
     session_id: SessionId
+    context: RequestContext = NO_REQUEST
 
 
 class EndSession:
@@ -21,9 +24,10 @@ class EndSession:
     next request. Another user's session, or one already ended or expired, is not found.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, events: AuditEvents) -> None:
         self._uow = uow
         self._clock = clock
+        self._events = events
 
     async def execute(self, command: EndSessionCommand) -> None:
         principal = command.principal
@@ -39,4 +43,14 @@ class EndSession:
                 raise SessionNotFound("You have no active session with this id.")
             session.end(now)
             await uow.sessions.update(session)
+            await uow.audit.record(
+                self._events.sessions_ended(
+                    command.context,
+                    now,
+                    session.user_id,
+                    actor_id=principal.user.id,
+                    reason="ended_by_user",
+                    session_id=session.id,
+                )
+            )
             await uow.commit()

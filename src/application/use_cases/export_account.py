@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from application.errors import AccountDeleted
-from application.ports import Clock, ExternalIdentityLink, UnitOfWorkFactory
+from application.ports import AuditEventFilter, Clock, ExternalIdentityLink, UnitOfWorkFactory
 from application.principal import Principal
+from domain.audit import AuditEvent
 from domain.credentials import ApiKey, ApiKeyId
 from domain.sessions import Session
 from domain.users import User
@@ -19,10 +19,8 @@ _PAGE = 100
 @dataclass(frozen=True, slots=True)
 class AccountExport:
     """The account, every stored session (ended ones too, until purged), every API key
-    (never its secret) and every external identity link.
-
-    `audit_events` is where the audit log's events about the account go; it stays empty
-    while the service keeps no audit log.
+    (never its secret), every external identity link, and every audit event about the
+    account (oldest first, until purged).
     """
 
     exported_at: datetime
@@ -30,7 +28,7 @@ class AccountExport:
     sessions: list[Session]
     api_keys: list[ApiKey]
     external_identities: list[ExternalIdentityLink]
-    audit_events: list[Mapping[str, object]] = field(default_factory=list)
+    audit_events: list[AuditEvent]
 
 
 class ExportAccount:
@@ -57,10 +55,20 @@ class ExportAccount:
                     break
                 after = page[-1].id
             links = await uow.external_identities.list_for(user_id)
+            events: list[AuditEvent] = []
+            while True:
+                before = (events[-1].occurred_at, events[-1].id) if events else None
+                batch = await uow.audit.list_page(
+                    AuditEventFilter(limit=_PAGE, subject_id=user_id, before=before)
+                )
+                events.extend(batch)
+                if len(batch) < _PAGE:
+                    break
         return AccountExport(
             exported_at=self._clock.now(),
             user=user,
             sessions=sessions,
             api_keys=keys,
             external_identities=links,
+            audit_events=events[::-1],
         )

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from application.audit import AuditEvents
 from application.errors import InvalidCredentials
 from application.ports import Clock, UnitOfWorkFactory
+from application.request_context import NO_REQUEST, RequestContext
 from application.sessions import MAX_REFRESH_TOKEN_LENGTH, IssuedTokens, SessionIssuer
+from domain.audit import AuditEventType
 from domain.credentials import SecretDigest
 from domain.errors import RefreshTokenExpired, RefreshTokenReused
 
@@ -14,6 +17,7 @@ from domain.errors import RefreshTokenExpired, RefreshTokenReused
 @dataclass(frozen=True, slots=True)
 class RefreshGrantCommand:
     refresh_token: str = field(repr=False)
+    context: RequestContext = NO_REQUEST
 
 
 class RefreshTokenReuseDetected(InvalidCredentials):
@@ -33,10 +37,13 @@ class RefreshAccessToken:
     failed.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, sessions: SessionIssuer, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, sessions: SessionIssuer, clock: Clock, events: AuditEvents
+    ) -> None:
         self._uow = uow
         self._sessions = sessions
         self._clock = clock
+        self._events = events
 
     async def execute(self, command: RefreshGrantCommand) -> IssuedTokens:
         presented = command.refresh_token
@@ -58,6 +65,15 @@ class RefreshAccessToken:
             except RefreshTokenReused:
                 session.end(now)
                 await uow.sessions.update(session)
+                await uow.audit.record(
+                    self._events.new(
+                        AuditEventType.SESSION_REUSE_DETECTED,
+                        command.context,
+                        now,
+                        subject_id=user.id,
+                        details={"session_id": str(session.id)},
+                    )
+                )
                 await uow.commit()
                 raise RefreshTokenReuseDetected(
                     "The refresh token is invalid or expired."

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from application.audit import AuditEvents
 from application.ports import Clock, IdGenerator, PasswordHasher, UnitOfWorkFactory
+from application.request_context import NO_REQUEST, RequestContext
+from domain.audit import AuditEventType
 from domain.users import EmailAddress, FullName, PasswordPolicy, Role, User, UserId
 
 
@@ -14,6 +17,7 @@ class RegisterUserCommand:
     password: str = field(repr=False)
     full_name: str = ""
     role: Role = Role.USER
+    context: RequestContext = NO_REQUEST
 
 
 class RegisterUser:
@@ -30,27 +34,39 @@ class RegisterUser:
         clock: Clock,
         ids: IdGenerator,
         policy: PasswordPolicy,
+        *,
+        events: AuditEvents,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
         self._ids = ids
         self._policy = policy
+        self._events = events
 
     async def execute(self, command: RegisterUserCommand) -> User:
         email = EmailAddress(command.email)
         full_name = FullName(command.full_name)
         self._policy.check(command.password, email=email)
         password_hash = await self._hasher.hash(command.password)
+        now = self._clock.now()
         user = User.register(
             user_id=UserId(self._ids.new_id()),
             email=email,
             full_name=full_name,
             password_hash=password_hash,
-            now=self._clock.now(),
+            now=now,
             role=command.role,
+        )
+        event = self._events.new(
+            AuditEventType.USER_REGISTERED,
+            command.context,
+            now,
+            subject_id=user.id,
+            details={"role": user.role.value},
         )
         async with self._uow() as uow:
             await uow.users.add(user)
+            await uow.audit.record(event)
             await uow.commit()
         return user

@@ -8,6 +8,7 @@ from application.errors import AccountDisabled, InvalidToken
 from application.external_accounts import ExternalAccounts
 from application.ports import ExternalTokenVerifier, PrincipalReader, TokenVerifier
 from application.principal import AuthMethod, Principal
+from application.request_context import NO_REQUEST, RequestContext
 from domain.sessions import SessionId
 from domain.users import User
 
@@ -36,9 +37,9 @@ class ResolvePrincipal:
         self._external = external
         self._external_accounts = external_accounts
 
-    async def execute(self, token: str) -> Principal:
+    async def execute(self, token: str, context: RequestContext = NO_REQUEST) -> Principal:
         if self._external is not None and self._external.claims_issuer(token):
-            return await self._external_principal(token)
+            return await self._external_principal(token, context)
         claims = self._verifier.verify_access_token(token)
         session_id = SessionId(claims.session_id) if claims.session_id is not None else None
         user, session = await self._reader.user_with_session(claims.subject, session_id)
@@ -53,11 +54,11 @@ class ResolvePrincipal:
             raise InvalidToken("The token's session has ended.")
         return _principal(user, session_id=session_id, auth_time=claims.auth_time)
 
-    async def _external_principal(self, token: str) -> Principal:
+    async def _external_principal(self, token: str, context: RequestContext) -> Principal:
         if self._external is None or self._external_accounts is None:
             raise InvalidToken("External tokens are not accepted.")
         identity = await self._external.verify(token)
-        user = await self._external_accounts.user_for(identity)
+        user = await self._external_accounts.user_for(identity, context)
         return _principal(user, session_id=None, auth_time=None)
 
 

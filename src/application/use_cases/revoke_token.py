@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from application.audit import AuditEvents
 from application.errors import InvalidToken
 from application.ports import Clock, TokenVerifier, UnitOfWorkFactory
+from application.request_context import NO_REQUEST, RequestContext
 from application.sessions import MAX_REFRESH_TOKEN_LENGTH
 from domain.credentials import SecretDigest
 from domain.sessions import SessionId
@@ -21,6 +23,7 @@ class TokenTypeHint(StrEnum):
 class RevokeTokenCommand:
     token: str = field(repr=False)
     hint: TokenTypeHint | None = None
+    context: RequestContext = NO_REQUEST
 
 
 class RevokeToken:
@@ -29,12 +32,17 @@ class RevokeToken:
     Revoking either one logs that session out: its refresh tokens stop refreshing and its
     access tokens fail at the next request. Unknown, expired or foreign tokens are ignored
     without a word, as RFC 7009 §2.2 asks; the hint only decides which lookup comes first.
+    Ending a session records `session.ended`, its owner as the actor: holding the token is
+    acting as them.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, verifier: TokenVerifier, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, verifier: TokenVerifier, clock: Clock, events: AuditEvents
+    ) -> None:
         self._uow = uow
         self._verifier = verifier
         self._clock = clock
+        self._events = events
 
     async def execute(self, command: RevokeTokenCommand) -> None:
         token = command.token
@@ -46,7 +54,7 @@ class RevokeToken:
         for lookup in lookups:
             session_id = await lookup(token)
             if session_id is not None:
-                await self._end(session_id)
+                await self._end(session_id, command.context)
                 return
 
     async def _session_of_refresh_token(self, token: str) -> SessionId | None:
@@ -63,11 +71,22 @@ class RevokeToken:
             return None
         return SessionId(claims.session_id) if claims.session_id else None
 
-    async def _end(self, session_id: SessionId) -> None:
+    async def _end(self, session_id: SessionId, context: RequestContext) -> None:
         async with self._uow() as uow:
             session = await uow.sessions.get(session_id, for_update=True)
             if session is None or session.is_ended:
                 return
-            session.end(self._clock.now())
+            now = self._clock.now()
+            session.end(now)
             await uow.sessions.update(session)
+            await uow.audit.record(
+                self._events.sessions_ended(
+                    context,
+                    now,
+                    session.user_id,
+                    actor_id=session.user_id,
+                    reason="revoked",
+                    session_id=session.id,
+                )
+            )
             await uow.commit()

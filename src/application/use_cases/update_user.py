@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.audit import AuditEvents, changed_fields, profile_of
 from application.errors import Forbidden, PreconditionFailed, UserNotFound
 from application.ports import Clock, UnitOfWorkFactory
 from application.principal import Principal
+from application.request_context import NO_REQUEST, RequestContext
+from domain.audit import AuditEventType
 from domain.users import FullName, Role, User, UserId, ensure_an_active_admin_remains
 
 
@@ -19,6 +22,7 @@ class UpdateUserCommand:
     is_active: bool | None = None
     if_match: frozenset[int] | None = None
     """Versions the client accepts (from `If-Match`); None means unconditional."""
+    context: RequestContext = NO_REQUEST
 
 
 class UpdateUser:
@@ -32,9 +36,10 @@ class UpdateUser:
     admins demoting each other at once, the second waits, then is refused.
     """
 
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, events: AuditEvents) -> None:
         self._uow = uow
         self._clock = clock
+        self._events = events
 
     async def execute(self, command: UpdateUserCommand) -> User:
         command.principal.ensure_admin()
@@ -54,7 +59,7 @@ class UpdateUser:
             if command.if_match is not None and user.version not in command.if_match:
                 raise PreconditionFailed("The user changed since you read it.")
             was_active_admin = user.is_active_admin
-            before = (user.full_name, user.role, user.is_active)
+            before = profile_of(user)
             now = self._clock.now()
             if full_name is not None:
                 user.rename(full_name, now)
@@ -67,10 +72,33 @@ class UpdateUser:
             ensure_an_active_admin_remains(
                 user, was_active_admin=was_active_admin, active_admin_ids=admin_ids
             )
-            if (user.full_name, user.role, user.is_active) != before:
+            after = profile_of(user)
+            if after != before:
                 await uow.users.update(user)
+                actor_id = command.principal.user.id
+                await uow.audit.record(
+                    self._events.new(
+                        AuditEventType.USER_UPDATED,
+                        command.context,
+                        now,
+                        actor_id=actor_id,
+                        subject_id=user.id,
+                        details=changed_fields(before, after),
+                    )
+                )
                 if not user.is_active:
                     # Same transaction: a deactivated account keeps no session to refresh.
-                    await uow.sessions.end_all_of(user.id, now)
+                    ended = await uow.sessions.end_all_of(user.id, now)
+                    if ended:
+                        await uow.audit.record(
+                            self._events.sessions_ended(
+                                command.context,
+                                now,
+                                user.id,
+                                actor_id=actor_id,
+                                reason="deactivated",
+                                count=ended,
+                            )
+                        )
                 await uow.commit()
         return user

@@ -18,7 +18,16 @@ from entrypoints.http.error_registry import MAX_LISTED_ERRORS
 from entrypoints.http.middleware import BodySizeLimitMiddleware, EdgeMiddleware
 from entrypoints.http.openapi import TAGS, build_openapi
 from entrypoints.http.request_checks import MAX_JSON_VALUES
-from entrypoints.http.routes import api_keys, auth, errors, health, metrics, sessions, users
+from entrypoints.http.routes import (
+    api_keys,
+    audit_events,
+    auth,
+    errors,
+    health,
+    metrics,
+    sessions,
+    users,
+)
 from entrypoints.logging import configure_logging
 from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
@@ -113,6 +122,7 @@ def create_app(
         users.router,
         sessions.router,
         api_keys.router,
+        audit_events.router,
         health.router,
         errors.router,
     )

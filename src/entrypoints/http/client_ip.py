@@ -79,6 +79,7 @@ class ClientAddressResolver:
         # The same peer and forwarding chain always resolve alike, and a worker sees the same
         # few again and again: parsing addresses costs more than the rest of this lookup.
         self._identity = functools.lru_cache(maxsize=CLIENT_CACHE_SIZE)(self._identity_of)
+        self._address = functools.lru_cache(maxsize=CLIENT_CACHE_SIZE)(self._address_of)
 
     def _is_trusted(self, address: IPAddress) -> bool:
         return self._trust_all or any(address in network for network in self._trusted)
@@ -115,6 +116,24 @@ class ClientAddressResolver:
             return self._identity_of(peer, forwarded)
         identity: str = self._identity(peer, forwarded)
         return identity
+
+    def address_of(self, scope: Scope) -> str | None:
+        """The full client address of an ASGI request (not grouped), for the records it leaves."""
+        client = scope.get("client")
+        peer = client[0] if client else None
+        forwarded = tuple(
+            value.decode("latin-1")
+            for name, value in scope.get("headers", ())
+            if name == b"x-forwarded-for"
+        )
+        if sum(map(len, forwarded)) > _CACHED_CHAIN_LENGTH:
+            return self._address_of(peer, forwarded)
+        address: str | None = self._address(peer, forwarded)
+        return address
+
+    def _address_of(self, peer: str | None, forwarded: tuple[str, ...]) -> str | None:
+        address = self.resolve(peer, forwarded)
+        return str(address) if address is not None else None
 
     def _identity_of(self, peer: str | None, forwarded: tuple[str, ...]) -> str:
         address = self.resolve(peer, forwarded)

@@ -14,6 +14,7 @@ from entrypoints.container import Services
 from entrypoints.http.media_types import is_json, media_type_of
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.rate_limits import throttled
+from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 
 TOKEN_URL = f"{API_PREFIX}/auth/token"
@@ -69,7 +70,7 @@ async def current_principal(
     if token and api_key:
         raise ProblemError("invalid_token", "Send either a bearer token or an API key, not both.")
     if token:
-        principal = await services.resolve_principal.execute(token)
+        principal = await services.resolve_principal.execute(token, request_context_of(request))
     elif api_key:
         principal = await services.resolve_api_key.execute(api_key)
     else:

@@ -119,6 +119,11 @@ TAGS: list[dict[str, Any]] = [
         "description": "Long-lived keys for machine clients, sent as `X-API-Key`. Managed with "
         "a bearer token only.",
     },
+    {
+        "name": "audit",
+        "description": "The audit log, for admins: who did what to which account, from where. "
+        "Read only; `accounts purge-audit` removes events past their retention.",
+    },
     {"name": "health", "description": "Liveness and readiness probes for the orchestrator."},
     {
         "name": "errors",

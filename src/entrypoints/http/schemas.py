@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from application.use_cases.export_account import AccountExport
+from domain.audit import AuditEvent, AuditEventType
 from domain.credentials import ApiKey, ApiKeyName
 from domain.credentials.api_keys import API_KEY_NAME_PATTERN
 from domain.credentials.api_keys import MAX_NAME_LENGTH as MAX_API_KEY_NAME_LENGTH
@@ -530,6 +531,53 @@ class ExportedExternalIdentity(BaseModel):
     created_at: ResponseDateTime
 
 
+_AUDIT_EVENT_EXAMPLE: dict[str, Any] = {
+    "id": "019ad3c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+    "occurred_at": "2026-12-02T09:30:00.123456Z",
+    "type": "user.updated",
+    "actor_id": "019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
+    "subject_id": "019ab2c5-0a1b-7c2d-8e3f-4a5b6c7d8e9f",
+    "client_ip": "203.0.113.7",
+    "user_agent": "curl/8.5.0",
+    "request_id": "5f0c8d1e9a7b4c3d",
+    "details": {"before": {"role": "user"}, "after": {"role": "admin"}},
+}
+
+
+class AuditEventResponse(BaseModel):
+    id: UUID
+    occurred_at: ResponseDateTime
+    type: AuditEventType
+    actor_id: UUID | None = Field(
+        description="The account that made the request; `null` when anonymous or automatic."
+    )
+    subject_id: UUID | None = Field(description="The account the event is about.")
+    client_ip: str | None = Field(description="The client address, behind trusted proxies.")
+    user_agent: str | None
+    request_id: str | None = Field(description="The request's `X-Request-ID`.")
+    details: dict[str, Any] = Field(
+        description="What changed, by type: `before`/`after` for `user.updated`, `api_key_id` "
+        "for `api_key.*`, `session_id` or `count` for `session.*`, `reason` (and, for unknown "
+        "accounts, `username_pseudonym`) for `user.login_failed`. Never a secret."
+    )
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_AUDIT_EVENT_EXAMPLE]})
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventResponse:
+        return cls(
+            id=event.id,
+            occurred_at=event.occurred_at,
+            type=event.type,
+            actor_id=event.actor_id,
+            subject_id=event.subject_id,
+            client_ip=event.client_ip,
+            user_agent=event.user_agent,
+            request_id=event.request_id,
+            details=dict(event.details),
+        )
+
+
 class AccountExportResponse(BaseModel):
     """Everything the service holds about the caller (GDPR art. 15 and 20)."""
 
@@ -543,9 +591,8 @@ class AccountExportResponse(BaseModel):
     external_identities: list[ExportedExternalIdentity] = Field(
         description="Identities at external providers linked to the account."
     )
-    audit_events: list[dict[str, Any]] = Field(
-        description="Audit events about the account, oldest first. Empty while the service "
-        "keeps no audit log."
+    audit_events: list[AuditEventResponse] = Field(
+        description="Audit events about the account (it is their `subject_id`), oldest first."
     )
 
     model_config = ConfigDict(
@@ -557,7 +604,7 @@ class AccountExportResponse(BaseModel):
                     "sessions": [_EXPORTED_SESSION_EXAMPLE],
                     "api_keys": [_API_KEY_EXAMPLE],
                     "external_identities": [],
-                    "audit_events": [],
+                    "audit_events": [_AUDIT_EVENT_EXAMPLE],
                 }
             ]
         }
@@ -576,5 +623,23 @@ class AccountExportResponse(BaseModel):
                 )
                 for link in export.external_identities
             ],
-            audit_events=[dict(event) for event in export.audit_events],
+            audit_events=[AuditEventResponse.of(event) for event in export.audit_events],
         )
+
+
+class AuditEventPageResponse(BaseModel):
+    items: list[AuditEventResponse]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; `null` on the last page."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [_AUDIT_EVENT_EXAMPLE],
+                    "next_cursor": "ZTE6AAYNf3R8ngABms_EXm96i5wNHi86S1xt",
+                }
+            ]
+        }
+    )

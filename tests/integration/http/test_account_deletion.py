@@ -172,4 +172,11 @@ async def test_the_export_holds_everything_about_the_caller_and_no_secret(api: A
     assert "digest" not in response.text
     assert created["key"] not in response.text
     assert body["external_identities"] == []
-    assert body["audit_events"] == []
+    assert [e["type"] for e in body["audit_events"]] == [
+        "user.registered",
+        "user.login_succeeded",
+        "api_key.created",
+        "user.login_succeeded",
+        "session.ended",
+    ]
+    assert {e["subject_id"] for e in body["audit_events"]} == {user_id}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from application.use_cases.create_api_key import CreateApiKeyCommand
@@ -15,6 +15,7 @@ from domain.credentials import ApiKeyId
 from entrypoints.http.dependencies import BearerPrincipal, ServicesDep, require_json
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, JSON_BODY, problem_responses
 from entrypoints.http.request_checks import CheckedRoute
+from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
     ApiKeyPageResponse,
@@ -54,10 +55,15 @@ _BEARER_ONLY = (
     dependencies=[Depends(require_json)],
 )
 async def create_api_key(
-    body: CreateApiKeyRequest, principal: BearerPrincipal, services: ServicesDep
+    request: Request, body: CreateApiKeyRequest, principal: BearerPrincipal, services: ServicesDep
 ) -> CreatedApiKeyResponse:
     created = await services.create_api_key.execute(
-        CreateApiKeyCommand(principal=principal, name=body.name, expires_at=body.expires_at)
+        CreateApiKeyCommand(
+            principal=principal,
+            name=body.name,
+            expires_at=body.expires_at,
+            context=request_context_of(request),
+        )
     )
     return CreatedApiKeyResponse(**ApiKeyResponse.of(created.api_key).model_dump(), key=created.key)
 
@@ -99,9 +105,11 @@ async def list_api_keys(
     ),
 )
 async def delete_api_key(
-    key_id: UUID, principal: BearerPrincipal, services: ServicesDep
+    request: Request, key_id: UUID, principal: BearerPrincipal, services: ServicesDep
 ) -> Response:
     await services.delete_api_key.execute(
-        DeleteApiKeyCommand(principal=principal, key_id=ApiKeyId(key_id))
+        DeleteApiKeyCommand(
+            principal=principal, key_id=ApiKeyId(key_id), context=request_context_of(request)
+        )
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

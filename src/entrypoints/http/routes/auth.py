@@ -48,11 +48,15 @@ router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], route_class=Check
     dependencies=[Depends(rate_limited(Operation.REGISTER)), Depends(require_json)],
 )
 async def register(
-    body: RegisterRequest, response: Response, services: ServicesDep
+    request: Request, body: RegisterRequest, response: Response, services: ServicesDep
 ) -> UserResponse:
     user = await services.register_user.execute(
         RegisterUserCommand(
-            email=body.email, password=body.password, full_name=body.full_name, role=Role.USER
+            email=body.email,
+            password=body.password,
+            full_name=body.full_name,
+            role=Role.USER,
+            context=request_context_of(request),
         )
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
@@ -138,7 +142,7 @@ async def issue_token(request: Request, response: Response, services: ServicesDe
     if grant_type == "password":
         issued = await _password_grant(form, services, request_context_of(request))
     elif grant_type == "refresh_token":
-        issued = await _refresh_grant(form, services)
+        issued = await _refresh_grant(form, services, request_context_of(request))
     else:
         raise ProblemError("unsupported_grant_type", f"Grant type {grant_type!r} is not supported.")
     return TokenResponse(
@@ -160,8 +164,10 @@ async def _password_grant(
         raise ProblemError("invalid_grant", "Invalid email or password.") from exc
 
 
-async def _refresh_grant(form: FormData, services: Services) -> IssuedTokens:
-    command = RefreshGrantCommand(refresh_token=_single(form, "refresh_token"))
+async def _refresh_grant(
+    form: FormData, services: Services, context: RequestContext
+) -> IssuedTokens:
+    command = RefreshGrantCommand(refresh_token=_single(form, "refresh_token"), context=context)
     try:
         return await services.refresh.execute(command)
     except RefreshTokenReuseDetected as exc:
@@ -220,7 +226,9 @@ async def revoke_token(request: Request, services: ServicesDep) -> Response:
     hints = form.getlist("token_type_hint")
     # RFC 7009 §2.1: an unknown hint is not an error; the server searches every type.
     hint = next((TokenTypeHint(h) for h in hints if h in set(TokenTypeHint)), None)
-    await services.revoke.execute(RevokeTokenCommand(token=token, hint=hint))
+    await services.revoke.execute(
+        RevokeTokenCommand(token=token, hint=hint, context=request_context_of(request))
+    )
     return Response(status_code=200, headers={"Cache-Control": "no-store"})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from application.use_cases.end_all_sessions import EndAllSessionsCommand
 from application.use_cases.end_session import EndSessionCommand
@@ -14,6 +14,7 @@ from domain.users import UserId
 from entrypoints.http.dependencies import AdminPrincipal, BearerPrincipal, ServicesDep
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
 from entrypoints.http.request_checks import CheckedRoute
+from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import SessionListResponse, SessionResponse
 
@@ -62,10 +63,14 @@ async def list_own_sessions(
     ),
 )
 async def end_own_session(
-    session_id: UUID, principal: BearerPrincipal, services: ServicesDep
+    request: Request, session_id: UUID, principal: BearerPrincipal, services: ServicesDep
 ) -> Response:
     await services.end_session.execute(
-        EndSessionCommand(principal=principal, session_id=SessionId(session_id))
+        EndSessionCommand(
+            principal=principal,
+            session_id=SessionId(session_id),
+            context=request_context_of(request),
+        )
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -82,8 +87,12 @@ async def end_own_session(
     response_class=Response,
     responses=problem_responses(*AUTHENTICATED, "forbidden", *ALWAYS),
 )
-async def end_own_sessions(principal: BearerPrincipal, services: ServicesDep) -> Response:
-    await services.end_all_sessions.execute(EndAllSessionsCommand(principal=principal))
+async def end_own_sessions(
+    request: Request, principal: BearerPrincipal, services: ServicesDep
+) -> Response:
+    await services.end_all_sessions.execute(
+        EndAllSessionsCommand(principal=principal, context=request_context_of(request))
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -118,9 +127,11 @@ async def list_user_sessions(
     responses=problem_responses(*_ADMIN, "user_not_found", "validation_failed"),
 )
 async def end_user_sessions(
-    user_id: UUID, principal: AdminPrincipal, services: ServicesDep
+    request: Request, user_id: UUID, principal: AdminPrincipal, services: ServicesDep
 ) -> Response:
     await services.end_all_sessions.execute(
-        EndAllSessionsCommand(principal=principal, user_id=UserId(user_id))
+        EndAllSessionsCommand(
+            principal=principal, user_id=UserId(user_id), context=request_context_of(request)
+        )
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -27,6 +27,7 @@ from entrypoints.http.dependencies import (
 from entrypoints.http.etag import etag_of, parse_if_match
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, JSON_BODY, problem_responses
 from entrypoints.http.request_checks import CheckedRoute
+from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
     AccountExportResponse,
@@ -87,13 +88,16 @@ async def get_me(
     dependencies=[Depends(require_json)],
 )
 async def update_me(
+    request: Request,
     body: UpdateProfileRequest,
     principal: CurrentPrincipal,
     response: Response,
     services: ServicesDep,
 ) -> UserResponse:
     user = await services.update_own_profile.execute(
-        UpdateOwnProfileCommand(principal=principal, full_name=body.full_name)
+        UpdateOwnProfileCommand(
+            principal=principal, full_name=body.full_name, context=request_context_of(request)
+        )
     )
     response.headers["ETag"] = etag_of(user)
     return UserResponse.of(user)
@@ -120,13 +124,17 @@ async def update_me(
     dependencies=[Depends(require_json)],
 )
 async def change_password(
-    body: ChangePasswordRequest, principal: PasswordChangePrincipal, services: ServicesDep
+    request: Request,
+    body: ChangePasswordRequest,
+    principal: PasswordChangePrincipal,
+    services: ServicesDep,
 ) -> Response:
     await services.change_password.execute(
         ChangePasswordCommand(
             principal=principal,
             current_password=body.current_password,
             new_password=body.new_password,
+            context=request_context_of(request),
         )
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -149,8 +157,12 @@ async def change_password(
         *AUTHENTICATED, "reauthentication_required", "forbidden", "last_admin", *ALWAYS
     ),
 )
-async def delete_me(principal: BearerPrincipal, services: ServicesDep) -> Response:
-    await services.delete_account.execute(DeleteAccountCommand(principal=principal))
+async def delete_me(
+    request: Request, principal: BearerPrincipal, services: ServicesDep
+) -> Response:
+    await services.delete_account.execute(
+        DeleteAccountCommand(principal=principal, context=request_context_of(request))
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -280,6 +292,7 @@ async def update_user(
             role=body.role,
             is_active=body.is_active,
             if_match=parse_if_match(request.headers.getlist("If-Match")),
+            context=request_context_of(request),
         )
     )
     response.headers["ETag"] = etag_of(user)
@@ -327,6 +340,7 @@ async def delete_user(
             principal=principal,
             user_id=UserId(user_id),
             if_match=parse_if_match(request.headers.getlist("If-Match")),
+            context=request_context_of(request),
         )
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
