@@ -25,10 +25,10 @@ from domain.errors import DomainError
 from domain.users import Role
 from entrypoints.container import (
     Container,
-    build_services,
     check_database,
     database_location,
     migrate_database,
+    open_resources,
     resolve,
     shutdown,
 )
@@ -181,7 +181,7 @@ def create_admin(
 
 async def _create_admin(settings: Settings, email: str, password: str, full_name: str) -> str:
     container = Container(settings=settings)
-    await build_services(container)
+    await open_resources(container)
     try:
         register: RegisterUser = await resolve(container.register_user)
         user = await register.execute(
@@ -208,7 +208,7 @@ def purge_sessions() -> None:
 
 async def _purge_sessions(settings: Settings) -> int:
     container = Container(settings=settings)
-    await build_services(container)
+    await open_resources(container)
     try:
         purge: PurgeEndedSessions = await resolve(container.purge_ended_sessions)
         return await purge.execute()
