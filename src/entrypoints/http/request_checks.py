@@ -119,9 +119,12 @@ def refuse_repeated_parameters(request: Request, single_valued: Collection[str])
 
 
 def _operation(request: Request) -> Mapping[str, Any]:
-    """The OpenAPI operation `request` was routed to (the app builds the document once)."""
+    """The OpenAPI operation `request` was routed to (the app builds the document once);
+    empty for an operation the document leaves out."""
+    route = request.scope.get("route")
+    path_format: str = getattr(route, "path_format", "")
     paths: Mapping[str, Any] = request.app.openapi()["paths"]
-    operation: Mapping[str, Any] = paths[request.scope["route"].path_format][request.method.lower()]
+    operation: Mapping[str, Any] = paths.get(path_format, {}).get(request.method.lower(), {})
     return operation
 
 
