@@ -57,7 +57,7 @@ async def check_request(request: Request) -> None:
     """422 `validation_failed` for a repeated single-valued query parameter, then for a JSON
     body of more than `MAX_JSON_VALUES` values."""
     query = request.scope["query_string"]
-    json_body = is_json(media_type_of(request))
+    json_body = "content-type" in request.headers and is_json(media_type_of(request))
     if not query and not json_body:
         return
     operation = _operation(request)
