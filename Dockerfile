@@ -16,12 +16,12 @@ RUN pip install --no-deps . \
 
 # Runtime stage: the virtualenv and Gunicorn's config only; no compilers, caches or sources.
 FROM python:3.11-slim AS runtime
-# MALLOC_ARENA_MAX=1: every thread allocates from glibc's main heap, the one the password
-# hasher's idle release can give back (a thread's own heap keeps its free end for good).
+# MALLOC_ARENA_MAX=2: glibc's heaps stay few however many threads a worker runs (it reads the
+# variable at process start, so it is set here and not in gunicorn.conf.py).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    MALLOC_ARENA_MAX=1 \
+    MALLOC_ARENA_MAX=2 \
     ACCOUNTS_ENV=production \
     ACCOUNTS_HOST=0.0.0.0 \
     ACCOUNTS_PORT=8000

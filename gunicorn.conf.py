@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,13 @@ from wsgiref.simple_server import WSGIServer
 from gunicorn.glogging import Logger
 
 from entrypoints.logging import configure_logging
+from entrypoints.settings import SettingsError, load_settings
+
+try:
+    # The app's own settings, so bind address, proxies and log format have one default each.
+    _settings = load_settings()
+except SettingsError as error:
+    sys.exit(str(error))
 
 # Measured with `make bench-workers` (bench/run.py: the production command, wrk -t2 -c64 -d8s on
 # loopback, Postgres and Redis on the same 2-core machine, each beside a bare FastAPI app run
@@ -57,7 +65,7 @@ wsgi_app = "entrypoints.asgi:create()"
 worker_class = "entrypoints.worker.UvicornWorker"
 workers = int(os.environ.get("WEB_CONCURRENCY") or WORKERS_PER_CORE * _cores())
 # The image sets ACCOUNTS_HOST=0.0.0.0; outside a container the default stays on loopback.
-bind = [f"{os.environ.get('ACCOUNTS_HOST', '127.0.0.1')}:{os.environ.get('ACCOUNTS_PORT', '8000')}"]
+bind = [f"{_settings.http.host}:{_settings.http.port}"]
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", GRACEFUL_TIMEOUT_SECONDS))
 keepalive = KEEPALIVE_SECONDS
 # Gunicorn's limit_request_line/_fields/_field_size configure Gunicorn's own HTTP parser, which
@@ -65,7 +73,7 @@ keepalive = KEEPALIVE_SECONDS
 # _MAX_HEADER_COUNT and _HEADER_TIMEOUT_SECONDS instead (entrypoints/http_protocol.py).
 # The proxies whose X-Forwarded-For/-Proto Uvicorn believes: the same list the app resolves
 # client addresses with, so both agree on who the client is.
-forwarded_allow_ips = os.environ.get("ACCOUNTS_FORWARDED_ALLOW_IPS", "127.0.0.1")
+forwarded_allow_ips = _settings.http.forwarded_allow_ips_for_uvicorn
 # Recycle workers now and then so a slow leak cannot grow for ever; the jitter keeps them from
 # all restarting at once.
 max_requests = 10_000
@@ -77,19 +85,12 @@ errorlog = "-"
 control_socket_disable = True
 
 
-def _log_format() -> str:
-    explicit = os.environ.get("ACCOUNTS_LOG_FORMAT")
-    if explicit:
-        return explicit
-    return "json" if os.environ.get("ACCOUNTS_ENV") == "production" else "console"
-
-
 class StructlogLogger(Logger):
     """Gunicorn's logger, its lines rendered by structlog like the app's (JSON in production)."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
-        configure_logging(os.environ.get("ACCOUNTS_LOG_LEVEL", "INFO").upper(), _log_format())
+        configure_logging(_settings.logging.level, _settings.effective_log_format)
 
 
 logger_class = StructlogLogger
@@ -123,7 +124,7 @@ def when_ready(server: Any) -> None:
     registry = CollectorRegistry()
     MultiProcessCollector(registry)
     port = os.environ["ACCOUNTS_METRICS_PORT"]
-    host = os.environ.get("ACCOUNTS_HOST", "127.0.0.1")
+    host = _settings.http.host
     try:
         listener, _ = start_http_server(int(port), addr=host, registry=registry)
     except (OSError, ValueError):

@@ -14,8 +14,7 @@ import secrets
 import time
 
 from adapters.rate_limiting.storage import open_rate_limiter
-from adapters.rate_limiting.strategy import Strategy
-from application.ports.rate_limiting import Charge, RateLimitPolicy
+from application.ports.rate_limiting import Charge, RateLimitPolicy, Strategy
 
 STRATEGIES: tuple[Strategy, ...] = ("moving-window", "fixed-window", "sliding-window-counter")
 POLICY = RateLimitPolicy("user", 1_000_000, 60)

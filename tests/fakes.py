@@ -7,7 +7,7 @@ to a port breaks the fakes loudly instead of leaving them silently out of date.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -27,6 +27,7 @@ from application.ports import (
     ApiKeyRepository,
     Clock,
     ExternalIdentity,
+    ExternalIdentityLink,
     ExternalIdentityRepository,
     ExternalTokenVerifier,
     IdGenerator,
@@ -35,6 +36,7 @@ from application.ports import (
     PrincipalReader,
     RefreshTokenRepository,
     SecretGenerator,
+    SessionRepository,
     TokenIssuer,
     TokenVerifier,
     UnitOfWork,
@@ -48,14 +50,8 @@ from application.ports.rate_limiting import (
     RateLimitPolicy,
     RateLimitStatus,
 )
-from domain.credentials import (
-    ApiKey,
-    ApiKeyId,
-    RefreshToken,
-    RefreshTokenFamily,
-    RefreshTokenFamilyId,
-    SecretDigest,
-)
+from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
+from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, HashedPassword, Role, User, UserId
 
 DEFAULT_NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -72,6 +68,8 @@ class InMemoryUserRepository(UserRepository):
 
     def __init__(self, users: Iterable[User] = ()) -> None:
         self._rows: dict[UserId, User] = {}
+        self.on_delete: Callable[[UserId], None] | None = None
+        """What else a deletion removes: the unit of work's cascade over its other stores."""
         for user in users:
             self._insert(user)
 
@@ -100,7 +98,9 @@ class InMemoryUserRepository(UserRepository):
             raise EmailAlreadyRegistered("An account with this email exists.")
         self._rows[user.id] = _detached(user)
 
-    async def get_by_id(self, user_id: UserId, *, for_update: bool = False) -> User | None:
+    async def get_by_id(
+        self, user_id: UserId, *, for_update: bool = False, for_share: bool = False
+    ) -> User | None:
         return self.find(user_id)
 
     async def get_by_email(self, email: EmailAddress) -> User | None:
@@ -138,46 +138,71 @@ class InMemoryUserRepository(UserRepository):
     async def lock_active_admin_ids(self) -> list[UserId]:
         return sorted(row.id for row in self._rows.values() if row.is_active_admin)
 
+    async def delete(self, user_id: UserId) -> None:
+        self._rows.pop(user_id, None)
+        if self.on_delete is not None:
+            self.on_delete(user_id)
+
+
+class InMemorySessionRepository(SessionRepository):
+    """Sessions in a dict; entities are copied in and out like rows."""
+
+    def __init__(self, sessions: Iterable[Session] = ()) -> None:
+        self.sessions = {s.id: dataclasses.replace(s) for s in sessions}
+        self.on_purge: Callable[[set[SessionId]], None] | None = None
+        """What else a purge removes: the unit of work's cascade to refresh tokens."""
+
+    def clone(self) -> InMemorySessionRepository:
+        return InMemorySessionRepository(self.sessions.values())
+
+    async def add(self, session: Session) -> None:
+        if session.id in self.sessions:
+            raise ValueError("duplicate session id")
+        self.sessions[session.id] = dataclasses.replace(session)
+
+    async def get(self, session_id: SessionId, *, for_update: bool = False) -> Session | None:
+        session = self.sessions.get(session_id)
+        return None if session is None else dataclasses.replace(session)
+
+    async def update(self, session: Session) -> None:
+        stored = self.sessions[session.id]
+        self.sessions[session.id] = dataclasses.replace(
+            stored, last_used_at=session.last_used_at, ended_at=session.ended_at
+        )
+
+    async def list_for(
+        self, user_id: UserId, *, usable_at: datetime | None = None
+    ) -> list[Session]:
+        mine = [
+            s
+            for s in self.sessions.values()
+            if s.user_id == user_id and (usable_at is None or s.is_usable(usable_at))
+        ]
+        mine.sort(key=lambda s: (s.created_at, s.id), reverse=True)
+        return [dataclasses.replace(s) for s in mine]
+
+    async def end_all_of(self, user_id: UserId, now: datetime) -> int:
+        live = [s for s in self.sessions.values() if s.user_id == user_id and not s.is_ended]
+        for session in live:
+            session.end(now)
+        return len(live)
+
+    async def purge_ended(self, now: datetime) -> int:
+        ended = {k for k, s in self.sessions.items() if not s.is_usable(now)}
+        self.sessions = {k: s for k, s in self.sessions.items() if k not in ended}
+        if self.on_purge is not None:
+            self.on_purge(ended)
+        return len(ended)
+
 
 class InMemoryRefreshTokenRepository(RefreshTokenRepository):
-    """Sessions and tokens in dicts; entities are copied in and out like rows."""
+    """Tokens in a dict; entities are copied in and out like rows."""
 
-    def __init__(
-        self,
-        families: Iterable[RefreshTokenFamily] = (),
-        tokens: Iterable[RefreshToken] = (),
-    ) -> None:
-        self.families = {f.id: dataclasses.replace(f) for f in families}
+    def __init__(self, tokens: Iterable[RefreshToken] = ()) -> None:
         self.tokens = {t.id: dataclasses.replace(t) for t in tokens}
 
     def clone(self) -> InMemoryRefreshTokenRepository:
-        return InMemoryRefreshTokenRepository(self.families.values(), self.tokens.values())
-
-    async def add_family(self, family: RefreshTokenFamily) -> None:
-        if family.id in self.families:
-            raise ValueError("duplicate family id")
-        self.families[family.id] = dataclasses.replace(family)
-
-    async def get_family(
-        self, family_id: RefreshTokenFamilyId, *, for_update: bool = False
-    ) -> RefreshTokenFamily | None:
-        family = self.families.get(family_id)
-        return None if family is None else dataclasses.replace(family)
-
-    async def update_family(self, family: RefreshTokenFamily) -> None:
-        self.families[family.id] = dataclasses.replace(family)
-
-    async def revoke_families_of(self, user_id: UserId, now: datetime) -> int:
-        live = [f for f in self.families.values() if f.user_id == user_id and not f.is_revoked]
-        for family in live:
-            family.revoke(now)
-        return len(live)
-
-    async def purge_ended_families(self, now: datetime) -> int:
-        ended = {f.id for f in self.families.values() if f.is_revoked or now >= f.expires_at}
-        self.families = {k: f for k, f in self.families.items() if k not in ended}
-        self.tokens = {k: t for k, t in self.tokens.items() if t.family_id not in ended}
-        return len(ended)
+        return InMemoryRefreshTokenRepository(self.tokens.values())
 
     async def add(self, token: RefreshToken) -> None:
         if token.id in self.tokens or any(t.digest == token.digest for t in self.tokens.values()):
@@ -248,11 +273,31 @@ class InMemoryApiKeyRepository(ApiKeyRepository):
 class InMemoryExternalIdentityRepository(ExternalIdentityRepository):
     """(issuer, subject) → user id links."""
 
-    def __init__(self, links: dict[tuple[str, str], UserId] | None = None) -> None:
+    def __init__(
+        self,
+        links: dict[tuple[str, str], UserId] | None = None,
+        linked_at: dict[tuple[str, str], datetime] | None = None,
+    ) -> None:
         self.links = dict(links or {})
+        self.linked_at = dict(linked_at or {})
 
     def clone(self) -> InMemoryExternalIdentityRepository:
-        return InMemoryExternalIdentityRepository(self.links)
+        return InMemoryExternalIdentityRepository(self.links, self.linked_at)
+
+    async def list_for(self, user_id: UserId) -> list[ExternalIdentityLink]:
+        return sorted(
+            (
+                ExternalIdentityLink(
+                    issuer=issuer,
+                    subject=subject,
+                    user_id=owner,
+                    created_at=self.linked_at.get((issuer, subject), DEFAULT_NOW),
+                )
+                for (issuer, subject), owner in self.links.items()
+                if owner == user_id
+            ),
+            key=lambda link: link.created_at,
+        )
 
     async def find_user_id(self, issuer: str, subject: str) -> UserId | None:
         return self.links.get((issuer, subject))
@@ -261,6 +306,7 @@ class InMemoryExternalIdentityRepository(ExternalIdentityRepository):
         if (issuer, subject) in self.links:
             raise ExternalIdentityTaken("linked already")
         self.links[(issuer, subject)] = user_id
+        self.linked_at[(issuer, subject)] = now
 
 
 class FakeUnitOfWork(UnitOfWork):
@@ -273,12 +319,14 @@ class FakeUnitOfWork(UnitOfWork):
     """
 
     users: InMemoryUserRepository
+    sessions: InMemorySessionRepository
     refresh_tokens: InMemoryRefreshTokenRepository
     api_keys: InMemoryApiKeyRepository
     external_identities: InMemoryExternalIdentityRepository
 
     def __init__(self, users: Iterable[User] = ()) -> None:
         self.store = InMemoryUserRepository(users)
+        self.session_store = InMemorySessionRepository()
         self.refresh_store = InMemoryRefreshTokenRepository()
         self.api_key_store = InMemoryApiKeyRepository()
         self.external_store = InMemoryExternalIdentityRepository()
@@ -289,6 +337,7 @@ class FakeUnitOfWork(UnitOfWork):
 
     def _publish(self) -> None:
         self.users = self.store
+        self.sessions = self.session_store
         self.refresh_tokens = self.refresh_store
         self.api_keys = self.api_key_store
         self.external_identities = self.external_store
@@ -313,6 +362,9 @@ class FakeUnitOfWork(UnitOfWork):
         self._active = True
         self.committed = False
         self.users = self.store.clone()
+        self.users.on_delete = self._cascade
+        self.sessions = self.session_store.clone()
+        self.sessions.on_purge = self._purge_tokens
         self.refresh_tokens = self.refresh_store.clone()
         self.api_keys = self.api_key_store.clone()
         self.external_identities = self.external_store.clone()
@@ -332,11 +384,30 @@ class FakeUnitOfWork(UnitOfWork):
         if not self._active:
             raise RuntimeError("commit() outside of a unit of work.")
         self.store = self.users.clone()
+        self.session_store = self.sessions.clone()
         self.refresh_store = self.refresh_tokens.clone()
         self.api_key_store = self.api_keys.clone()
         self.external_store = self.external_identities.clone()
         self.committed = True
         self.commit_count += 1
+
+    def _purge_tokens(self, session_ids: set[SessionId]) -> None:
+        self.refresh_tokens.tokens = {
+            k: t for k, t in self.refresh_tokens.tokens.items() if t.session_id not in session_ids
+        }
+
+    def _cascade(self, user_id: UserId) -> None:
+        """The foreign keys' ON DELETE CASCADE, over this unit's working copies."""
+        self.sessions.sessions = {
+            k: s for k, s in self.sessions.sessions.items() if s.user_id != user_id
+        }
+        self.refresh_tokens.tokens = {
+            k: t for k, t in self.refresh_tokens.tokens.items() if t.user_id != user_id
+        }
+        self.api_keys.keys = {k: v for k, v in self.api_keys.keys.items() if v.user_id != user_id}
+        self.external_identities.links = {
+            k: v for k, v in self.external_identities.links.items() if v != user_id
+        }
 
 
 class InMemoryPrincipalReader(PrincipalReader):
@@ -346,14 +417,14 @@ class InMemoryPrincipalReader(PrincipalReader):
         self._uow = uow
 
     async def user_with_session(
-        self, user_id: UserId, session_id: RefreshTokenFamilyId | None
-    ) -> tuple[User | None, RefreshTokenFamily | None]:
+        self, user_id: UserId, session_id: SessionId | None
+    ) -> tuple[User | None, Session | None]:
         user = await self._uow.store.get_by_id(user_id)
         if user is None:
             return None, None
         if session_id is None:
             return user, None
-        return user, await self._uow.refresh_store.get_family(session_id)
+        return user, await self._uow.session_store.get(session_id)
 
     async def api_key_with_owner(self, prefix: str) -> tuple[ApiKey | None, User | None]:
         key = await self._uow.api_key_store.get_by_prefix(prefix)
@@ -439,11 +510,14 @@ class FakeTokens(TokenIssuer, TokenVerifier):
         self._claims: dict[str, AccessTokenClaims] = {}
         self._serial = 0
 
-    def issue_access_token(
-        self, user: User, now: datetime, session_id: UUID | None = None
-    ) -> AccessToken:
+    def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
         return self.issue_for_claims(
-            subject=user.id, role=user.role, issued_at=now, session_id=session_id
+            subject=user.id,
+            role=user.role,
+            issued_at=now,
+            session_id=session.id,
+            auth_time=session.auth_time,
+            amr=session.amr,
         )
 
     def issue_for_claims(
@@ -453,6 +527,8 @@ class FakeTokens(TokenIssuer, TokenVerifier):
         role: Role | None,
         issued_at: datetime | None = None,
         session_id: UUID | None = None,
+        auth_time: datetime | None = None,
+        amr: tuple[str, ...] = ("pwd",),
     ) -> AccessToken:
         """A token saying whatever the test needs, e.g. a stale role or a vanished subject."""
         self._serial += 1
@@ -465,6 +541,8 @@ class FakeTokens(TokenIssuer, TokenVerifier):
             issued_at=issued_at,
             expires_at=issued_at + self._ttl,
             session_id=session_id,
+            auth_time=auth_time,
+            amr=amr,
         )
         self._claims[value] = claims
         return AccessToken(

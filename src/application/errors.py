@@ -108,6 +108,27 @@ class ApiKeyLimitReached(ApplicationError):
     code = "api_key_limit_reached"
 
 
+class SessionNotFound(ApplicationError):
+    """The caller has no login session with this id (another user's counts as none)."""
+
+    code = "session_not_found"
+
+
+class ReauthenticationRequired(ApplicationError):
+    """The caller's login is older than the operation allows; `max_age` is that limit in
+    seconds (RFC 9470)."""
+
+    code = "reauthentication_required"
+
+    def __init__(self, message: str, *, max_age: int) -> None:
+        super().__init__(message)
+        self.max_age = max_age
+
+
+class AccountDeleted(InvalidToken):
+    """The account a write refers to was deleted while the request ran."""
+
+
 class ExternalIdentityTaken(ApplicationError):
     """Another request linked this external identity first."""
 

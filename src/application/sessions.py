@@ -6,13 +6,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from application.ports import AccessToken, IdGenerator, SecretGenerator, TokenIssuer
-from domain.credentials import (
-    RefreshToken,
-    RefreshTokenFamily,
-    RefreshTokenFamilyId,
-    RefreshTokenId,
-    SecretDigest,
-)
+from application.request_context import RequestContext
+from domain.credentials import RefreshToken, RefreshTokenId, SecretDigest
+from domain.sessions import PASSWORD_AMR, Session, SessionId
 from domain.users import User
 
 REFRESH_TOKEN_BYTES = 32
@@ -48,30 +44,38 @@ class SessionIssuer:
     refresh_token_lifetime: timedelta
     session_lifetime: timedelta
 
-    def start(self, user: User, now: datetime) -> tuple[RefreshTokenFamily, NewRefreshToken]:
-        """A new session for `user` and its first refresh token."""
-        family = RefreshTokenFamily.start(
-            family_id=RefreshTokenFamilyId(self.ids.new_id()),
+    def start(
+        self,
+        user: User,
+        now: datetime,
+        context: RequestContext,
+        amr: tuple[str, ...] = PASSWORD_AMR,
+    ) -> tuple[Session, NewRefreshToken]:
+        """A new session for `user`, from the client `context` names, and its first token."""
+        session = Session.start(
+            session_id=SessionId(self.ids.new_id()),
             user_id=user.id,
             now=now,
             lifetime=self.session_lifetime,
+            amr=amr,
+            client_ip=context.client_ip,
+            user_agent=context.user_agent,
         )
         secret = self.secrets.token(REFRESH_TOKEN_BYTES)
-        record = family.issue(
+        record = RefreshToken.issue(
+            session,
             token_id=RefreshTokenId(self.ids.new_id()),
             digest=SecretDigest.of(secret),
             now=now,
             lifetime=self.refresh_token_lifetime,
         )
-        return family, NewRefreshToken(record=record, secret=secret)
+        return session, NewRefreshToken(record=record, secret=secret)
 
-    def rotate(
-        self, token: RefreshToken, family: RefreshTokenFamily, now: datetime
-    ) -> NewRefreshToken:
+    def rotate(self, token: RefreshToken, session: Session, now: datetime) -> NewRefreshToken:
         """Spend `token` and make its successor (see `RefreshToken.rotate` for the errors)."""
         secret = self.secrets.token(REFRESH_TOKEN_BYTES)
         record = token.rotate(
-            family,
+            session,
             successor_id=RefreshTokenId(self.ids.new_id()),
             successor_digest=SecretDigest.of(secret),
             now=now,
@@ -79,9 +83,11 @@ class SessionIssuer:
         )
         return NewRefreshToken(record=record, secret=secret)
 
-    def tokens_for(self, user: User, new: NewRefreshToken, now: datetime) -> IssuedTokens:
-        """The pair the client receives: an access token bound to the session, and `new`."""
-        access = self.tokens.issue_access_token(user, now, session_id=new.record.family_id)
+    def tokens_for(
+        self, user: User, session: Session, new: NewRefreshToken, now: datetime
+    ) -> IssuedTokens:
+        """The pair the client receives: an access token of `session`, and `new`."""
+        access = self.tokens.issue_access_token(user, session, now)
         return IssuedTokens(
             access_token=access, refresh_token=new.secret, refresh_expires_at=new.record.expires_at
         )

@@ -67,12 +67,12 @@ class InvalidExpiry(InvalidValue):
 
 
 class RefreshTokenReused(DomainError):
-    """A refresh token was presented again after it had been rotated: its family is burnt."""
+    """A refresh token was presented again after it had been rotated: its session is ended."""
 
     code = "invalid_grant"
 
 
 class RefreshTokenExpired(DomainError):
-    """The refresh token, or the login session it belongs to, has expired or was revoked."""
+    """The refresh token, or the login session it belongs to, has expired or was ended."""
 
     code = "invalid_grant"

@@ -97,7 +97,7 @@ def serve(
     from entrypoints.worker import EVENT_LOOP, HTTP_PROTOCOL  # noqa: PLC0415 - same reason
 
     settings = _settings()
-    if settings.metrics_port is not None:
+    if settings.http.metrics_port is not None:
         # Only Gunicorn's master serves that port; this server would serve /metrics nowhere.
         typer.echo(
             "accounts serve: ACCOUNTS_METRICS_PORT is served by Gunicorn's master "
@@ -105,9 +105,9 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
-    configure_logging(settings.log_level, settings.effective_log_format)
+    configure_logging(settings.logging.level, settings.effective_log_format)
     warn_if_limits_split_across_workers(settings, workers)
-    if workers > 1 and settings.jwt_algorithm == "HS256" and settings.jwt_secret is None:
+    if workers > 1 and settings.tokens.algorithm == "HS256" and settings.tokens.secret is None:
         # Every worker must verify the others' tokens: share one random development secret.
         os.environ["ACCOUNTS_JWT_SECRET"] = secrets.token_urlsafe(48)
     # The workers read their settings again: the default PUBLIC_URL names where they listen.
@@ -118,8 +118,8 @@ def serve(
     uvicorn.run(
         "entrypoints.asgi:create",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=host or settings.http.host,
+        port=port or settings.http.port,
         workers=workers,
         reload=reload,
         # The loop and HTTP protocol Gunicorn's workers use (see entrypoints/worker.py): the
@@ -130,7 +130,7 @@ def serve(
         # before the app resolves it again for rate limits. Given the same trusted list, the
         # app's second pass finds an untrusted client and keeps it, so both agree.
         proxy_headers=True,
-        forwarded_allow_ips=settings.forwarded_allow_ips_for_uvicorn,
+        forwarded_allow_ips=settings.http.forwarded_allow_ips_for_uvicorn,
         server_header=False,
         log_config=None,
     )
@@ -194,7 +194,7 @@ async def _create_admin(settings: Settings, email: str, password: str, full_name
 
 @cli.command("purge-sessions")
 def purge_sessions() -> None:
-    """Delete revoked and expired login sessions with their refresh tokens (run it daily)."""
+    """Delete ended and expired login sessions with their refresh tokens (run it daily)."""
     settings = _settings()
     try:
         purged = asyncio.run(_purge_sessions(settings))

@@ -37,17 +37,22 @@ from adapters.system.ids import UuidV7Generator
 from adapters.system.secrets import OsSecretGenerator
 from application.external_accounts import ExternalAccounts
 from application.ports import ExternalTokenVerifier
-from application.ports.rate_limiting import RateLimiter, RateLimitPolicy
-from application.rate_limiting import CONFIGURED_POLICIES, PolicyName, Throttle
+from application.ports.rate_limiting import RateLimiter
+from application.rate_limiting import Throttle
 from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.create_api_key import CreateApiKey
+from application.use_cases.delete_account import DeleteAccount
 from application.use_cases.delete_api_key import DeleteApiKey
+from application.use_cases.end_all_sessions import EndAllSessions
+from application.use_cases.end_session import EndSession
+from application.use_cases.export_account import ExportAccount
 from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.get_user import GetUser
 from application.use_cases.list_api_keys import ListApiKeys
+from application.use_cases.list_sessions import ListSessions
 from application.use_cases.list_users import ListUsers
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from application.use_cases.refresh_access_token import RefreshAccessToken
@@ -58,17 +63,16 @@ from application.use_cases.revoke_token import RevokeToken
 from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
 from domain.users import PasswordPolicy
-from entrypoints import process
 from entrypoints.metrics import Metrics, PrometheusRateLimitObserver
 from entrypoints.settings import Settings, workers_from_environment
 
 
 async def _engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout_seconds,
+        settings.database.url,
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.max_overflow,
+        pool_timeout=settings.database.pool_timeout_seconds,
     )
     try:
         yield engine
@@ -94,7 +98,6 @@ def hashing_threads(workers: int, cores: int | None = None) -> int:
 def _hasher() -> Iterator[Argon2PasswordHasher]:
     hasher = Argon2PasswordHasher(
         max_threads=hashing_threads(workers_from_environment()),
-        release_idle_memory=process.release_free_memory,
     )
     try:
         yield hasher
@@ -104,30 +107,32 @@ def _hasher() -> Iterator[Argon2PasswordHasher]:
 
 def _jwt_keys(settings: Settings) -> JwtKeys:
     previous: dict[str, str | bytes] = {}
-    if settings.jwt_previous_key_id is not None:
-        if settings.jwt_previous_secret is not None:
-            previous[settings.jwt_previous_key_id] = settings.jwt_previous_secret.get_secret_value()
-        elif settings.jwt_previous_public_key_file is not None:
-            previous[settings.jwt_previous_key_id] = (
-                settings.jwt_previous_public_key_file.read_bytes()
+    if settings.tokens.previous_key_id is not None:
+        if settings.tokens.previous_secret is not None:
+            previous[settings.tokens.previous_key_id] = (
+                settings.tokens.previous_secret.get_secret_value()
             )
-    if settings.jwt_algorithm == "HS256":
-        secret = settings.hmac_secret()
+        elif settings.tokens.previous_public_key_file is not None:
+            previous[settings.tokens.previous_key_id] = (
+                settings.tokens.previous_public_key_file.read_bytes()
+            )
+    if settings.tokens.algorithm == "HS256":
+        secret = settings.tokens.hmac_secret()
         return JwtKeys(
             "HS256",
             signing_key=secret,
             verification_key=secret,
-            key_id=settings.jwt_key_id,
+            key_id=settings.tokens.key_id,
             previous_keys=previous,
         )
-    private, public = settings.jwt_private_key_file, settings.jwt_public_key_file
+    private, public = settings.tokens.private_key_file, settings.tokens.public_key_file
     if private is None or public is None:
-        raise ValueError(f"{settings.jwt_algorithm} needs both key files")
+        raise ValueError(f"{settings.tokens.algorithm} needs both key files")
     return JwtKeys(
-        settings.jwt_algorithm,
+        settings.tokens.algorithm,
         signing_key=private.read_bytes(),
         verification_key=public.read_bytes(),
-        key_id=settings.jwt_key_id,
+        key_id=settings.tokens.key_id,
         previous_keys=previous,
     )
 
@@ -135,24 +140,24 @@ def _jwt_keys(settings: Settings) -> JwtKeys:
 def _external_tokens(settings: Settings) -> ExternalTokenVerifier | None:
     """The identity provider's verifier, when `EXTERNAL_*` names one."""
     if (
-        settings.external_jwks_url is None
-        or settings.external_issuer is None
-        or settings.external_audience is None
+        settings.external_provider.jwks_url is None
+        or settings.external_provider.issuer is None
+        or settings.external_provider.audience is None
     ):
         return None
     return JwksTokenVerifier(
-        jwks_url=str(settings.external_jwks_url),
-        issuer=settings.external_issuer,
-        audience=settings.external_audience,
-        roles_claim=settings.external_roles_claim,
+        jwks_url=str(settings.external_provider.jwks_url),
+        issuer=settings.external_provider.issuer,
+        audience=settings.external_provider.audience,
+        roles_claim=settings.external_provider.roles_claim,
     )
 
 
 async def _rate_limiter(settings: Settings) -> AsyncIterator[RateLimiter]:
     async with open_rate_limiter(
-        settings.rate_limit_storage_url,
-        settings.rate_limit_strategy,
-        key_prefix=settings.rate_limit_key_prefix,
+        settings.rate_limits.redis_url,
+        settings.rate_limits.strategy,
+        key_prefix=settings.rate_limits.key_prefix,
     ) as limiter:
         yield limiter
 
@@ -166,14 +171,6 @@ def _watch_pool(metrics: Metrics, engine: AsyncEngine) -> None:
     metrics.watch_pool(engine)
 
 
-def _rate_limit_policies(settings: Settings) -> dict[PolicyName, RateLimitPolicy]:
-    policies = {}
-    for name in CONFIGURED_POLICIES:
-        limit, window_seconds = settings.rate_limit(name.value)
-        policies[name] = RateLimitPolicy(name.value, limit, window_seconds)
-    return policies
-
-
 class Container(containers.DeclarativeContainer):
     """Builds adapters from settings and hands them to the use cases."""
 
@@ -183,8 +180,8 @@ class Container(containers.DeclarativeContainer):
     session_factory = providers.Singleton(create_session_factory, engine)
     gate = providers.Singleton(
         ConnectionGate,
-        size=providers.Callable(lambda s: s.db_pool_size + s.db_max_overflow, settings),
-        timeout=settings.provided.db_pool_timeout_seconds,
+        size=settings.provided.database.connections,
+        timeout=settings.provided.database.pool_timeout_seconds,
     )
     uow = providers.Singleton(unit_of_work_factory, session_factory, gate)
     principal_reader = providers.Singleton(SqlAlchemyPrincipalReader, engine, gate)
@@ -196,15 +193,15 @@ class Container(containers.DeclarativeContainer):
     tokens = providers.Singleton(
         JwtTokenService,
         keys=providers.Callable(_jwt_keys, settings),
-        issuer=settings.provided.jwt_issuer,
-        audience=settings.provided.jwt_audience,
+        issuer=settings.provided.tokens.issuer,
+        audience=settings.provided.tokens.audience,
         access_token_ttl=providers.Callable(
-            lambda s: timedelta(seconds=s.access_token_ttl_seconds), settings
+            lambda s: timedelta(seconds=s.tokens.access_ttl_seconds), settings
         ),
     )
     password_policy = providers.Singleton(
         PasswordPolicy,
-        min_length=settings.provided.password_min_length,
+        min_length=settings.provided.accounts.password_min_length,
         blocklist=providers.Singleton(load_common_passwords),
     )
 
@@ -214,10 +211,10 @@ class Container(containers.DeclarativeContainer):
         secrets=secrets,
         ids=ids,
         refresh_token_lifetime=providers.Callable(
-            lambda s: timedelta(seconds=s.refresh_token_ttl_seconds), settings
+            lambda s: timedelta(seconds=s.tokens.refresh_ttl_seconds), settings
         ),
         session_lifetime=providers.Callable(
-            lambda s: timedelta(seconds=s.session_max_age_seconds), settings
+            lambda s: timedelta(seconds=s.tokens.session_max_age_seconds), settings
         ),
     )
     external_tokens = providers.Singleton(_external_tokens, settings)
@@ -256,7 +253,7 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
         secrets=secrets,
-        keys_per_user=settings.provided.api_keys_per_user,
+        keys_per_user=settings.provided.accounts.api_keys_per_user,
     )
     list_api_keys = providers.Singleton(ListApiKeys, uow=uow)
     delete_api_key = providers.Singleton(DeleteApiKey, uow=uow)
@@ -265,17 +262,29 @@ class Container(containers.DeclarativeContainer):
     list_users = providers.Singleton(ListUsers, uow=uow)
     get_user = providers.Singleton(GetUser, uow=uow)
     update_user = providers.Singleton(UpdateUser, uow=uow, clock=clock)
+    list_sessions = providers.Singleton(ListSessions, uow=uow, clock=clock)
+    end_session = providers.Singleton(EndSession, uow=uow, clock=clock)
+    end_all_sessions = providers.Singleton(EndAllSessions, uow=uow, clock=clock)
+    delete_account = providers.Singleton(
+        DeleteAccount,
+        uow=uow,
+        clock=clock,
+        reauth_max_age=providers.Callable(
+            lambda s: timedelta(seconds=s.tokens.reauth_max_age_seconds), settings
+        ),
+    )
+    export_account = providers.Singleton(ExportAccount, uow=uow, clock=clock)
 
     metrics = providers.Singleton(Metrics)
     rate_limiter = providers.Resource(_rate_limiter, settings)
     rate_limit_observer = providers.Singleton(PrometheusRateLimitObserver, metrics)
     throttle = providers.Singleton(
         _throttle,
-        enabled=settings.provided.rate_limit_enabled,
+        enabled=settings.provided.rate_limits.enabled,
         limiter=rate_limiter,
-        policies=providers.Callable(_rate_limit_policies, settings),
+        policies=settings.provided.rate_limits.policies.call(),
         observer=rate_limit_observer,
-        fail_open=settings.provided.rate_limit_fail_open,
+        fail_open=settings.provided.rate_limits.fail_open,
     )
     pool_metrics = providers.Resource(_watch_pool, metrics, engine)
     check_readiness = providers.Singleton(
@@ -323,10 +332,10 @@ async def check_database(settings: Settings) -> None:
     """Whether the database answers and holds the schema, on an engine of its own, for
     commands that need a schema: raises `StorageNotMigrated` or `StorageUnavailable`."""
     engine = create_engine(
-        settings.database_url,
+        settings.database.url,
         pool_size=1,
         max_overflow=0,
-        pool_timeout=settings.db_pool_timeout_seconds,
+        pool_timeout=settings.database.pool_timeout_seconds,
     )
     try:
         await ping(engine)
@@ -337,7 +346,7 @@ async def check_database(settings: Settings) -> None:
 def database_location(settings: Settings) -> tuple[str, str]:
     """Where the configured database is, for an operator (a SQLite file's absolute path, or a
     server's `host:port/database`), and its URL without the password."""
-    return describe(settings.database_url)
+    return describe(settings.database.url)
 
 
 def migrate_database(settings: Settings, revision: str = "head") -> None:
@@ -346,4 +355,4 @@ def migrate_database(settings: Settings, revision: str = "head") -> None:
     # them costs start-up time and a burst of its log lines.
     from adapters.persistence import migrator  # noqa: PLC0415
 
-    migrator.upgrade(settings.database_url, revision)
+    migrator.upgrade(settings.database.url, revision)

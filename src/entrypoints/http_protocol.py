@@ -50,7 +50,9 @@ def head_limits() -> HeadLimits:
     """This process's limits, read from the environment like the app's own settings."""
     settings = load_settings()
     return HeadLimits(
-        settings.max_header_bytes, settings.max_header_count, settings.header_timeout_seconds
+        settings.http.max_header_bytes,
+        settings.http.max_header_count,
+        settings.http.header_timeout_seconds,
     )
 
 

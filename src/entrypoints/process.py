@@ -1,13 +1,8 @@
-"""Process-wide tuning for a server process: its garbage collector and its C heap."""
+"""Process-wide tuning for a server process: its garbage collector."""
 
 from __future__ import annotations
 
-import ctypes
 import gc
-import platform
-
-# glibc's own functions, or None on another C library (musl, macOS).
-_GLIBC = ctypes.CDLL(None) if platform.libc_ver()[0] == "glibc" else None
 
 
 def freeze_startup_objects() -> None:
@@ -23,14 +18,3 @@ def freeze_startup_objects() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def release_free_memory() -> None:
-    """Return the main heap's free pages to the system (glibc `malloc_trim(0)`).
-
-    glibc has no setting for this: its trim threshold only shortens the heap's free end, and
-    what the event loop keeps above the hashes' blocks holds that end in place. It reaches
-    every thread's blocks when they share the main heap (`MALLOC_ARENA_MAX=1`, set by the image).
-    """
-    if _GLIBC is not None:
-        _GLIBC.malloc_trim(0)

@@ -286,7 +286,7 @@ class Gunicorn:
     metrics_url: str
 
 
-def start_gunicorn(env: dict[str, str], log: Path) -> Gunicorn:
+def start_gunicorn(env: dict[str, str], log: Path, workers: int = 2) -> Gunicorn:
     """`gunicorn --config gunicorn.conf.py`, as the image's CMD runs it, on free ports."""
     port = free_port()
     metrics_port = free_port()
@@ -299,7 +299,7 @@ def start_gunicorn(env: dict[str, str], log: Path) -> Gunicorn:
                 "ACCOUNTS_HOST": "127.0.0.1",
                 "ACCOUNTS_PORT": str(port),
                 "ACCOUNTS_METRICS_PORT": str(metrics_port),
-                "WEB_CONCURRENCY": "2",
+                "WEB_CONCURRENCY": str(workers),
                 "PROMETHEUS_MULTIPROC_DIR": str(metrics_directory),
             },
             cwd=ROOT,

@@ -9,8 +9,9 @@ from uuid import UUID
 from adapters.persistence.unit_of_work import SqlAlchemyUnitOfWork
 from adapters.system.ids import UuidV7Generator
 from adapters.system.secrets import OsSecretGenerator
+from application.request_context import RequestContext
 from application.sessions import SessionIssuer
-from domain.credentials import RefreshTokenFamily
+from domain.sessions import Session
 from domain.users import EmailAddress, FullName, Role, User, UserId
 from tests.fakes import FakeTokens, FixedClock
 
@@ -46,11 +47,13 @@ async def a_user(uow_factory: UowFactory, number: int = 1, full_name: str = "") 
 
 async def a_session(
     uow_factory: UowFactory, sessions: SessionIssuer, user: User, started: datetime = NOW
-) -> tuple[RefreshTokenFamily, str]:
+) -> tuple[Session, str]:
     """Store a new session for `user`: the session, and its first refresh token's secret."""
-    family, refresh = sessions.start(user, started)
+    session, refresh = sessions.start(
+        user, started, RequestContext(client_ip="192.0.2.7", user_agent="stored/1.0")
+    )
     async with uow_factory() as uow:
-        await uow.refresh_tokens.add_family(family)
+        await uow.sessions.add(session)
         await uow.refresh_tokens.add(refresh.record)
         await uow.commit()
-    return family, refresh.secret
+    return session, refresh.secret

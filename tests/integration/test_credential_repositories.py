@@ -1,4 +1,4 @@
-"""Refresh-token sessions, API keys and external links against real databases.
+"""Login sessions, refresh tokens, API keys and external links against real databases.
 
 Like the user repository tests, every test runs on PostgreSQL and on a SQLite file.
 """
@@ -20,9 +20,10 @@ from domain.credentials import (
     ApiKeyId,
     ApiKeyName,
     ParsedApiKey,
-    RefreshTokenFamilyId,
     SecretDigest,
 )
+from domain.sessions import SessionId
+from domain.users import UserId
 from tests.fakes import FixedClock
 from tests.integration.conftest import per_database_backend
 from tests.integration.stored import NOW, UowFactory, a_session, a_user, session_issuer
@@ -63,7 +64,7 @@ async def test_sessions_and_tokens_read_back_by_digest(
     async with uow_factory() as uow:
         token = await uow.refresh_tokens.get_by_digest(SecretDigest.of(secret), for_update=True)
         assert token is not None
-        family = await uow.refresh_tokens.get_family(token.family_id, for_update=True)
+        family = await uow.sessions.get(token.session_id, for_update=True)
 
     assert family is not None
     assert (token.user_id, family.user_id) == (user.id, user.id)
@@ -71,10 +72,10 @@ async def test_sessions_and_tokens_read_back_by_digest(
     assert token.expires_at == NOW + timedelta(days=30)
     assert family.expires_at == NOW + timedelta(days=90)
     assert token.used_at is None
-    assert not family.is_revoked
+    assert not family.is_ended
 
 
-async def test_revoke_families_of_ends_only_that_users_live_sessions(
+async def test_end_all_of_ends_only_that_users_live_sessions(
     uow_factory: UowFactory, sessions: SessionIssuer
 ) -> None:
     ada, bob = await a_user(uow_factory, 1), await a_user(uow_factory, 2)
@@ -82,8 +83,8 @@ async def test_revoke_families_of_ends_only_that_users_live_sessions(
         await a_session(uow_factory, sessions, user)
 
     async with uow_factory() as uow:
-        revoked = await uow.refresh_tokens.revoke_families_of(ada.id, NOW)
-        again = await uow.refresh_tokens.revoke_families_of(ada.id, NOW)
+        revoked = await uow.sessions.end_all_of(ada.id, NOW)
+        again = await uow.sessions.end_all_of(ada.id, NOW)
         await uow.commit()
 
     assert (revoked, again) == (2, 0)
@@ -167,9 +168,9 @@ async def test_an_external_identity_links_once(uow_factory: UowFactory) -> None:
     assert (found, other) == (ada.id, None)
 
 
-async def test_get_family_of_an_unknown_id_is_none(uow_factory: UowFactory) -> None:
+async def test_get_session_of_an_unknown_id_is_none(uow_factory: UowFactory) -> None:
     async with uow_factory() as uow:
-        assert await uow.refresh_tokens.get_family(RefreshTokenFamilyId(UUID(int=9))) is None
+        assert await uow.sessions.get(SessionId(UUID(int=9))) is None
         assert await uow.refresh_tokens.get_by_digest(SecretDigest.of("nope")) is None
 
 
@@ -183,14 +184,14 @@ async def test_purge_deletes_ended_sessions_with_their_tokens_and_keeps_live_one
     async with uow_factory() as uow:
         token = await uow.refresh_tokens.get_by_digest(SecretDigest.of(revoked))
         assert token is not None
-        family = await uow.refresh_tokens.get_family(token.family_id, for_update=True)
+        family = await uow.sessions.get(token.session_id, for_update=True)
         assert family is not None
-        family.revoke(NOW)
-        await uow.refresh_tokens.update_family(family)
+        family.end(NOW)
+        await uow.sessions.update(family)
         await uow.commit()
 
     async with uow_factory() as uow:
-        purged = await uow.refresh_tokens.purge_ended_families(NOW)
+        purged = await uow.sessions.purge_ended(NOW)
         await uow.commit()
     async with uow_factory() as uow:
         remaining = {
@@ -200,3 +201,93 @@ async def test_purge_deletes_ended_sessions_with_their_tokens_and_keeps_live_one
 
     assert purged == 2
     assert {name for name, token in remaining.items() if token is not None} == {"live"}
+
+
+async def test_a_session_reads_back_field_for_field_and_records_its_use(
+    uow_factory: UowFactory, sessions: SessionIssuer
+) -> None:
+    user = await a_user(uow_factory)
+    stored, _ = await a_session(uow_factory, sessions, user)
+    later = NOW + timedelta(hours=3)
+
+    async with uow_factory() as uow:
+        session = await uow.sessions.get(stored.id, for_update=True)
+        assert session is not None
+        session.touch(later)
+        session.end(later + timedelta(seconds=1))
+        await uow.sessions.update(session)
+        await uow.commit()
+    async with uow_factory() as uow:
+        loaded = await uow.sessions.get(stored.id)
+
+    assert loaded is not None
+    assert (loaded.user_id, loaded.created_at, loaded.expires_at) == (
+        user.id,
+        NOW,
+        NOW + timedelta(days=90),
+    )
+    assert (loaded.auth_time, loaded.amr) == (NOW, ("pwd",))
+    assert (loaded.client_ip, loaded.user_agent) == ("192.0.2.7", "stored/1.0")
+    assert loaded.last_used_at == later
+    assert loaded.ended_at == later + timedelta(seconds=1)
+
+
+async def test_list_for_gives_newest_first_and_only_usable_ones_when_asked(
+    uow_factory: UowFactory, sessions: SessionIssuer
+) -> None:
+    ada, bob = await a_user(uow_factory, 1), await a_user(uow_factory, 2)
+    expired, _ = await a_session(uow_factory, sessions, ada, NOW - timedelta(days=91))
+    ended, _ = await a_session(uow_factory, sessions, ada, NOW - timedelta(days=2))
+    live, _ = await a_session(uow_factory, sessions, ada, NOW - timedelta(days=1))
+    await a_session(uow_factory, sessions, bob)
+    async with uow_factory() as uow:
+        stored = await uow.sessions.get(ended.id)
+        assert stored is not None
+        stored.end(NOW)
+        await uow.sessions.update(stored)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        everything = await uow.sessions.list_for(ada.id)
+        usable = await uow.sessions.list_for(ada.id, usable_at=NOW)
+
+    assert [s.id for s in everything] == [live.id, ended.id, expired.id]
+    assert [s.id for s in usable] == [live.id]
+
+
+async def test_deleting_a_user_removes_everything_attached_and_frees_the_email(
+    uow_factory: UowFactory, sessions: SessionIssuer
+) -> None:
+    ada, bob = await a_user(uow_factory, 1), await a_user(uow_factory, 2)
+    for user in (ada, bob):
+        await a_session(uow_factory, sessions, user)
+        async with uow_factory() as uow:
+            await uow.api_keys.add(_key_of(user.id, f"acc_{user.id.int:08d}"))
+            await uow.external_identities.link("https://idp.example", str(user.id), user.id, NOW)
+            await uow.commit()
+
+    async with uow_factory() as uow:
+        await uow.users.delete(ada.id)
+        await uow.commit()
+    again = await a_user(uow_factory, 1)
+
+    async with uow_factory() as uow:
+        assert await uow.sessions.list_for(ada.id) == []
+        assert await uow.api_keys.count_for(ada.id) == 0
+        assert await uow.external_identities.list_for(ada.id) == []
+        assert len(await uow.sessions.list_for(bob.id)) == 1
+        assert await uow.api_keys.count_for(bob.id) == 1
+        links = await uow.external_identities.list_for(bob.id)
+    assert [(link.subject, link.created_at) for link in links] == [(str(bob.id), NOW)]
+    assert again.email == ada.email
+
+
+def _key_of(user_id: UserId, name: str) -> ApiKey:
+    return ApiKey.create(
+        key_id=ApiKeyId(UUID(int=user_id.int + 1000)),
+        user_id=user_id,
+        name=ApiKeyName(name),
+        key=ParsedApiKey.compose("abcdefghi" + "abcdefgh"[user_id.int % 8], "s" * 43),
+        now=NOW,
+        expires_at=None,
+    )

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -101,3 +103,98 @@ async def test_migrated_postgres_schema_matches_the_table_definitions(
             assert await connection.run_sync(differences) == []
     finally:
         await engine.dispose()
+
+
+_USER_ID = "00000000-0000-0000-0000-000000000001"
+_SESSION_ID = "00000000-0000-0000-0000-000000000002"
+_TOKEN_ID = "00000000-0000-0000-0000-000000000003"
+_STARTED = "2026-11-01 10:00:00+00:00"
+
+
+async def _execute(
+    url: str, *statements: str, params: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Run the statements in one transaction; the rows of the last one, as dictionaries."""
+    engine = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with engine.begin() as connection:
+            rows: list[dict[str, Any]] = []
+            for statement in statements:
+                result = await connection.execute(text(statement), params or {})
+                rows = [dict(row) for row in result.mappings()] if result.returns_rows else []
+            return rows
+    finally:
+        await engine.dispose()
+
+
+def _as_text(rows: list[dict[str, Any]]) -> list[dict[str, str | None]]:
+    """Values as strings: SQLite hands back text where PostgreSQL hands back UUIDs and dates."""
+    return [
+        {
+            key: None if value is None else str(value).replace("-", "")[-12:]
+            for key, value in row.items()
+        }
+        for row in rows
+    ]
+
+
+def _typed_for(url: str) -> dict[str, Any]:
+    """asyncpg takes UUIDs and datetimes as such; sqlite3 takes their text."""
+    ids = {"user": _USER_ID, "session": _SESSION_ID, "token": _TOKEN_ID}
+    if url.startswith("sqlite"):
+        return {**ids, "started": _STARTED}
+    started = datetime.fromisoformat(_STARTED)
+    return {**{key: UUID(value) for key, value in ids.items()}, "started": started}
+
+
+async def assert_sessions_migration_keeps_logins(url: str) -> None:
+    await asyncio.to_thread(migrator.upgrade, url, "0002")
+    await _execute(
+        url,
+        "INSERT INTO users (id, email, full_name, role, is_active, password_hash, created_at,"
+        " updated_at, version) VALUES (:user, 'ada@example.com', '', 'user', true, 'x',"
+        " :started, :started, 1)",
+        "INSERT INTO refresh_token_families (id, user_id, created_at, expires_at, revoked_at)"
+        " VALUES (:session, :user, :started, :started, NULL)",
+        "INSERT INTO refresh_tokens (id, family_id, user_id, digest, issued_at, expires_at,"
+        " used_at) VALUES (:token, :session, :user, 'd1', :started, :started, NULL)",
+        params=_typed_for(url),
+    )
+
+    await asyncio.to_thread(migrator.upgrade, url, "0003")
+
+    sessions = await _execute(
+        url, "SELECT id, amr, ended_at, client_ip, user_agent, created_at FROM sessions"
+    )
+    assert len(sessions) == 1
+    assert sessions[0]["amr"] == "pwd"
+    assert (sessions[0]["ended_at"], sessions[0]["client_ip"], sessions[0]["user_agent"]) == (
+        None,
+        None,
+        None,
+    )
+    same_times = await _execute(
+        url,
+        "SELECT count(*) AS n FROM sessions WHERE last_used_at = created_at"
+        " AND auth_time = created_at",
+    )
+    assert same_times[0]["n"] == 1
+    tokens = await _execute(url, "SELECT id, session_id FROM refresh_tokens")
+    assert _as_text(tokens) == _as_text([{"id": _TOKEN_ID, "session_id": _SESSION_ID}])
+
+    await asyncio.to_thread(migrator.downgrade, url, "0002")
+
+    families = await _execute(url, "SELECT id, revoked_at FROM refresh_token_families")
+    assert _as_text(families) == _as_text([{"id": _SESSION_ID, "revoked_at": None}])
+    tokens = await _execute(url, "SELECT id, family_id FROM refresh_tokens")
+    assert _as_text(tokens) == _as_text([{"id": _TOKEN_ID, "family_id": _SESSION_ID}])
+
+
+async def test_postgres_sessions_migration_keeps_existing_logins_both_ways(
+    empty_postgres_url: str,
+) -> None:
+    await assert_sessions_migration_keeps_logins(empty_postgres_url)
+
+
+async def test_sqlite_sessions_migration_keeps_existing_logins_both_ways(tmp_path: Path) -> None:
+    await assert_sessions_migration_keeps_logins(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.gate import ConnectionGate
 from adapters.persistence.principal_reader import SqlAlchemyPrincipalReader
-from domain.credentials import ApiKey, ApiKeyId, ApiKeyName, ParsedApiKey, RefreshTokenFamilyId
+from domain.credentials import ApiKey, ApiKeyId, ApiKeyName, ParsedApiKey
+from domain.sessions import SessionId
 from domain.users import FullName, Role, UserId
 from tests.fakes import FixedClock
 from tests.integration.conftest import per_database_backend
@@ -38,7 +39,7 @@ async def test_the_user_comes_back_with_the_named_session(
 
     loaded, session = await reader.user_with_session(user.id, family.id)
     async with uow_factory() as uow:
-        await uow.refresh_tokens.revoke_families_of(user.id, NOW)
+        await uow.sessions.end_all_of(user.id, NOW)
         await uow.commit()
     _, revoked = await reader.user_with_session(user.id, family.id)
 
@@ -46,9 +47,9 @@ async def test_the_user_comes_back_with_the_named_session(
     assert loaded is not None
     assert (loaded.full_name, loaded.role, loaded.is_active) == (FullName("Ada"), Role.USER, True)
     assert session is not None
-    assert (session.id, session.user_id, session.is_revoked) == (family.id, user.id, False)
+    assert (session.id, session.user_id, session.is_ended) == (family.id, user.id, False)
     assert revoked is not None
-    assert revoked.is_revoked
+    assert revoked.is_ended
 
 
 async def test_an_unknown_session_or_user_reads_as_none(
@@ -56,7 +57,7 @@ async def test_an_unknown_session_or_user_reads_as_none(
 ) -> None:
     user = await a_user(uow_factory)
 
-    no_session = await reader.user_with_session(user.id, RefreshTokenFamilyId(UUID(int=99)))
+    no_session = await reader.user_with_session(user.id, SessionId(UUID(int=99)))
     not_asked = await reader.user_with_session(user.id, None)
     nobody = await reader.user_with_session(UserId(UUID(int=42)), None)
 

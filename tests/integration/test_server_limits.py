@@ -17,14 +17,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from entrypoints.settings import Settings
+from entrypoints.settings import HttpSettings
 from tests.integration.servers import start_accounts_serve, start_gunicorn, stop, stop_gunicorn
 
 HEADER_TIMEOUT_SECONDS = 1.0
 # Time allowed beyond a limit for the server to act on it: a loaded 2-core machine is slow.
 SLACK_SECONDS = 2.0
-MAX_HEADER_BYTES: int = Settings.model_fields["max_header_bytes"].default
-MAX_HEADER_COUNT: int = Settings.model_fields["max_header_count"].default
+MAX_HEADER_BYTES: int = HttpSettings.model_fields["max_header_bytes"].default
+MAX_HEADER_COUNT: int = HttpSettings.model_fields["max_header_count"].default
 REQUEST_LINE = b"GET /health/live HTTP/1.1\r\nHost: test\r\n"
 
 

@@ -24,7 +24,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from adapters.identity.password_hasher import RELEASE_IDLE_MEMORY_AFTER_SECONDS
 from tests.integration.http.conftest import JWT_SECRET, PASSWORD
 from tests.integration.servers import _accepts, free_port, stop, wait_until
 
@@ -183,9 +182,13 @@ async def _traffic(
     )
 
 
+# How long the workers are left alone before their memory is read: in-flight work settles.
+SETTLE_SECONDS = 3.0
+
+
 async def _idle_rss_kib(master: int) -> dict[int, int]:
-    """Each worker's RSS once the hasher's idle release has had time to run."""
-    await asyncio.sleep(RELEASE_IDLE_MEMORY_AFTER_SECONDS * 3)
+    """Each worker's RSS once the requests in flight have settled."""
+    await asyncio.sleep(SETTLE_SECONDS)
     return _rss_kib(master)
 
 

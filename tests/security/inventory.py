@@ -10,7 +10,12 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from entrypoints.http.dependencies import admin_principal, authenticate, authenticate_bearer
+from entrypoints.http.dependencies import (
+    admin_principal,
+    authenticate,
+    authenticate_bearer,
+    bearer_admin_principal,
+)
 
 SOME_ID = "00000000-0000-7000-8000-000000000000"
 
@@ -41,7 +46,7 @@ class Operation:
 
     @property
     def needs_admin(self) -> bool:
-        return self.depends_on(admin_principal)
+        return self.depends_on(admin_principal) or self.depends_on(bearer_admin_principal)
 
     @property
     def needs_credentials(self) -> bool:

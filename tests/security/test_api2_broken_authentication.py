@@ -47,6 +47,13 @@ def _claims(sub: str, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def _session_of(headers: dict[str, str]) -> dict[str, Any]:
+    """The session claims (`sid`, `auth_time`, `amr`) of a genuine login's bearer token."""
+    token = headers["Authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return {name: claims[name] for name in ("sid", "auth_time", "amr")}
+
+
 def _hand_signed(header: dict[str, Any], claims: dict[str, Any], key: bytes | None) -> str:
     """A JWS built by hand: PyJWT rightly refuses to make the malicious ones."""
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
@@ -110,9 +117,12 @@ async def test_a_token_valid_but_for_its_header_typ_is_refused(api: Api) -> None
 
 async def test_a_forged_admin_role_claim_grants_nothing(api: Api) -> None:
     """Signed with the real secret (as a leaked-claims bug would be): the role is read fresh."""
-    user_id, _ = await api.user("ada@example.com")
+    user_id, genuine = await api.user("ada@example.com")
     token = jwt.encode(
-        _claims(user_id, role="admin"), JWT_SECRET, algorithm="HS256", headers={"typ": "at+jwt"}
+        _claims(user_id, role="admin", **_session_of(genuine)),
+        JWT_SECRET,
+        algorithm="HS256",
+        headers={"typ": "at+jwt"},
     )
 
     response = await api.client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
@@ -155,6 +165,34 @@ def _with_raw_claim(token_claims: dict[str, Any], name: str, raw_json: str) -> s
     return f"{signing_input}.{_b64(signature)}"
 
 
+async def test_a_token_without_its_session_claims_is_refused(api: Api) -> None:
+    """`sid`, `auth_time` and `amr` are required: a user token names its login session."""
+    user_id, genuine = await api.user("ada@example.com")
+    session = _session_of(genuine)
+    complete = _claims(user_id, **session)
+    tokens = {
+        f"no {name}": jwt.encode(
+            {k: v for k, v in complete.items() if k != name},
+            JWT_SECRET,
+            algorithm="HS256",
+            headers={"typ": "at+jwt"},
+        )
+        for name in session
+    }
+    tokens["amr empty"] = _with_raw_claim(complete, "amr", "[]")
+    tokens["amr a string"] = _with_raw_claim(complete, "amr", '"pwd"')
+    tokens["auth_time a string"] = _with_raw_claim(complete, "auth_time", '"0"')
+    tokens["sid not a UUID"] = _with_raw_claim(complete, "sid", '"session-1"')
+    tokens["sid of no session"] = _with_raw_claim(complete, "sid", f'"{uuid4()}"')
+    for name, token in tokens.items():
+        response = await api.client.get(
+            "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 401, (name, response.text)
+        assert_problem(response, 401, "invalid_token")
+    assert (await api.client.get("/api/v1/users/me", headers=genuine)).status_code == 200
+
+
 async def test_signed_tokens_with_times_out_of_range_or_not_numbers_are_refused(api: Api) -> None:
     """RFC 7519 NumericDate: a JSON number of seconds; beyond what a date can hold is no date."""
     user_id, _ = await api.user("ada@example.com")
@@ -180,10 +218,10 @@ async def test_signed_tokens_with_times_out_of_range_or_not_numbers_are_refused(
 
 
 async def test_a_fractional_expiry_is_a_valid_numeric_date(api: Api) -> None:
-    user_id, _ = await api.user("ada@example.com")
+    user_id, genuine = await api.user("ada@example.com")
     soon = (datetime.now(UTC) + timedelta(minutes=5)).timestamp()
 
-    token = _with_raw_claim(_claims(user_id), "exp", repr(soon + 0.5))
+    token = _with_raw_claim(_claims(user_id, **_session_of(genuine)), "exp", repr(soon + 0.5))
     response = await api.client.get(
         "/api/v1/users/me", headers={"Authorization": f"Bearer {token}"}
     )

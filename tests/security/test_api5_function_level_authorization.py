@@ -32,6 +32,9 @@ ADMIN = {
     ("GET", "/api/v1/users"),
     ("GET", "/api/v1/users/{user_id}"),
     ("PATCH", "/api/v1/users/{user_id}"),
+    ("DELETE", "/api/v1/users/{user_id}"),
+    ("GET", "/api/v1/users/{user_id}/sessions"),
+    ("DELETE", "/api/v1/users/{user_id}/sessions"),
 }
 
 

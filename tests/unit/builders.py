@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from application.principal import Principal
+from application.request_context import NO_REQUEST, RequestContext
 from application.sessions import IssuedTokens, SessionIssuer
 from application.use_cases.authenticate_with_password import (
     AuthenticateWithPassword,
@@ -14,6 +15,7 @@ from application.use_cases.authenticate_with_password import (
 from application.use_cases.refresh_access_token import RefreshAccessToken, RefreshGrantCommand
 from application.use_cases.resolve_principal import ResolvePrincipal
 from application.use_cases.revoke_token import RevokeToken, RevokeTokenCommand, TokenTypeHint
+from domain.sessions import Session, SessionId
 from domain.users import (
     EmailAddress,
     FullName,
@@ -36,6 +38,17 @@ def a_user(now: datetime) -> User:
         full_name=FullName("Ada"),
         password_hash=HashedPassword("$argon2id$fake"),
         now=now,
+    )
+
+
+def session_of(user: User, now: datetime, amr: tuple[str, ...] = ("pwd",)) -> Session:
+    """A password login of `user` that started `now`, on its own."""
+    return Session.start(
+        session_id=SessionId(uuid4()),
+        user_id=user.id,
+        now=now,
+        lifetime=timedelta(days=90),
+        amr=amr,
     )
 
 
@@ -101,9 +114,11 @@ class SessionFlows:
         self.resolve_principal = ResolvePrincipal(uow.reader, tokens)
         self.revoke_token = RevokeToken(uow.factory, tokens, clock)
 
-    async def login(self, user: User, password: str = PASSWORD) -> IssuedTokens:
+    async def login(
+        self, user: User, password: str = PASSWORD, context: RequestContext = NO_REQUEST
+    ) -> IssuedTokens:
         return await self.authenticate.execute(
-            PasswordGrantCommand(user.email.normalized, password)
+            PasswordGrantCommand(user.email.normalized, password, context)
         )
 
     async def refresh(self, refresh_token: str) -> IssuedTokens:

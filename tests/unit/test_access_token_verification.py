@@ -8,7 +8,7 @@ import pytest
 
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from application.errors import InvalidToken
-from tests.unit.builders import a_user
+from tests.unit.builders import a_user, session_of
 
 SECRET = "a-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 TTL = timedelta(minutes=5)
@@ -34,7 +34,8 @@ def a_service(clock: Clock) -> JwtTokenService:
 
 def a_token(service: JwtTokenService) -> str:
     now = datetime.now(UTC)
-    return service.issue_access_token(a_user(now), now).value
+    user = a_user(now)
+    return service.issue_access_token(user, session_of(user, now), now).value
 
 
 def test_a_token_verified_before_is_refused_once_it_expires() -> None:
@@ -75,3 +76,17 @@ def test_tokens_of_another_service_stay_refused_however_often_they_are_sent() ->
     for _ in range(3):
         with pytest.raises(InvalidToken, match="signature"):
             service.verify_access_token(token)
+
+
+def test_a_token_names_its_session_login_time_and_methods() -> None:
+    service = a_service(Clock())
+    now = datetime.now(UTC)
+    user = a_user(now)
+    session = session_of(user, now - timedelta(minutes=3, microseconds=1), amr=("pwd", "otp"))
+
+    claims = service.verify_access_token(service.issue_access_token(user, session, now).value)
+
+    assert claims.session_id == session.id
+    assert claims.auth_time == session.auth_time.replace(microsecond=0)
+    assert claims.amr == ("pwd", "otp")
+    assert claims.issued_at == now.replace(microsecond=0)

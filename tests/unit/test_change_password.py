@@ -78,9 +78,9 @@ async def test_success_ends_every_session_of_the_user_and_no_one_elses(
 
     await change_password.execute(ChangePasswordCommand(principal, PASSWORD, NEW_PASSWORD))
 
-    mine = [f for f in uow.refresh_store.families.values() if f.user_id == user.id]
+    mine = [f for f in uow.session_store.sessions.values() if f.user_id == user.id]
     assert len(mine) == 2
-    assert all(f.revoked_at == clock.now() for f in mine)
+    assert all(f.ended_at == clock.now() for f in mine)
     for issued in (laptop, phone):
         with pytest.raises(InvalidCredentials):
             await auth.refresh(issued.refresh_token)

@@ -37,9 +37,9 @@ async def test_deactivation_revokes_every_session_of_the_user(
 
     await update_user.execute(UpdateUserCommand(admin, user.id, is_active=False))
 
-    theirs = [f for f in uow.refresh_store.families.values() if f.user_id == user.id]
+    theirs = [f for f in uow.session_store.sessions.values() if f.user_id == user.id]
     assert len(theirs) == 2
-    assert all(f.revoked_at == clock.now() for f in theirs)
+    assert all(f.ended_at == clock.now() for f in theirs)
     for issued in (laptop, phone):
         with pytest.raises(InvalidCredentials):
             await auth.refresh(issued.refresh_token)
@@ -107,7 +107,7 @@ async def test_other_changes_leave_sessions_alone(
 
     await update_user.execute(UpdateUserCommand(admin, user.id, full_name="Renamed"))
 
-    assert not any(f.is_revoked for f in uow.refresh_store.families.values())
+    assert not any(f.is_ended for f in uow.session_store.sessions.values())
     await auth.refresh(issued.refresh_token)
 
 
@@ -122,5 +122,5 @@ async def test_a_refused_deactivation_revokes_nothing(
     with pytest.raises(LastActiveAdmin):
         await update_user.execute(UpdateUserCommand(admin, admin.user.id, is_active=False))
 
-    assert not any(f.is_revoked for f in uow.refresh_store.families.values())
+    assert not any(f.is_ended for f in uow.session_store.sessions.values())
     await auth.refresh(issued.refresh_token)

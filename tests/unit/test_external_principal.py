@@ -248,7 +248,7 @@ async def test_local_tokens_still_resolve_alongside_the_provider(
     resolve: ResolvePrincipal, seed: UserSeeder, tokens: FakeTokens, clock: FixedClock
 ) -> None:
     user = seed()
-    token = tokens.issue_access_token(user, clock.now())
+    token = tokens.issue_for_claims(subject=user.id, role=user.role)
 
     principal = await resolve.execute(token.value)
 

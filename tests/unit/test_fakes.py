@@ -137,7 +137,8 @@ class TestFakeHasherAndTokens:
         assert result.upgraded_hash == hasher.hash_now(PASSWORD)
 
     def test_tokens_expire(self, tokens: FakeTokens, clock: FixedClock, seed: UserSeeder) -> None:
-        token = tokens.issue_access_token(seed(), clock.now())
+        subject = seed()
+        token = tokens.issue_for_claims(subject=subject.id, role=subject.role)
 
         clock.advance(timedelta(minutes=15))
 

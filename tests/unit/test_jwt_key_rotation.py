@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from application.errors import InvalidToken
 from entrypoints.settings import Settings
-from tests.unit.builders import a_user
+from tests.unit.builders import a_user, session_of
 
 OLD = "old-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 NEW = "new-secret-9876543210-zyxwvutsrqponmlkjihgfedcba"
@@ -27,7 +27,8 @@ def service(secret: str, kid: str | None, previous: dict[str, str | bytes] | Non
 
 
 def token(signer: JwtTokenService) -> str:
-    return signer.issue_access_token(a_user(NOW), NOW).value
+    user = a_user(NOW)
+    return signer.issue_access_token(user, session_of(user, NOW), NOW).value
 
 
 def test_issued_tokens_name_the_current_key() -> None:
@@ -120,4 +121,4 @@ def test_settings_accept_a_rotation() -> None:
         jwt_previous_key_id="k1",
         jwt_previous_secret=OLD,
     )
-    assert settings.jwt_previous_key_id == "k1"
+    assert settings.tokens.previous_key_id == "k1"

@@ -28,8 +28,8 @@ async def test_revoked_and_expired_sessions_go_and_live_ones_stay(
     assert uow.committed
 
     live_session = (await auth.resolve(live.access_token.value)).session_id
-    assert set(uow.refresh_store.families) == {live_session}
-    assert {token.family_id for token in uow.refresh_store.tokens.values()} == {live_session}
+    assert set(uow.session_store.sessions) == {live_session}
+    assert {token.session_id for token in uow.refresh_store.tokens.values()} == {live_session}
 
 
 async def test_sessions_past_their_absolute_lifetime_go(
@@ -46,7 +46,7 @@ async def test_sessions_past_their_absolute_lifetime_go(
     clock.advance(timedelta(seconds=1))
 
     assert await purge.execute() == 1
-    assert uow.refresh_store.families == {}
+    assert uow.session_store.sessions == {}
     assert uow.refresh_store.tokens == {}
 
 

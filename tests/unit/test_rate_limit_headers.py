@@ -7,6 +7,7 @@ from structlog.testing import capture_logs
 
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import RateLimitPolicy, RateLimitStatus
+from application.rate_limiting import PolicyName
 from entrypoints.http.rate_limits import policy_header, reset_seconds, retry_after, status_header
 from entrypoints.metrics import Metrics, PrometheusRateLimitObserver
 from entrypoints.settings import (
@@ -99,20 +100,24 @@ def test_the_storage_alarm_counts_every_failure_and_warns_once_per_interval() ->
 
 
 def test_the_defaults_are_the_contracts() -> None:
-    settings = Settings()
+    limits = Settings().rate_limits
 
-    assert settings.rate_limit_enabled is True
-    assert settings.rate_limit_storage_url == "memory://"
-    assert settings.rate_limit_strategy == "moving-window"
-    assert settings.rate_limit("anonymous") == (60, 60)
-    assert settings.rate_limit("user") == (600, 60)
-    assert settings.rate_limit("api_key") == (1200, 60)
-    assert settings.rate_limit("login_ip") == (30, 60)
-    assert settings.rate_limit("login_username") == (10, 60)
-    assert settings.rate_limit("login_account") == (100, 3600)
-    assert settings.rate_limit("register") == (10, 3600)
-    assert settings.rate_limit_fail_open is True
-    assert settings.forwarded_allow_ips == "127.0.0.1"
+    assert limits.enabled is True
+    assert limits.storage_url == "memory://"
+    assert limits.redis_url is None
+    assert limits.strategy == "moving-window"
+    assert {name: (p.limit, p.window_seconds) for name, p in limits.policies().items()} == {
+        PolicyName.ANONYMOUS: (60, 60),
+        PolicyName.USER: (600, 60),
+        PolicyName.API_KEY: (1200, 60),
+        PolicyName.LOGIN_IP: (30, 60),
+        PolicyName.LOGIN_USERNAME: (10, 60),
+        PolicyName.LOGIN_ACCOUNT: (100, 3600),
+        PolicyName.REGISTER: (10, 3600),
+    }
+    assert all(name == policy.name for name, policy in limits.policies().items())
+    assert limits.fail_open is True
+    assert Settings().http.forwarded_allow_ips == "127.0.0.1"
 
 
 @pytest.mark.parametrize(
@@ -147,8 +152,10 @@ def test_rate_limits_accept_the_limits_notation_and_async_urls() -> None:
         forwarded_allow_ips="*",
     )
 
-    assert settings.rate_limit("user") == (100, 30)
-    assert settings.forwarded_allow_ips_for_uvicorn == "*"
+    user = settings.rate_limits.policies()[PolicyName.USER]
+    assert (user.limit, user.window_seconds) == (100, 30)
+    assert settings.rate_limits.redis_url == "async+redis://127.0.0.1:6379/3"
+    assert settings.http.forwarded_allow_ips_for_uvicorn == "*"
 
 
 def test_several_workers_counting_in_memory_are_warned_about(

@@ -7,7 +7,8 @@ import pytest
 
 from application.errors import InvalidCredentials
 from application.use_cases.refresh_access_token import RefreshTokenReuseDetected
-from domain.credentials import RefreshToken, RefreshTokenFamily, SecretDigest
+from domain.credentials import RefreshToken, SecretDigest
+from domain.sessions import Session
 from tests.fakes import FakeTokens, FakeUnitOfWork, FixedClock
 from tests.unit.builders import SessionFlows, UserSeeder
 from tests.unit.conftest import REFRESH_TOKEN_LIFETIME, SESSION_LIFETIME
@@ -32,7 +33,7 @@ async def test_login_starts_a_session_with_one_refresh_token(
     issued = await auth.login(user)
 
     token = stored_token(uow, issued.refresh_token)
-    family = uow.refresh_store.families[token.family_id]
+    family = uow.session_store.sessions[token.session_id]
     assert family.user_id == token.user_id == user.id
     assert family.expires_at == clock.now() + SESSION_LIFETIME
     assert token.expires_at == issued.refresh_expires_at == clock.now() + REFRESH_TOKEN_LIFETIME
@@ -77,8 +78,8 @@ async def test_refresh_marks_the_old_token_used_and_stores_its_successor(
     new = stored_token(uow, second.refresh_token)
     assert old.used_at == clock.now()
     assert not new.is_used
-    assert new.family_id == old.family_id
-    assert not uow.refresh_store.families[old.family_id].is_revoked
+    assert new.session_id == old.session_id
+    assert not uow.session_store.sessions[old.session_id].is_ended
 
 
 async def test_the_successor_refreshes_in_turn(auth: SessionFlows, seed: UserSeeder) -> None:
@@ -101,8 +102,8 @@ async def test_reusing_a_spent_token_revokes_the_whole_session(
     with pytest.raises(RefreshTokenReuseDetected):
         await auth.refresh(first.refresh_token)
 
-    family = uow.refresh_store.families[stored_token(uow, first.refresh_token).family_id]
-    assert family.revoked_at == clock.now()
+    family = uow.session_store.sessions[stored_token(uow, first.refresh_token).session_id]
+    assert family.ended_at == clock.now()
     # The thief and the victim both lose the session: the successor is dead too.
     with pytest.raises(InvalidCredentials):
         await auth.refresh(second.refresh_token)
@@ -243,9 +244,9 @@ async def test_the_store_holds_digests_never_the_tokens(
     second = await auth.refresh(first.refresh_token)
     secrets = {first.refresh_token, second.refresh_token}
 
-    rows: list[RefreshToken | RefreshTokenFamily] = [
+    rows: list[RefreshToken | Session] = [
         *uow.refresh_store.tokens.values(),
-        *uow.refresh_store.families.values(),
+        *uow.session_store.sessions.values(),
     ]
     stored_values = [repr(row) for row in rows] + [
         str(getattr(row, f.name)) for row in rows for f in dataclasses.fields(row)

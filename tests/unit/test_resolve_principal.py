@@ -26,7 +26,7 @@ async def test_valid_token_gives_the_user_as_stored_now(
     uow: FakeUnitOfWork,
 ) -> None:
     user = seed(full_name="Ada")
-    token = tokens.issue_access_token(user, clock.now())
+    token = tokens.issue_for_claims(subject=user.id, role=user.role)
     async with uow:
         current = await uow.users.get_by_id(user.id)
         assert current is not None
@@ -79,7 +79,8 @@ async def test_unknown_subject_is_an_invalid_token(
 async def test_deactivated_account_is_disabled(
     resolve: ResolvePrincipal, seed: UserSeeder, tokens: FakeTokens, clock: FixedClock
 ) -> None:
-    token = tokens.issue_access_token(seed(is_active=False), clock.now())
+    subject = seed(is_active=False)
+    token = tokens.issue_for_claims(subject=subject.id, role=subject.role)
 
     with pytest.raises(AccountDisabled):
         await resolve.execute(token.value)
@@ -94,7 +95,8 @@ async def test_unrecognized_token_is_invalid(resolve: ResolvePrincipal, token: s
 async def test_expired_token_is_invalid(
     resolve: ResolvePrincipal, seed: UserSeeder, tokens: FakeTokens, clock: FixedClock
 ) -> None:
-    token = tokens.issue_access_token(seed(), clock.now())
+    subject = seed()
+    token = tokens.issue_for_claims(subject=subject.id, role=subject.role)
     clock.advance(timedelta(minutes=15, seconds=1))
 
     with pytest.raises(InvalidToken):

@@ -8,19 +8,19 @@ import pytest
 from application.errors import InvalidCredentials, InvalidToken
 from application.sessions import IssuedTokens
 from application.use_cases.revoke_token import TokenTypeHint
-from domain.credentials import RefreshTokenFamily, RefreshTokenFamilyId
+from domain.sessions import Session, SessionId
 from tests.fakes import FakeTokens, FakeUnitOfWork, FixedClock
 from tests.unit.builders import SessionFlows, UserSeeder
 
 
-def session_of(tokens: FakeTokens, uow: FakeUnitOfWork, issued: IssuedTokens) -> RefreshTokenFamily:
+def session_of(tokens: FakeTokens, uow: FakeUnitOfWork, issued: IssuedTokens) -> Session:
     session_id = tokens.claims_of(issued.access_token.value).session_id
     assert session_id is not None
-    return uow.refresh_store.families[RefreshTokenFamilyId(session_id)]
+    return uow.session_store.sessions[SessionId(session_id)]
 
 
 def families_state(uow: FakeUnitOfWork) -> list[tuple[object, ...]]:
-    return [dataclasses.astuple(f) for f in uow.refresh_store.families.values()]
+    return [dataclasses.astuple(f) for f in uow.session_store.sessions.values()]
 
 
 async def test_revoking_a_refresh_token_ends_its_session(
@@ -36,7 +36,7 @@ async def test_revoking_a_refresh_token_ends_its_session(
 
     await auth.revoke(issued.refresh_token, TokenTypeHint.REFRESH_TOKEN)
 
-    assert session_of(tokens, uow, issued).revoked_at == clock.now()
+    assert session_of(tokens, uow, issued).ended_at == clock.now()
     with pytest.raises(InvalidCredentials):
         await auth.refresh(issued.refresh_token)
     with pytest.raises(InvalidToken):
@@ -76,7 +76,7 @@ async def test_revoking_an_access_token_ends_its_session(
 
     await auth.revoke(issued.access_token.value, hint)
 
-    assert session_of(tokens, uow, issued).is_revoked
+    assert session_of(tokens, uow, issued).is_ended
     with pytest.raises(InvalidToken):
         await auth.resolve(issued.access_token.value)
     with pytest.raises(InvalidCredentials):
@@ -95,7 +95,7 @@ async def test_a_refresh_token_is_revoked_whatever_the_hint(
 
     await auth.revoke(issued.refresh_token, hint)
 
-    assert session_of(tokens, uow, issued).is_revoked
+    assert session_of(tokens, uow, issued).is_ended
 
 
 async def test_revoking_one_session_leaves_the_others_alone(
@@ -166,7 +166,7 @@ async def test_an_expired_access_token_is_ignored(
 
     await auth.revoke(issued.access_token.value)
 
-    assert not session_of(tokens, uow, issued).is_revoked
+    assert not session_of(tokens, uow, issued).is_ended
 
 
 async def test_revoking_twice_is_fine_and_keeps_the_first_time(
@@ -184,4 +184,4 @@ async def test_revoking_twice_is_fine_and_keeps_the_first_time(
     await auth.revoke(issued.refresh_token)
     await auth.revoke(issued.access_token.value)
 
-    assert session_of(tokens, uow, issued).revoked_at == revoked_at
+    assert session_of(tokens, uow, issued).ended_at == revoked_at

@@ -23,17 +23,17 @@ def load_with(monkeypatch: pytest.MonkeyPatch, values: dict[str, str]) -> Settin
 def test_token_lifetimes_default_to_the_contract() -> None:
     settings = Settings()
 
-    assert settings.access_token_ttl_seconds == 900
-    assert settings.refresh_token_ttl_seconds == 2_592_000
-    assert settings.session_max_age_seconds == 7_776_000
-    assert settings.external_jwks_url is None
+    assert settings.tokens.access_ttl_seconds == 900
+    assert settings.tokens.refresh_ttl_seconds == 2_592_000
+    assert settings.tokens.session_max_age_seconds == 7_776_000
+    assert settings.external_provider.jwks_url is None
 
 
 def test_a_complete_provider_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_with(monkeypatch, {**PROVIDER, "ACCOUNTS_EXTERNAL_ROLES_CLAIM": "roles"})
 
-    assert str(settings.external_jwks_url) == PROVIDER["ACCOUNTS_EXTERNAL_JWKS_URL"]
-    assert settings.external_roles_claim == "roles"
+    assert str(settings.external_provider.jwks_url) == PROVIDER["ACCOUNTS_EXTERNAL_JWKS_URL"]
+    assert settings.external_provider.roles_claim == "roles"
 
 
 @pytest.mark.parametrize("missing", sorted(PROVIDER))
@@ -66,7 +66,7 @@ def test_production_wants_the_jwks_over_https(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(SettingsError, match="must use https in production"):
         load_with(monkeypatch, values)
     monkeypatch.setenv("ACCOUNTS_ENV", "development")
-    assert load_settings().external_jwks_url is not None
+    assert load_settings().external_provider.jwks_url is not None
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,12 @@ from adapters.identity.numeric_dates import numeric_date
 from adapters.identity.token_errors import EXPIRED, client_safe_reason
 from application.errors import InvalidToken
 from application.ports import AccessToken, AccessTokenClaims, TokenIssuer, TokenVerifier
+from domain.sessions import Session
 from domain.users import Role, User, UserId
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a JOSE media type, not a secret
 _ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
-_REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "role"]
+_REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "role", "sid", "auth_time", "amr"]
 # Distinct tokens whose verification is remembered (about 1 KiB each): far more than the
 # tokens one worker sees within an access token's lifetime at its request rate.
 VERIFIED_TOKEN_CACHE_SIZE = 4096
@@ -93,9 +94,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
         # revocation is the principal read's business. Failures are never cached.
         self._verified = functools.lru_cache(maxsize=cache_size)(self._verify)
 
-    def issue_access_token(
-        self, user: User, now: datetime, session_id: UUID | None = None
-    ) -> AccessToken:
+    def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
         issued_at = now.replace(microsecond=0)
         expires_at = issued_at + self._ttl
         claims = {
@@ -106,10 +105,11 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             "exp": int(expires_at.timestamp()),
             "jti": str(uuid4()),
             "role": user.role.value,
+            # OpenID Connect's session-id claim: ending the session ends the token.
+            "sid": str(session.id),
+            "auth_time": int(session.auth_time.timestamp()),
+            "amr": list(session.amr),
         }
-        if session_id is not None:
-            # OpenID Connect's session-id claim: lets revocation of the session end the token.
-            claims["sid"] = str(session_id)
         token = jwt.encode(
             claims, self._keys.signing_key, algorithm=self._keys.algorithm, headers=self._headers
         )
@@ -144,7 +144,9 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
                 token_id=str(claims["jti"]),
                 issued_at=numeric_date(claims, "iat"),
                 expires_at=numeric_date(claims, "exp"),
-                session_id=UUID(str(claims["sid"])) if "sid" in claims else None,
+                session_id=UUID(str(claims["sid"])),
+                auth_time=numeric_date(claims, "auth_time"),
+                amr=_amr(claims["amr"]),
             )
         except jwt.InvalidTokenError as exc:
             raise InvalidToken(client_safe_reason(exc)) from exc
@@ -169,3 +171,10 @@ def _role(value: object) -> Role | None:
         return Role(str(value))
     except ValueError:
         return None
+
+
+def _amr(value: object) -> tuple[str, ...]:
+    """RFC 8176 method names: a non-empty JSON array of strings."""
+    if not isinstance(value, list) or not value or not all(isinstance(m, str) for m in value):
+        raise ValueError("The amr claim must be a non-empty array of strings.")
+    return tuple(value)

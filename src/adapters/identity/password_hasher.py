@@ -21,9 +21,6 @@ from domain.users import HashedPassword
 # How much lower than the event loop the hashing threads run (a Unix nice increment).
 HASHING_NICENESS = 10
 
-# How long the hasher stays idle before it hands its Argon2 blocks back to the system.
-RELEASE_IDLE_MEMORY_AFTER_SECONDS = 1.0
-
 T = TypeVar("T")
 
 
@@ -59,14 +56,9 @@ class Argon2PasswordHasher(PasswordHasher):
     so hashes use every core while the event loop keeps serving, and a burst of logins queues
     here instead of starving the default executor that other work shares.
 
-    Each hash allocates its memory cost (19 MiB by default); glibc keeps the freed block for
-    the next hash, which makes hashing about a third faster than mapping it afresh each time
-    (measured: 16.5 vs 24 ms). Once no hash has run for `release_idle_memory_after` seconds the
-    hasher returns free heap memory to the system (`malloc_trim`), so a worker does not keep a
-    block per hashing thread for the rest of its life after a burst of logins. The release
-    is the process's to give (`release_idle_memory`, wired by the container to
-    `entrypoints.process.release_free_memory`): it reaches the hashing threads' blocks only
-    when they share the main heap: glibc's `MALLOC_ARENA_MAX=1`, which the image sets.
+    Each hash allocates its memory cost (19 MiB by default); the C heap keeps the freed block
+    for the next hash, which makes hashing about a third faster than mapping it afresh each
+    time: a process keeps one block per hashing thread once that thread has hashed.
     """
 
     def __init__(
@@ -74,8 +66,6 @@ class Argon2PasswordHasher(PasswordHasher):
         parameters: Argon2Parameters | None = None,
         *,
         max_threads: int | None = None,
-        release_idle_memory: Callable[[], None] | None = None,
-        release_idle_memory_after: float = RELEASE_IDLE_MEMORY_AFTER_SECONDS,
     ) -> None:
         params = parameters or Argon2Parameters()
         self._hash = PasswordHash(
@@ -93,10 +83,6 @@ class Argon2PasswordHasher(PasswordHasher):
             initializer=_yield_to_the_event_loop,
         )
         self._dummy: str | None = None
-        self._release_memory = release_idle_memory
-        self._release_after = release_idle_memory_after
-        self._in_flight = 0
-        self._release: asyncio.TimerHandle | None = None
 
     async def hash(self, password: str) -> HashedPassword:
         value = await self._in_pool(self._hash.hash, password)
@@ -121,26 +107,8 @@ class Argon2PasswordHasher(PasswordHasher):
 
     async def _in_pool(self, function: Callable[..., T], *args: str) -> T:
         loop = asyncio.get_running_loop()
-        self._in_flight += 1
-        if self._release is not None:
-            self._release.cancel()
-            self._release = None
-        try:
-            return await loop.run_in_executor(self._executor, function, *args)
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0 and self._release_memory is not None:
-                self._release = loop.call_later(self._release_after, self._release_if_idle)
-
-    def _release_if_idle(self) -> None:
-        self._release = None
-        if self._in_flight == 0 and self._release_memory is not None:
-            # In a hashing thread: trimming a large heap takes a moment, not the loop's.
-            self._executor.submit(self._release_memory)
+        return await loop.run_in_executor(self._executor, function, *args)
 
     def close(self) -> None:
         """Stop the hashing threads."""
-        if self._release is not None:
-            self._release.cancel()
-            self._release = None
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,4 +1,4 @@
-"""Refresh-token sessions, API keys and external identity links on SQLAlchemy Core."""
+"""Login sessions, refresh tokens, API keys and external identity links on SQLAlchemy Core."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from adapters.persistence.errors import translate_errors
 from adapters.persistence.tables import (
     api_keys,
     external_identities,
-    refresh_token_families,
     refresh_tokens,
+    sessions,
 )
 from adapters.persistence.times import (
     from_db_time,
@@ -25,85 +25,101 @@ from adapters.persistence.times import (
 )
 from application.ports.persistence import (
     ApiKeyRepository,
+    ExternalIdentityLink,
     ExternalIdentityRepository,
     RefreshTokenRepository,
+    SessionRepository,
 )
 from domain.credentials import (
     ApiKey,
     ApiKeyId,
     ApiKeyName,
     RefreshToken,
-    RefreshTokenFamily,
-    RefreshTokenFamilyId,
     RefreshTokenId,
     SecretDigest,
 )
+from domain.sessions import Session, SessionId
 from domain.users import UserId
 
 
-class SqlAlchemyRefreshTokenRepository(RefreshTokenRepository):
-    """Sessions in `refresh_token_families`, tokens (as digests) in `refresh_tokens`."""
+class SqlAlchemySessionRepository(SessionRepository):
+    """Login sessions in `sessions`."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def add_family(self, family: RefreshTokenFamily) -> None:
-        await self._execute(
-            insert(refresh_token_families).values(
-                id=family.id,
-                user_id=family.user_id,
-                created_at=to_utc(family.created_at),
-                expires_at=to_utc(family.expires_at),
-                revoked_at=optional_to_utc(family.revoked_at),
-            )
-        )
+    async def add(self, session: Session) -> None:
+        await _execute(self._session, insert(sessions).values(**_session_row(session)))
 
-    async def get_family(
-        self, family_id: RefreshTokenFamilyId, *, for_update: bool = False
-    ) -> RefreshTokenFamily | None:
-        statement = select(refresh_token_families).where(refresh_token_families.c.id == family_id)
+    async def get(self, session_id: SessionId, *, for_update: bool = False) -> Session | None:
+        statement = select(sessions).where(sessions.c.id == session_id)
         if for_update:
             statement = statement.with_for_update()
-        row = await self._one_or_none(statement)
-        return family_from_row(row) if row is not None else None
+        with translate_errors():
+            result = await self._session.execute(statement)
+            row = result.mappings().one_or_none()
+        return session_from_row(row) if row is not None else None
 
-    async def update_family(self, family: RefreshTokenFamily) -> None:
-        await self._execute(
-            update(refresh_token_families)
-            .where(refresh_token_families.c.id == family.id)
-            .values(revoked_at=optional_to_utc(family.revoked_at))
+    async def update(self, session: Session) -> None:
+        await _execute(
+            self._session,
+            update(sessions)
+            .where(sessions.c.id == session.id)
+            .values(
+                last_used_at=to_utc(session.last_used_at),
+                ended_at=optional_to_utc(session.ended_at),
+            ),
         )
 
-    async def revoke_families_of(self, user_id: UserId, now: datetime) -> int:
-        result = await self._execute(
-            update(refresh_token_families)
-            .where(
-                refresh_token_families.c.user_id == user_id,
-                refresh_token_families.c.revoked_at.is_(None),
+    async def list_for(
+        self, user_id: UserId, *, usable_at: datetime | None = None
+    ) -> list[Session]:
+        statement = (
+            select(sessions)
+            .where(sessions.c.user_id == user_id)
+            .order_by(sessions.c.created_at.desc(), sessions.c.id.desc())
+        )
+        if usable_at is not None:
+            statement = statement.where(
+                sessions.c.ended_at.is_(None), sessions.c.expires_at > to_utc(usable_at)
             )
-            .values(revoked_at=to_utc(now))
+        with translate_errors():
+            result = await self._session.execute(statement)
+            rows = result.mappings().all()
+        return [session_from_row(row) for row in rows]
+
+    async def end_all_of(self, user_id: UserId, now: datetime) -> int:
+        result = await _execute(
+            self._session,
+            update(sessions)
+            .where(sessions.c.user_id == user_id, sessions.c.ended_at.is_(None))
+            .values(ended_at=to_utc(now)),
         )
         return int(result.rowcount)
 
-    async def purge_ended_families(self, now: datetime) -> int:
-        ended = select(refresh_token_families.c.id).where(
-            or_(
-                refresh_token_families.c.revoked_at.is_not(None),
-                refresh_token_families.c.expires_at <= to_utc(now),
-            )
+    async def purge_ended(self, now: datetime) -> int:
+        ended = select(sessions.c.id).where(
+            or_(sessions.c.ended_at.is_not(None), sessions.c.expires_at <= to_utc(now))
         )
         # Tokens first: SQLite does not enforce the foreign key's ON DELETE CASCADE.
-        await self._execute(delete(refresh_tokens).where(refresh_tokens.c.family_id.in_(ended)))
-        result = await self._execute(
-            delete(refresh_token_families).where(refresh_token_families.c.id.in_(ended))
+        await _execute(
+            self._session, delete(refresh_tokens).where(refresh_tokens.c.session_id.in_(ended))
         )
+        result = await _execute(self._session, delete(sessions).where(sessions.c.id.in_(ended)))
         return int(result.rowcount)
+
+
+class SqlAlchemyRefreshTokenRepository(RefreshTokenRepository):
+    """Refresh tokens, as digests, in `refresh_tokens`."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
 
     async def add(self, token: RefreshToken) -> None:
         await self._execute(
             insert(refresh_tokens).values(
                 id=token.id,
-                family_id=token.family_id,
+                session_id=token.session_id,
                 user_id=token.user_id,
                 digest=token.digest.value,
                 issued_at=to_utc(token.issued_at),
@@ -129,8 +145,7 @@ class SqlAlchemyRefreshTokenRepository(RefreshTokenRepository):
         )
 
     async def _execute(self, statement: Any) -> CursorResult[Any]:
-        with translate_errors():
-            return cast(CursorResult[Any], await self._session.execute(statement))
+        return await _execute(self._session, statement)
 
     async def _one_or_none(self, statement: Any) -> RowMapping | None:
         with translate_errors():
@@ -226,21 +241,65 @@ class SqlAlchemyExternalIdentityRepository(ExternalIdentityRepository):
                 )
             )
 
+    async def list_for(self, user_id: UserId) -> list[ExternalIdentityLink]:
+        statement = (
+            select(external_identities)
+            .where(external_identities.c.user_id == user_id)
+            .order_by(external_identities.c.created_at)
+        )
+        with translate_errors():
+            result = await self._session.execute(statement)
+            rows = result.mappings().all()
+        return [
+            ExternalIdentityLink(
+                issuer=row["issuer"],
+                subject=row["subject"],
+                user_id=UserId(row["user_id"]),
+                created_at=from_db_time(row["created_at"]),
+            )
+            for row in rows
+        ]
 
-def family_from_row(row: Mapping[Any, Any]) -> RefreshTokenFamily:
-    return RefreshTokenFamily(
-        id=RefreshTokenFamilyId(row["id"]),
+
+async def _execute(session: AsyncSession, statement: Any) -> CursorResult[Any]:
+    with translate_errors():
+        return cast(CursorResult[Any], await session.execute(statement))
+
+
+def _session_row(session: Session) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "user_id": session.user_id,
+        "created_at": to_utc(session.created_at),
+        "last_used_at": to_utc(session.last_used_at),
+        "expires_at": to_utc(session.expires_at),
+        "ended_at": optional_to_utc(session.ended_at),
+        "auth_time": to_utc(session.auth_time),
+        "amr": " ".join(session.amr),
+        "client_ip": session.client_ip,
+        "user_agent": session.user_agent,
+    }
+
+
+def session_from_row(row: Mapping[Any, Any]) -> Session:
+    return Session(
+        id=SessionId(row["id"]),
         user_id=UserId(row["user_id"]),
         created_at=from_db_time(row["created_at"]),
+        last_used_at=from_db_time(row["last_used_at"]),
         expires_at=from_db_time(row["expires_at"]),
-        revoked_at=optional_from_db_time(row["revoked_at"]),
+        ended_at=optional_from_db_time(row["ended_at"]),
+        auth_time=from_db_time(row["auth_time"]),
+        amr=tuple(row["amr"].split()),
+        client_ip=row["client_ip"],
+        user_agent=row["user_agent"],
     )
 
 
 def _to_token(row: RowMapping) -> RefreshToken:
     return RefreshToken(
         id=RefreshTokenId(row["id"]),
-        family_id=RefreshTokenFamilyId(row["family_id"]),
+        session_id=SessionId(row["session_id"]),
         user_id=UserId(row["user_id"]),
         digest=SecretDigest(row["digest"]),
         issued_at=from_db_time(row["issued_at"]),

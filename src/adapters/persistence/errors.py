@@ -11,6 +11,7 @@ from sqlalchemy import exc as sa_exc
 
 from adapters.persistence.tables import EMAIL_UNIQUE_INDEX, EXTERNAL_IDENTITY_KEYS
 from application.errors import (
+    AccountDeleted,
     EmailAlreadyRegistered,
     ExternalIdentityTaken,
     StorageNotMigrated,
@@ -29,6 +30,8 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (OSError, *_ASYNCPG_CONNEC
 
 # Postgres's SQLSTATE for a statement naming a table that does not exist.
 UNDEFINED_TABLE = "42P01"
+# Postgres's SQLSTATE for a row referring to one that does not exist (any more).
+FOREIGN_KEY_VIOLATION = "23503"
 
 # Anything the asyncpg driver raises on its own, below SQLAlchemy: server errors, a closed or
 # broken connection, a socket failure.
@@ -55,6 +58,9 @@ def translate_errors() -> Iterator[None]:
             raise EmailAlreadyRegistered("An account with this email already exists.") from exc
         if any(name in str(exc.orig) for name in EXTERNAL_IDENTITY_KEYS):
             raise ExternalIdentityTaken("This external identity is linked already.") from exc
+        if getattr(exc.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION:
+            # Only ever a row of an account (or session) deleted while this request ran.
+            raise AccountDeleted("The account was deleted while the request ran.") from exc
         raise
     except sa_exc.DBAPIError as exc:
         if _names_a_missing_table(exc):

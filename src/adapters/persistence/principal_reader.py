@@ -9,14 +9,15 @@ from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
-from adapters.persistence.credential_repositories import api_key_from_row, family_from_row
+from adapters.persistence.credential_repositories import api_key_from_row, session_from_row
 from adapters.persistence.database import retry_once
 from adapters.persistence.errors import DRIVER_ERRORS, translate_errors
 from adapters.persistence.gate import ConnectionGate
-from adapters.persistence.tables import api_keys, refresh_token_families, users
+from adapters.persistence.tables import api_keys, sessions, users
 from adapters.persistence.user_repository import user_from_row
 from application.ports.persistence import PrincipalReader
-from domain.credentials import ApiKey, RefreshTokenFamily, RefreshTokenFamilyId
+from domain.credentials import ApiKey
+from domain.sessions import Session, SessionId
 from domain.users import User, UserId
 
 _SESSION = "session_"
@@ -27,13 +28,9 @@ _USER: Select[Any] = select(users).where(users.c.id == bindparam("user_id"))
 _USER_WITH_SESSION: Select[Any] = (
     select(
         users,
-        *(column.label(f"{_SESSION}{column.name}") for column in refresh_token_families.c),
+        *(column.label(f"{_SESSION}{column.name}") for column in sessions.c),
     )
-    .select_from(
-        users.outerjoin(
-            refresh_token_families, refresh_token_families.c.id == bindparam("session_id")
-        )
-    )
+    .select_from(users.outerjoin(sessions, sessions.c.id == bindparam("session_id")))
     .where(users.c.id == bindparam("user_id"))
 )
 _API_KEY_WITH_OWNER: Select[Any] = (
@@ -67,8 +64,8 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
         }
 
     async def user_with_session(
-        self, user_id: UserId, session_id: RefreshTokenFamilyId | None
-    ) -> tuple[User | None, RefreshTokenFamily | None]:
+        self, user_id: UserId, session_id: SessionId | None
+    ) -> tuple[User | None, Session | None]:
         if session_id is None:
             row = await self._one_or_none(_USER, {"user_id": user_id})
             return (user_from_row(row) if row is not None else None), None
@@ -79,7 +76,7 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
             return None, None
         session = None
         if row[f"{_SESSION}id"] is not None:
-            session = family_from_row(_unprefixed(row, _SESSION))
+            session = session_from_row(_unprefixed(row, _SESSION))
         return user_from_row(row), session
 
     async def api_key_with_owner(self, prefix: str) -> tuple[ApiKey | None, User | None]:

@@ -55,17 +55,23 @@ Index(EMAIL_UNIQUE_INDEX, func.lower(users.c.email), unique=True)
 Index("ix_users_role_is_active", users.c.role, users.c.is_active, users.c.id)
 
 
-# A login session: every refresh token rotated from one password grant.
-refresh_token_families = Table(
-    "refresh_token_families",
+# A login session: one credential proof and every refresh token rotated from it. `amr` holds
+# RFC 8176 method names separated by spaces; `client_ip` is the full address, not a /64.
+sessions = Table(
+    "sessions",
     metadata,
     Column("id", Uuid(), primary_key=True),
     Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("ended_at", DateTime(timezone=True), nullable=True),
+    Column("auth_time", DateTime(timezone=True), nullable=False),
+    Column("amr", String(64), nullable=False),
+    Column("client_ip", String(45), nullable=True),
+    Column("user_agent", String(256), nullable=True),
 )
-Index("ix_refresh_token_families_user_id", refresh_token_families.c.user_id)
+Index("ix_sessions_user_id", sessions.c.user_id)
 
 # Tokens are kept after use until their session ends: a spent token coming back is how reuse
 # is detected. Only the SHA-256 of each token is stored.
@@ -74,9 +80,9 @@ refresh_tokens = Table(
     metadata,
     Column("id", Uuid(), primary_key=True),
     Column(
-        "family_id",
+        "session_id",
         Uuid(),
-        ForeignKey("refresh_token_families.id", ondelete="CASCADE"),
+        ForeignKey("sessions.id", ondelete="CASCADE"),
         nullable=False,
     ),
     Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
@@ -85,7 +91,7 @@ refresh_tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
 )
-Index("ix_refresh_tokens_family_id", refresh_tokens.c.family_id)
+Index("ix_refresh_tokens_session_id", refresh_tokens.c.session_id)
 
 api_keys = Table(
     "api_keys",

@@ -13,6 +13,7 @@ from adapters.persistence.credential_repositories import (
     SqlAlchemyApiKeyRepository,
     SqlAlchemyExternalIdentityRepository,
     SqlAlchemyRefreshTokenRepository,
+    SqlAlchemySessionRepository,
 )
 from adapters.persistence.errors import translate_errors
 from adapters.persistence.gate import ConnectionGate
@@ -22,6 +23,7 @@ from application.ports.persistence import (
     ApiKeyRepository,
     ExternalIdentityRepository,
     RefreshTokenRepository,
+    SessionRepository,
     UnitOfWork,
     UserRepository,
 )
@@ -31,6 +33,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     """A transaction over a fresh session; one instance serves one `async with` at a time."""
 
     users: UserRepository
+    sessions: SessionRepository
     refresh_tokens: RefreshTokenRepository
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
@@ -48,6 +51,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         await self._gate.enter()
         self._session = self._session_factory()
         self.users = SqlAlchemyUserRepository(self._session)
+        self.sessions = SqlAlchemySessionRepository(self._session)
         self.refresh_tokens = SqlAlchemyRefreshTokenRepository(self._session)
         self.api_keys = SqlAlchemyApiKeyRepository(self._session)
         self.external_identities = SqlAlchemyExternalIdentityRepository(self._session)

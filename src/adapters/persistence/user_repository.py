@@ -5,11 +5,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Select, func, insert, select, update
+from sqlalchemy import CursorResult, Select, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from adapters.persistence.errors import translate_errors
-from adapters.persistence.tables import users
+from adapters.persistence.tables import (
+    api_keys,
+    external_identities,
+    refresh_tokens,
+    sessions,
+    users,
+)
 from adapters.persistence.times import from_db_time, to_utc
 from application.errors import ConcurrentUpdate
 from application.ports.persistence import UserFilter, UserRepository
@@ -22,11 +28,16 @@ class SqlAlchemyUserRepository(UserRepository):
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def get_by_id(self, user_id: UserId, *, for_update: bool = False) -> User | None:
-        """The user, or None; `for_update` locks the row (SQLite: BEGIN IMMEDIATE already has)."""
+    async def get_by_id(
+        self, user_id: UserId, *, for_update: bool = False, for_share: bool = False
+    ) -> User | None:
+        """The user, or None; `for_update` locks the row, `for_share` takes PostgreSQL's
+        FOR KEY SHARE (SQLite: BEGIN IMMEDIATE already has the database)."""
         statement = select(users).where(users.c.id == user_id)
         if for_update:
             statement = statement.with_for_update()
+        elif for_share:
+            statement = statement.with_for_update(read=True, key_share=True)
         return await self._one_or_none(statement)
 
     async def get_by_email(self, email: EmailAddress) -> User | None:
@@ -82,6 +93,14 @@ class SqlAlchemyUserRepository(UserRepository):
             result = await self._session.execute(statement)
             ids = result.scalars().all()
         return [UserId(user_id) for user_id in ids]
+
+    async def delete(self, user_id: UserId) -> None:
+        """Children first, in the order refreshes lock them (tokens, then sessions): SQLite
+        does not enforce ON DELETE CASCADE, which on PostgreSQL removes them anyway."""
+        with translate_errors():
+            for table in (refresh_tokens, sessions, api_keys, external_identities):
+                await self._session.execute(delete(table).where(table.c.user_id == user_id))
+            await self._session.execute(delete(users).where(users.c.id == user_id))
 
     async def _one_or_none(self, statement: Select[Any]) -> User | None:
         with translate_errors():

@@ -1,6 +1,6 @@
 """The `RateLimiter` port in process memory, on the `limits` library's window strategies.
 
-Each worker counts on its own (see `Settings.rate_limits_per_process`); Redis storage is
+Each worker counts on its own (see `RateLimitSettings.per_process`); Redis storage is
 `redis_rate_limiter`. The synchronous storage, not `limits.aio`'s: its calls are dictionary work
 under a per-key lock, and it sweeps expired entries from a timer thread at most every 10 ms,
 where the asyncio one starts a sweep after every hit with a thread hop per key.
@@ -20,8 +20,13 @@ from limits.strategies import (
 )
 from limits.strategies import RateLimiter as LimitsStrategy
 
-from adapters.rate_limiting.strategy import Strategy
-from application.ports.rate_limiting import Charge, RateLimiter, RateLimitPolicy, RateLimitStatus
+from application.ports.rate_limiting import (
+    Charge,
+    RateLimiter,
+    RateLimitPolicy,
+    RateLimitStatus,
+    Strategy,
+)
 
 STRATEGIES: dict[Strategy, type[LimitsStrategy]] = {
     "fixed-window": FixedWindowRateLimiter,

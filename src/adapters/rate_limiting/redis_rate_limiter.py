@@ -24,9 +24,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from adapters.rate_limiting.pipeline_per_turn import PipelinePerTurn
-from adapters.rate_limiting.strategy import Strategy
 from application.errors import StorageUnavailable
-from application.ports.rate_limiting import Charge, RateLimiter, RateLimitStatus
+from application.ports.rate_limiting import Charge, RateLimiter, RateLimitStatus, Strategy
 
 # A counter per window; refusals are not counted, so the count never passes the limit.
 FIXED_WINDOW = """

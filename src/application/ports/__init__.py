@@ -2,9 +2,11 @@
 
 from application.ports.persistence import (
     ApiKeyRepository,
+    ExternalIdentityLink,
     ExternalIdentityRepository,
     PrincipalReader,
     RefreshTokenRepository,
+    SessionRepository,
     UnitOfWork,
     UnitOfWorkFactory,
     UserRepository,
@@ -27,6 +29,7 @@ __all__ = [
     "ApiKeyRepository",
     "Clock",
     "ExternalIdentity",
+    "ExternalIdentityLink",
     "ExternalIdentityRepository",
     "ExternalTokenVerifier",
     "IdGenerator",
@@ -35,6 +38,7 @@ __all__ = [
     "PrincipalReader",
     "RefreshTokenRepository",
     "SecretGenerator",
+    "SessionRepository",
     "TokenIssuer",
     "TokenVerifier",
     "UnitOfWork",

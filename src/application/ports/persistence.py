@@ -8,14 +8,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.credentials import (
-    ApiKey,
-    ApiKeyId,
-    RefreshToken,
-    RefreshTokenFamily,
-    RefreshTokenFamilyId,
-    SecretDigest,
-)
+from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
+from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, Role, User, UserId
 
 
@@ -33,8 +27,14 @@ class UserFilter:
 class UserRepository(Protocol):
     """Stores and finds users; never commits (the unit of work does)."""
 
-    async def get_by_id(self, user_id: UserId, *, for_update: bool = False) -> User | None:
-        """The user, or None; `for_update` locks the row until the transaction ends."""
+    async def get_by_id(
+        self, user_id: UserId, *, for_update: bool = False, for_share: bool = False
+    ) -> User | None:
+        """The user, or None; `for_update` locks the row until the transaction ends.
+
+        `for_share` takes the weaker lock that only keeps the row from being deleted (or its
+        key changed) meanwhile: what inserting rows that refer to the user needs first.
+        """
         ...
 
     async def get_by_email(self, email: EmailAddress) -> User | None:
@@ -60,35 +60,48 @@ class UserRepository(Protocol):
         """Ids of every active admin, locked until the transaction ends."""
         ...
 
+    async def delete(self, user_id: UserId) -> None:
+        """Remove the user with everything attached: sessions, refresh tokens, API keys and
+        external identity links."""
+        ...
 
-class RefreshTokenRepository(Protocol):
-    """Stores login sessions (refresh-token families) and their tokens, by digest only."""
 
-    async def add_family(self, family: RefreshTokenFamily) -> None:
+class SessionRepository(Protocol):
+    """Stores login sessions."""
+
+    async def add(self, session: Session) -> None:
         """Insert a new session."""
         ...
 
-    async def get_family(
-        self, family_id: RefreshTokenFamilyId, *, for_update: bool = False
-    ) -> RefreshTokenFamily | None:
+    async def get(self, session_id: SessionId, *, for_update: bool = False) -> Session | None:
         """The session, or None; `for_update` locks it until the transaction ends."""
         ...
 
-    async def update_family(self, family: RefreshTokenFamily) -> None:
-        """Write the session's revocation."""
+    async def update(self, session: Session) -> None:
+        """Write the session's `last_used_at` and `ended_at`."""
         ...
 
-    async def revoke_families_of(self, user_id: UserId, now: datetime) -> int:
-        """Revoke every live session of the user; returns how many were revoked."""
+    async def list_for(
+        self, user_id: UserId, *, usable_at: datetime | None = None
+    ) -> list[Session]:
+        """The user's sessions, newest first; only those usable at `usable_at` when given."""
         ...
 
-    async def purge_ended_families(self, now: datetime) -> int:
-        """Delete sessions revoked or past their absolute expiry, with their tokens.
+    async def end_all_of(self, user_id: UserId, now: datetime) -> int:
+        """End every session of the user not ended yet; returns how many were ended."""
+        ...
+
+    async def purge_ended(self, now: datetime) -> int:
+        """Delete sessions ended or past their absolute expiry, with their refresh tokens.
 
         Safe at any time: an access or refresh token of a deleted session is refused exactly
-        like one of a revoked session. Returns how many sessions were deleted.
+        like one of an ended session. Returns how many sessions were deleted.
         """
         ...
+
+
+class RefreshTokenRepository(Protocol):
+    """Stores the refresh tokens of login sessions, by digest only."""
 
     async def add(self, token: RefreshToken) -> None:
         """Insert a new token."""
@@ -135,6 +148,16 @@ class ApiKeyRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class ExternalIdentityLink:
+    """A subject at an external identity provider, linked to a local user."""
+
+    issuer: str
+    subject: str
+    user_id: UserId
+    created_at: datetime
+
+
 class ExternalIdentityRepository(Protocol):
     """Links a subject at an external identity provider to a local user."""
 
@@ -146,6 +169,10 @@ class ExternalIdentityRepository(Protocol):
         """Record the link; raises `ExternalIdentityTaken` when it exists already."""
         ...
 
+    async def list_for(self, user_id: UserId) -> list[ExternalIdentityLink]:
+        """Every link of the user, oldest first."""
+        ...
+
 
 class PrincipalReader(Protocol):
     """Reads an authenticating caller's current state in one round trip, outside a transaction.
@@ -155,8 +182,8 @@ class PrincipalReader(Protocol):
     """
 
     async def user_with_session(
-        self, user_id: UserId, session_id: RefreshTokenFamilyId | None
-    ) -> tuple[User | None, RefreshTokenFamily | None]:
+        self, user_id: UserId, session_id: SessionId | None
+    ) -> tuple[User | None, Session | None]:
         """The user, and the login session `session_id` names (None when absent or not asked)."""
         ...
 
@@ -178,6 +205,7 @@ class UnitOfWork(Protocol):
     """One transaction: leaving the block without `commit()` rolls everything back."""
 
     users: UserRepository
+    sessions: SessionRepository
     refresh_tokens: RefreshTokenRepository
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository

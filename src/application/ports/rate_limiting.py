@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from application.errors import StorageUnavailable
+
+# How a window is counted; every rate limiter implements all three.
+Strategy = Literal["fixed-window", "moving-window", "sliding-window-counter"]
 
 
 @dataclass(frozen=True, slots=True)

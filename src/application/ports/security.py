@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from domain.sessions import Session
 from domain.users import HashedPassword, Role, User, UserId
 
 
@@ -49,16 +50,18 @@ class AccessTokenClaims:
     issued_at: datetime
     expires_at: datetime
     session_id: UUID | None = None
-    """The login session (refresh-token family) the token belongs to; revoking it ends it."""
+    """The login session (`sid`) the token belongs to; ending the session ends the token."""
+    auth_time: datetime | None = None
+    """When the user last proved a credential: the session's start, kept across refreshes."""
+    amr: tuple[str, ...] = ()
+    """How the user proved it (RFC 8176 method names)."""
 
 
 class TokenIssuer(Protocol):
     """Signs access tokens for a user."""
 
-    def issue_access_token(
-        self, user: User, now: datetime, session_id: UUID | None = None
-    ) -> AccessToken:
-        """A token for `user`, tied to the login session `session_id` when there is one."""
+    def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
+        """A token for `user` in `session`, carrying its id, `auth_time` and `amr`."""
         ...
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from application.errors import InvalidCredentials
+from application.errors import AccountDeleted, InvalidCredentials
 from application.passwords import verify_password
 from application.ports import Clock, PasswordHasher, UnitOfWorkFactory
+from application.request_context import NO_REQUEST, RequestContext
 from application.sessions import IssuedTokens, SessionIssuer
 from domain.errors import InvalidEmail
 from domain.users import EmailAddress, PasswordPolicy
@@ -16,6 +17,8 @@ from domain.users import EmailAddress, PasswordPolicy
 class PasswordGrantCommand:
     username: str
     password: str = field(repr=False)
+    context: RequestContext = NO_REQUEST
+    """The client the session is recorded with (address and user agent)."""
 
 
 class AuthenticateWithPassword:
@@ -54,14 +57,18 @@ class AuthenticateWithPassword:
         if user is None or not check.valid or not user.is_active:
             raise InvalidCredentials("Invalid email or password.")
         now = self._clock.now()
-        family, refresh = self._sessions.start(user, now)
-        async with self._uow() as uow:
-            if check.upgraded_hash is not None:
-                current = await uow.users.get_by_id(user.id, for_update=True)
-                if current is not None and current.password_hash == user.password_hash:
-                    current.change_password_hash(check.upgraded_hash, now)
-                    await uow.users.update(current)
-            await uow.refresh_tokens.add_family(family)
-            await uow.refresh_tokens.add(refresh.record)
-            await uow.commit()
-        return self._sessions.tokens_for(user, refresh, now)
+        session, refresh = self._sessions.start(user, now, command.context)
+        try:
+            async with self._uow() as uow:
+                if check.upgraded_hash is not None:
+                    current = await uow.users.get_by_id(user.id, for_update=True)
+                    if current is not None and current.password_hash == user.password_hash:
+                        current.change_password_hash(check.upgraded_hash, now)
+                        await uow.users.update(current)
+                await uow.sessions.add(session)
+                await uow.refresh_tokens.add(refresh.record)
+                await uow.commit()
+        except AccountDeleted:
+            # Deleted while the password was being checked: there is nobody to log in.
+            raise InvalidCredentials("Invalid email or password.") from None
+        return self._sessions.tokens_for(user, session, refresh, now)

@@ -61,5 +61,5 @@ class ChangePassword:
                 raise ConcurrentUpdate("The password was changed by another request.")
             stored.change_password_hash(new_hash, now)
             await uow.users.update(stored)
-            await uow.refresh_tokens.revoke_families_of(user.id, now)
+            await uow.sessions.end_all_of(user.id, now)
             await uow.commit()

@@ -6,7 +6,7 @@ from application.ports import Clock, UnitOfWorkFactory
 
 
 class PurgeEndedSessions:
-    """Remove revoked and expired sessions with their refresh tokens; returns how many.
+    """Remove ended and expired sessions with their refresh tokens; returns how many.
 
     Spent tokens are kept while their session lives (a spent token coming back is how reuse
     is detected); once the session has ended nothing can use them, and they only grow the
@@ -19,6 +19,6 @@ class PurgeEndedSessions:
 
     async def execute(self) -> int:
         async with self._uow() as uow:
-            purged = await uow.refresh_tokens.purge_ended_families(self._clock.now())
+            purged = await uow.sessions.purge_ended(self._clock.now())
             await uow.commit()
         return purged

@@ -17,16 +17,20 @@ class RefreshGrantCommand:
 
 
 class RefreshTokenReuseDetected(InvalidCredentials):
-    """A spent refresh token came back: its session was revoked (worth a security log line)."""
+    """A spent refresh token came back: its session was ended (worth a security log line)."""
 
 
 class RefreshAccessToken:
     """Spend a refresh token and return a new access and refresh token of the same session.
 
-    The token and its session are locked for the transaction, so of two concurrent refreshes
-    of one token exactly one rotates it; the other then finds it spent, which is what a stolen
-    copy looks like, and revokes the session (RFC 9700 §4.14). Every failure is the same
-    `InvalidCredentials` (`invalid_grant`), so the answer never tells which check failed.
+    The user, the token and the session are locked in that order (account deletion locks the
+    user first too, and the purge tokens before sessions, so none of them deadlock with it;
+    the user's lock is the weak one that only keeps the row from being deleted): of two concurrent
+    refreshes of one token exactly one rotates it; the other then finds it spent, which is
+    what a stolen copy looks like, and ends the session (RFC 9700 §4.14). A session ended
+    while the refresh waited for its lock is found ended: the refresh loses. Every failure is
+    the same `InvalidCredentials` (`invalid_grant`), so the answer never tells which check
+    failed.
     """
 
     def __init__(self, uow: UnitOfWorkFactory, sessions: SessionIssuer, clock: Clock) -> None:
@@ -39,21 +43,21 @@ class RefreshAccessToken:
         if not presented or len(presented) > MAX_REFRESH_TOKEN_LENGTH:
             raise InvalidCredentials("The refresh token is invalid or expired.")
         now = self._clock.now()
+        digest = SecretDigest.of(presented)
         async with self._uow() as uow:
-            token = await uow.refresh_tokens.get_by_digest(
-                SecretDigest.of(presented), for_update=True
-            )
-            if token is None:
+            found = await uow.refresh_tokens.get_by_digest(digest)
+            if found is None:
                 raise InvalidCredentials("The refresh token is invalid or expired.")
-            family = await uow.refresh_tokens.get_family(token.family_id, for_update=True)
-            user = await uow.users.get_by_id(token.user_id)
-            if family is None or user is None or not user.is_active:
+            user = await uow.users.get_by_id(found.user_id, for_share=True)
+            token = await uow.refresh_tokens.get_by_digest(digest, for_update=True)
+            session = await uow.sessions.get(found.session_id, for_update=True)
+            if token is None or session is None or user is None or not user.is_active:
                 raise InvalidCredentials("The refresh token is invalid or expired.")
             try:
-                successor = self._sessions.rotate(token, family, now)
+                successor = self._sessions.rotate(token, session, now)
             except RefreshTokenReused:
-                family.revoke(now)
-                await uow.refresh_tokens.update_family(family)
+                session.end(now)
+                await uow.sessions.update(session)
                 await uow.commit()
                 raise RefreshTokenReuseDetected(
                     "The refresh token is invalid or expired."
@@ -62,5 +66,6 @@ class RefreshAccessToken:
                 raise InvalidCredentials("The refresh token is invalid or expired.") from None
             await uow.refresh_tokens.update(token)
             await uow.refresh_tokens.add(successor.record)
+            await uow.sessions.update(session)
             await uow.commit()
-        return self._sessions.tokens_for(user, successor, now)
+        return self._sessions.tokens_for(user, session, successor, now)

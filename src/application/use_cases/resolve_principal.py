@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+from datetime import datetime
 
 from application.errors import AccountDisabled, InvalidToken
 from application.external_accounts import ExternalAccounts
 from application.ports import ExternalTokenVerifier, PrincipalReader, TokenVerifier
 from application.principal import AuthMethod, Principal
-from domain.credentials import RefreshTokenFamilyId
+from domain.sessions import SessionId
 from domain.users import User
 
 
@@ -16,8 +16,9 @@ class ResolvePrincipal:
     """Verify the token, then read the account's current state: role and activity come from
     the database at every request, never from the token's claims.
 
-    A token of ours names its login session (`sid`): when that session was revoked (logout,
-    password change, deactivation, refresh-token reuse) the token stops working at once. A
+    A token of ours names its login session (`sid`): when that session was ended (logout,
+    password change, deactivation, refresh-token reuse, the user or an admin ending it) or
+    deleted with its account, the token stops working at once. A
     token whose issuer is the configured external provider goes to that provider's verifier,
     and its subject to the local account linked to it. The account and its session are read
     together, in one round trip and without a transaction: this runs on every request.
@@ -39,28 +40,32 @@ class ResolvePrincipal:
         if self._external is not None and self._external.claims_issuer(token):
             return await self._external_principal(token)
         claims = self._verifier.verify_access_token(token)
-        session_id = (
-            RefreshTokenFamilyId(claims.session_id) if claims.session_id is not None else None
-        )
+        session_id = SessionId(claims.session_id) if claims.session_id is not None else None
         user, session = await self._reader.user_with_session(claims.subject, session_id)
         if user is None:
             raise InvalidToken("The token's subject does not exist.")
         if not user.is_active:
             # Deactivation revokes the sessions too; the account's state is the truer answer.
             raise AccountDisabled("This account is deactivated.")
-        if claims.session_id is not None and (session is None or session.is_revoked):
-            raise InvalidToken("The token's session has been revoked.")
-        return _principal(user, session_id=claims.session_id)
+        if session_id is not None and (
+            session is None or session.is_ended or not session.belongs_to(user.id)
+        ):
+            raise InvalidToken("The token's session has ended.")
+        return _principal(user, session_id=session_id, auth_time=claims.auth_time)
 
     async def _external_principal(self, token: str) -> Principal:
         if self._external is None or self._external_accounts is None:
             raise InvalidToken("External tokens are not accepted.")
         identity = await self._external.verify(token)
         user = await self._external_accounts.user_for(identity)
-        return _principal(user, session_id=None)
+        return _principal(user, session_id=None, auth_time=None)
 
 
-def _principal(user: User, *, session_id: UUID | None) -> Principal:
+def _principal(
+    user: User, *, session_id: SessionId | None, auth_time: datetime | None
+) -> Principal:
     if not user.is_active:
         raise AccountDisabled("This account is deactivated.")
-    return Principal(user=user, method=AuthMethod.BEARER, session_id=session_id)
+    return Principal(
+        user=user, method=AuthMethod.BEARER, session_id=session_id, auth_time=auth_time
+    )

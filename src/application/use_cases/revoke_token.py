@@ -8,7 +8,8 @@ from enum import StrEnum
 from application.errors import InvalidToken
 from application.ports import Clock, TokenVerifier, UnitOfWorkFactory
 from application.sessions import MAX_REFRESH_TOKEN_LENGTH
-from domain.credentials import RefreshTokenFamilyId, SecretDigest
+from domain.credentials import SecretDigest
+from domain.sessions import SessionId
 
 
 class TokenTypeHint(StrEnum):
@@ -23,7 +24,7 @@ class RevokeTokenCommand:
 
 
 class RevokeToken:
-    """Revoke the session of a refresh token or of an access token (its `sid`).
+    """End the login session of a refresh token or of an access token (its `sid`).
 
     Revoking either one logs that session out: its refresh tokens stop refreshing and its
     access tokens fail at the next request. Unknown, expired or foreign tokens are ignored
@@ -43,30 +44,30 @@ class RevokeToken:
         if command.hint is TokenTypeHint.ACCESS_TOKEN:
             lookups.reverse()
         for lookup in lookups:
-            family_id = await lookup(token)
-            if family_id is not None:
-                await self._revoke(family_id)
+            session_id = await lookup(token)
+            if session_id is not None:
+                await self._end(session_id)
                 return
 
-    async def _session_of_refresh_token(self, token: str) -> RefreshTokenFamilyId | None:
+    async def _session_of_refresh_token(self, token: str) -> SessionId | None:
         if len(token) > MAX_REFRESH_TOKEN_LENGTH:
             return None
         async with self._uow() as uow:
             stored = await uow.refresh_tokens.get_by_digest(SecretDigest.of(token))
-        return stored.family_id if stored is not None else None
+        return stored.session_id if stored is not None else None
 
-    async def _session_of_access_token(self, token: str) -> RefreshTokenFamilyId | None:
+    async def _session_of_access_token(self, token: str) -> SessionId | None:
         try:
             claims = self._verifier.verify_access_token(token)
         except InvalidToken:
             return None
-        return RefreshTokenFamilyId(claims.session_id) if claims.session_id else None
+        return SessionId(claims.session_id) if claims.session_id else None
 
-    async def _revoke(self, family_id: RefreshTokenFamilyId) -> None:
+    async def _end(self, session_id: SessionId) -> None:
         async with self._uow() as uow:
-            family = await uow.refresh_tokens.get_family(family_id, for_update=True)
-            if family is None or family.is_revoked:
+            session = await uow.sessions.get(session_id, for_update=True)
+            if session is None or session.is_ended:
                 return
-            family.revoke(self._clock.now())
-            await uow.refresh_tokens.update_family(family)
+            session.end(self._clock.now())
+            await uow.sessions.update(session)
             await uow.commit()

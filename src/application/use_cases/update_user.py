@@ -24,7 +24,7 @@ class UpdateUserCommand:
 class UpdateUser:
     """Apply an admin's changes atomically, never leaving the service without an active admin.
 
-    Deactivation also revokes every login session of the user in the same transaction; their
+    Deactivation also ends every login session of the user in the same transaction; their
     access tokens and API keys fail at the next request because principals are read fresh.
 
     When the change touches role or activity, every active admin row is locked first (always in
@@ -71,6 +71,6 @@ class UpdateUser:
                 await uow.users.update(user)
                 if not user.is_active:
                     # Same transaction: a deactivated account keeps no session to refresh.
-                    await uow.refresh_tokens.revoke_families_of(user.id, now)
+                    await uow.sessions.end_all_of(user.id, now)
                 await uow.commit()
         return user

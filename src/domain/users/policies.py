@@ -59,3 +59,9 @@ def ensure_an_active_admin_remains(
         others = [admin_id for admin_id in active_admin_ids if admin_id != user.id]
         if not others:
             raise LastActiveAdmin("The change would leave no active admin.")
+
+
+def ensure_deletion_leaves_an_admin(user: User, *, active_admin_ids: Collection[UserId]) -> None:
+    """Refuse to delete the last active admin (`active_admin_ids` read under a lock)."""
+    if user.is_active_admin and not [a for a in active_admin_ids if a != user.id]:
+        raise LastActiveAdmin("Deleting this account would leave no active admin.")

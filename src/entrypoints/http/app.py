@@ -20,9 +20,9 @@ from entrypoints.http.error_registry import MAX_LISTED_ERRORS
 from entrypoints.http.middleware import BodySizeLimitMiddleware, EdgeMiddleware
 from entrypoints.http.openapi import TAGS, build_openapi
 from entrypoints.http.request_checks import MAX_JSON_VALUES
-from entrypoints.http.routes import api_keys, auth, errors, health, metrics, users
+from entrypoints.http.routes import api_keys, auth, errors, health, metrics, sessions, users
 from entrypoints.logging import configure_logging
-from entrypoints.settings import Settings, parse_trusted_proxies
+from entrypoints.settings import Settings
 
 DESCRIPTION = f"""
 Identity and accounts: register, log in with the OAuth2 password flow to get a signed JWT
@@ -55,7 +55,7 @@ class AccountsApi(FastAPI):
                 summary=self.summary,
                 description=self.description,
                 routes=self.routes,
-                password_min_length=self.state.settings.password_min_length,
+                password_min_length=self.state.settings.accounts.password_min_length,
             )
         return self.openapi_schema
 
@@ -71,7 +71,7 @@ def create_app(
     `freeze_startup_objects`: for a server process serving this one app (`entrypoints.asgi`),
     not for tests that build many apps in one process; see `process.freeze_startup_objects`.
     """
-    configure_logging(settings.log_level, settings.effective_log_format)
+    configure_logging(settings.logging.level, settings.effective_log_format)
     container = container or Container(settings=settings)
 
     @asynccontextmanager
@@ -104,23 +104,29 @@ def create_app(
     app.state.container = container
     app.state.settings = settings
     app.state.error_docs_base_url = settings.effective_error_docs_base_url
-    app.state.client_addresses = ClientAddressResolver(
-        parse_trusted_proxies(settings.forwarded_allow_ips)
-    )
+    app.state.client_addresses = ClientAddressResolver(settings.http.trusted_proxies)
     install_error_handlers(app)
 
-    add_routes(app, auth.router, users.router, api_keys.router, health.router, errors.router)
+    add_routes(
+        app,
+        auth.router,
+        users.router,
+        sessions.router,
+        api_keys.router,
+        health.router,
+        errors.router,
+    )
     # With a metrics port, Prometheus scrapes there, never through the API's port or a proxy.
-    if settings.metrics_port is None:
+    if settings.http.metrics_port is None:
         add_routes(app, metrics.router)
 
     # Added innermost first: the edge middleware wraps everything, so even a 413
     # or a CORS preflight carries the request id and security headers, and is counted.
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    if settings.cors_origins:
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.http.max_body_bytes)
+    if settings.http.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=settings.cors_origins,
+            allow_origins=settings.http.cors_origins,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
             allow_headers=[
                 "Authorization",

@@ -2,7 +2,8 @@
 
 A builder replacing authentication overrides `current_principal` (every route any credential
 may call, `/users/me` among them), `bearer_principal` and `password_change_principal`
-(credential management) and `admin_principal` (user management) in `app.dependency_overrides`.
+(credential management) and `admin_principal` and `bearer_admin_principal` (user management)
+in `app.dependency_overrides`.
 """
 
 from __future__ import annotations
@@ -86,11 +87,13 @@ current_principal = throttled(authenticate)
 bearer_principal = throttled(authenticate_bearer)
 password_change_principal = throttled(authenticate_bearer, password_change_for)
 admin_principal = throttled(authenticate, authorize=Principal.ensure_admin)
+bearer_admin_principal = throttled(authenticate_bearer, authorize=Principal.ensure_admin)
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 BearerPrincipal = Annotated[Principal, Depends(bearer_principal)]
 PasswordChangePrincipal = Annotated[Principal, Depends(password_change_principal)]
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
+BearerAdminPrincipal = Annotated[Principal, Depends(bearer_admin_principal)]
 
 
 async def require_json(request: Request) -> None:

@@ -14,6 +14,7 @@ from starlette.routing import Match
 
 from application import errors as app_errors
 from domain import errors as domain_errors
+from entrypoints.http.error_registry import BEARER_CHALLENGE
 from entrypoints.http.problems import FieldError, ProblemError, problem_response
 
 # Starlette's own refusals, by status: the problem each answers with.
@@ -42,8 +43,16 @@ def problem_for(exc: Exception) -> ProblemError:
         # The registry's generic detail: never a driver message.
         return ProblemError(exc.code)
     if isinstance(exc, app_errors.ApplicationError | domain_errors.DomainError):
-        return ProblemError(exc.code, str(exc))
+        return ProblemError(exc.code, str(exc), headers=_challenge(exc))
     return ProblemError("internal_error")
+
+
+def _challenge(exc: Exception) -> dict[str, str]:
+    """RFC 9470: a step-up refusal names the login age the operation accepts."""
+    if isinstance(exc, app_errors.ReauthenticationRequired):
+        challenge = f'error="insufficient_user_authentication", max_age={exc.max_age}'
+        return {"WWW-Authenticate": f"{BEARER_CHALLENGE}, {challenge}"}
+    return {}
 
 
 def _invalid_field(

@@ -178,6 +178,35 @@ ERRORS: dict[str, ErrorSpec] = {
             fix="List users with `GET /api/v1/users` to find the right id.",
         ),
         ErrorSpec(
+            code="reauthentication_required",
+            status=401,
+            title="Recent login required",
+            detail="This operation needs a recent login: sign in again, then retry.",
+            meaning="The operation is destructive, so the login behind the token must be recent "
+            "(RFC 9470 step-up): its `auth_time` is older than `ACCOUNTS_REAUTH_MAX_AGE_SECONDS`.",
+            causes=[
+                "Deleting an account with a token whose session started too long ago; "
+                "refreshing keeps the session's original login time.",
+            ],
+            fix="Log in again with the password grant and retry with the new access token "
+            "within the `max_age` seconds named in the `WWW-Authenticate` header.",
+            headers={
+                "WWW-Authenticate": f'{BEARER_CHALLENGE}, error="insufficient_user_authentication"'
+            },
+        ),
+        ErrorSpec(
+            code="session_not_found",
+            status=404,
+            title="Session not found",
+            detail="You have no active session with this id.",
+            meaning="The id does not name an active login session of the account.",
+            causes=[
+                "The session ended (logout, expiry, password change) or never existed.",
+                "The id belongs to another user's session.",
+            ],
+            fix="List the active sessions with `GET /api/v1/users/me/sessions`.",
+        ),
+        ErrorSpec(
             code="api_key_not_found",
             status=404,
             title="API key not found",

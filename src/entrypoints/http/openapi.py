@@ -110,6 +110,11 @@ TAGS: list[dict[str, Any]] = [
         "description": "Your own account, and user management for admins (role-based).",
     },
     {
+        "name": "sessions",
+        "description": "Your login sessions (where you are logged in) and ending them; an "
+        "admin's view of any account's sessions.",
+    },
+    {
         "name": "api keys",
         "description": "Long-lived keys for machine clients, sent as `X-API-Key`. Managed with "
         "a bearer token only.",

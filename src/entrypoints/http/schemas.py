@@ -19,10 +19,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from application.use_cases.export_account import AccountExport
 from domain.credentials import ApiKey, ApiKeyName
 from domain.credentials.api_keys import API_KEY_NAME_PATTERN
 from domain.credentials.api_keys import MAX_NAME_LENGTH as MAX_API_KEY_NAME_LENGTH
 from domain.errors import InvalidValue
+from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, FullName, Role, User
 from domain.users.policies import ABSOLUTE_MAX_PASSWORD_LENGTH
 from domain.users.values import (
@@ -435,3 +437,144 @@ class OAuthProblem(Problem):
 
     error: str = Field(examples=["invalid_grant"])
     error_description: str = Field(examples=["Invalid email or password."])
+
+
+_SESSION_EXAMPLE: dict[str, Any] = {
+    "id": "019ab2c4-7d3e-7f10-8a2b-3c4d5e6f7a8b",
+    "created_at": "2026-11-23T10:15:30Z",
+    "last_used_at": "2026-11-23T11:02:11Z",
+    "ip": "203.0.113.7",
+    "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "amr": ["pwd"],
+    "current": True,
+}
+
+
+class SessionResponse(BaseModel):
+    id: UUID
+    created_at: ResponseDateTime = Field(description="When the login happened.")
+    last_used_at: ResponseDateTime = Field(description="The last refresh (or the login).")
+    ip: str | None = Field(
+        description="The client address at login, as the rate limiter resolves it (behind "
+        "trusted proxies, from `X-Forwarded-For`); `null` when unknown."
+    )
+    user_agent: str | None = Field(
+        description="The `User-Agent` at login, cut to 256 characters; `null` when absent."
+    )
+    amr: list[str] = Field(description="How the user proved who they are (RFC 8176).")
+    current: bool = Field(description="Whether this is the session of the calling token.")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_SESSION_EXAMPLE]})
+
+    @classmethod
+    def of(cls, session: Session, current: SessionId | None) -> SessionResponse:
+        return cls(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            ip=session.client_ip,
+            user_agent=session.user_agent,
+            amr=list(session.amr),
+            current=session.id == current,
+        )
+
+
+class SessionListResponse(BaseModel):
+    items: list[SessionResponse]
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_SESSION_EXAMPLE]}]})
+
+
+_EXPORTED_SESSION_EXAMPLE: dict[str, Any] = {
+    "id": "019ab2c4-7d3e-7f10-8a2b-3c4d5e6f7a8b",
+    "created_at": "2026-11-23T10:15:30Z",
+    "last_used_at": "2026-11-23T11:02:11Z",
+    "expires_at": "2027-02-21T10:15:30Z",
+    "ended_at": None,
+    "auth_time": "2026-11-23T10:15:30Z",
+    "amr": ["pwd"],
+    "ip": "203.0.113.7",
+    "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+}
+
+
+class ExportedSession(BaseModel):
+    id: UUID
+    created_at: ResponseDateTime
+    last_used_at: ResponseDateTime
+    expires_at: ResponseDateTime
+    ended_at: ResponseDateTime | None
+    auth_time: ResponseDateTime
+    amr: list[str]
+    ip: str | None
+    user_agent: str | None
+
+    @classmethod
+    def of(cls, session: Session) -> ExportedSession:
+        return cls(
+            id=session.id,
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            ended_at=session.ended_at,
+            auth_time=session.auth_time,
+            amr=list(session.amr),
+            ip=session.client_ip,
+            user_agent=session.user_agent,
+        )
+
+
+class ExportedExternalIdentity(BaseModel):
+    issuer: str
+    subject: str
+    created_at: ResponseDateTime
+
+
+class AccountExportResponse(BaseModel):
+    """Everything the service holds about the caller (GDPR art. 15 and 20)."""
+
+    exported_at: ResponseDateTime
+    user: UserResponse
+    sessions: list[ExportedSession] = Field(
+        description="Every stored session, ended ones included until the periodic purge "
+        "removes them."
+    )
+    api_keys: list[ApiKeyResponse] = Field(description="Every key, never its secret or digest.")
+    external_identities: list[ExportedExternalIdentity] = Field(
+        description="Identities at external providers linked to the account."
+    )
+    audit_events: list[dict[str, Any]] = Field(
+        description="Audit events about the account, oldest first. Empty while the service "
+        "keeps no audit log."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "exported_at": "2026-11-23T12:00:00Z",
+                    "user": _USER_EXAMPLE,
+                    "sessions": [_EXPORTED_SESSION_EXAMPLE],
+                    "api_keys": [_API_KEY_EXAMPLE],
+                    "external_identities": [],
+                    "audit_events": [],
+                }
+            ]
+        }
+    )
+
+    @classmethod
+    def of(cls, export: AccountExport) -> AccountExportResponse:
+        return cls(
+            exported_at=export.exported_at,
+            user=UserResponse.of(export.user),
+            sessions=[ExportedSession.of(s) for s in export.sessions],
+            api_keys=[ApiKeyResponse.of(k) for k in export.api_keys],
+            external_identities=[
+                ExportedExternalIdentity(
+                    issuer=link.issuer, subject=link.subject, created_at=link.created_at
+                )
+                for link in export.external_identities
+            ],
+            audit_events=[dict(event) for event in export.audit_events],
+        )

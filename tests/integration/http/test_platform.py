@@ -34,10 +34,10 @@ async def test_unknown_paths_are_404_problems(api: Api) -> None:
 
 
 async def test_wrong_methods_are_405_with_every_allowed_method(api: Api) -> None:
-    response = await api.client.delete("/api/v1/users/me")
+    response = await api.client.put("/api/v1/users/me")
 
     assert_problem(response, 405, "method_not_allowed")
-    assert response.headers["allow"] == "GET, PATCH"
+    assert response.headers["allow"] == "GET, PATCH, DELETE"
 
 
 async def test_declared_oversized_bodies_get_413_and_close(api_factory: AppFactory) -> None:

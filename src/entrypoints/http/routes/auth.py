@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 
 from application.errors import InvalidCredentials
 from application.rate_limiting import Operation
+from application.request_context import RequestContext
 from application.sessions import IssuedTokens
 from application.use_cases.authenticate_with_password import (
     AuthenticateWithPassword,
@@ -30,6 +31,7 @@ from entrypoints.http.openapi import ALWAYS, JSON_BODY, problem_responses
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.provided import provided
 from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
+from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
 
@@ -147,7 +149,7 @@ async def issue_token(
     form = await _read_form(request)
     grant_type = _single(form, "grant_type")
     if grant_type == "password":
-        issued = await _password_grant(form, authenticate)
+        issued = await _password_grant(form, authenticate, request_context_of(request))
     elif grant_type == "refresh_token":
         issued = await _refresh_grant(form, refresh)
     else:
@@ -159,9 +161,11 @@ async def issue_token(
     )
 
 
-async def _password_grant(form: FormData, authenticate: AuthenticateWithPassword) -> IssuedTokens:
+async def _password_grant(
+    form: FormData, authenticate: AuthenticateWithPassword, context: RequestContext
+) -> IssuedTokens:
     command = PasswordGrantCommand(
-        username=_single(form, "username"), password=_single(form, "password")
+        username=_single(form, "username"), password=_single(form, "password"), context=context
     )
     try:
         return await authenticate.execute(command)
@@ -174,7 +178,7 @@ async def _refresh_grant(form: FormData, refresh: RefreshAccessToken) -> IssuedT
     try:
         return await refresh.execute(command)
     except RefreshTokenReuseDetected as exc:
-        logger.warning("refresh_token_reused", detail="session revoked")
+        logger.warning("refresh_token_reused", detail="session ended")
         raise ProblemError("invalid_grant", "The refresh token is invalid or expired.") from exc
     except InvalidCredentials as exc:
         raise ProblemError("invalid_grant", "The refresh token is invalid or expired.") from exc

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
+from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
+from application.use_cases.export_account import ExportAccount
 from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.get_user import GetUser, GetUserQuery
 from application.use_cases.list_users import ListUsers, ListUsersQuery
@@ -18,6 +20,8 @@ from domain.users import Role, UserId
 from entrypoints.container import Container
 from entrypoints.http.dependencies import (
     AdminPrincipal,
+    BearerAdminPrincipal,
+    BearerPrincipal,
     CurrentPrincipal,
     PasswordChangePrincipal,
     require_json,
@@ -27,6 +31,7 @@ from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, JSON_BODY, problem_r
 from entrypoints.http.provided import provided
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
+    AccountExportResponse,
     AdminUpdateUserRequest,
     ChangePasswordRequest,
     EmailField,
@@ -133,6 +138,52 @@ async def change_password(
         )
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/me",
+    operation_id="delete_current_user",
+    summary="Delete your own account",
+    description="Deletes the account and everything attached to it (sessions, refresh "
+    "tokens, API keys, external identity links) at once; the email can then be registered "
+    "again. Needs a bearer token (an API key gets 403 `forbidden`) from a recent login: when "
+    "the token's `auth_time` is older than `ACCOUNTS_REAUTH_MAX_AGE_SECONDS` (300 by default) "
+    "the answer is 401 `reauthentication_required` with `WWW-Authenticate: Bearer "
+    'error="insufficient_user_authentication", max_age=N` (RFC 9470): log in again and '
+    "retry. The last active admin cannot delete itself (409 `last_admin`).",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(
+        *AUTHENTICATED, "reauthentication_required", "forbidden", "last_admin", *ALWAYS
+    ),
+)
+async def delete_me(
+    principal: BearerPrincipal,
+    delete_account: Annotated[DeleteAccount, Depends(provided(Container.delete_account))],
+) -> Response:
+    await delete_account.execute(DeleteAccountCommand(principal=principal))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/me/export",
+    operation_id="export_current_user",
+    summary="Export everything held about you",
+    description="Your data as one JSON document (GDPR art. 15 and 20): the profile, every "
+    "stored session, every API key (never a secret or digest) and linked external "
+    "identities. `audit_events` stays empty while the service keeps no audit log. Needs a "
+    "bearer token (an API key gets 403 `forbidden`).",
+    response_model=AccountExportResponse,
+    responses=problem_responses(*AUTHENTICATED, "forbidden", *ALWAYS),
+)
+async def export_me(
+    principal: BearerPrincipal,
+    response: Response,
+    export_account: Annotated[ExportAccount, Depends(provided(Container.export_account))],
+) -> AccountExportResponse:
+    export = await export_account.execute(principal)
+    response.headers["Cache-Control"] = "no-store"
+    return AccountExportResponse.of(export)
 
 
 @router.get(
@@ -247,3 +298,53 @@ async def update_user(
     )
     response.headers["ETag"] = etag_of(user)
     return UserResponse.of(user)
+
+
+@router.delete(
+    "/{user_id}",
+    operation_id="delete_user",
+    summary="Delete a user (admin)",
+    description="As `DELETE /users/me`, for any account: everything attached goes with it, and "
+    "the admin's own login must be recent (401 `reauthentication_required`, RFC 9470). Send "
+    "`If-Match` with the ETag you read to refuse the deletion (412) if the user changed "
+    "meanwhile. The last active admin cannot be deleted (409 `last_admin`), also when two "
+    "admins delete each other at once. Needs a bearer token.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses(
+        *AUTHENTICATED,
+        "reauthentication_required",
+        "forbidden",
+        "user_not_found",
+        "last_admin",
+        "precondition_failed",
+        "validation_failed",
+        *ALWAYS,
+    ),
+    openapi_extra={
+        "parameters": [
+            {
+                "name": "If-Match",
+                "in": "header",
+                "required": False,
+                "description": _IF_MATCH,
+                "schema": {"type": "string", "examples": ['"v3"', '"v3", "v4"', "*"]},
+            }
+        ]
+    },
+)
+async def delete_user(
+    *,
+    request: Request,
+    user_id: UUID,
+    principal: BearerAdminPrincipal,
+    delete_account: Annotated[DeleteAccount, Depends(provided(Container.delete_account))],
+) -> Response:
+    await delete_account.execute(
+        DeleteAccountCommand(
+            principal=principal,
+            user_id=UserId(user_id),
+            if_match=parse_if_match(request.headers.getlist("If-Match")),
+        )
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
