@@ -1,6 +1,7 @@
 """The floor: the least a `GET /users/me` can do, as a plain FastAPI app.
 
-Verify the bearer token (PyJWT, HS256, issuer, audience and expiry: the service's secret), read
+Verify the bearer token (PyJWT with the service's algorithm and key, `ACCOUNTS_JWT_ALGORITHM`:
+the HS256 secret or the RS256/ES256 public key file, parsed once; issuer, audience and expiry), read
 the user by id in one asyncpg query (a pool of `ACCOUNTS_DB_POOL_SIZE` connections, 10 by
 default, prepared statement) and return it as JSON. No rate limit, no session check, no
 middleware, no access log, no metrics. Served by `bench/run.py` under the same Gunicorn settings
@@ -13,13 +14,24 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import jwt
 from fastapi import FastAPI, Header, HTTPException
 
-SECRET = os.environ["ACCOUNTS_JWT_SECRET"]
+ALGORITHM = os.environ.get("ACCOUNTS_JWT_ALGORITHM", "HS256")
+# The key prepared once, as the service prepares its own: a PEM is not parsed per request.
+KEY = (
+    jwt.PyJWS()
+    .get_algorithm_by_name(ALGORITHM)
+    .prepare_key(
+        os.environ["ACCOUNTS_JWT_SECRET"]
+        if ALGORITHM == "HS256"
+        else Path(os.environ["ACCOUNTS_JWT_PUBLIC_KEY_FILE"]).read_bytes()
+    )
+)
 ISSUER = os.environ.get("ACCOUNTS_JWT_ISSUER", "accounts")
 AUDIENCE = os.environ.get("ACCOUNTS_JWT_AUDIENCE", "accounts-api")
 DATABASE_URL = os.environ["ACCOUNTS_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
@@ -51,8 +63,8 @@ async def me(authorization: str = Header("")) -> dict[str, Any]:
     try:
         claims = jwt.decode(
             authorization.removeprefix("Bearer "),
-            SECRET,
-            algorithms=["HS256"],
+            KEY,
+            algorithms=[ALGORITHM],
             issuer=ISSUER,
             audience=AUDIENCE,
         )

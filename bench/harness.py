@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from application.rate_limiting import CONFIGURED_POLICIES
+
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 LUA = BENCH / "lua"
@@ -29,7 +31,15 @@ LATENCY_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
 # pool checkout timeout (5 s), so a stall shows up as the server's 503, not the client's guess.
 WRK_TIMEOUT_SECONDS = 10
 
+# A rate limit no benchmark or soak ever reaches, for every policy the service configures.
+UNLIMITED = "100000000/minute"
+
 _started: list[subprocess.Popen[bytes]] = []
+
+
+def unlimited_rate_limits() -> dict[str, str]:
+    """The service's environment with every rate-limit policy set to `UNLIMITED`."""
+    return {f"ACCOUNTS_RATE_LIMIT_{name.value.upper()}": UNLIMITED for name in CONFIGURED_POLICIES}
 
 
 def free_port() -> int:
@@ -111,6 +121,8 @@ class Gunicorn:
         log: Path,
         app: str | None = None,
         extra: Sequence[str] = (),
+        *,
+        ready_path: str | None = None,
     ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -134,7 +146,7 @@ class Gunicorn:
             # The app on the command line wins over the config's `wsgi_app`: same settings.
             self._command += ["--pythonpath", str(BENCH), app]
         self._log = log
-        self._ready_path = "/health/ready" if app is None else "/"
+        self._ready_path = ready_path or ("/health/ready" if app is None else "/")
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Gunicorn:
@@ -236,7 +248,11 @@ def parse_wrk(output: str) -> WrkResult:
 
 
 def run_wrk(command: Sequence[str], env: dict[str, str] | None = None) -> WrkResult:
-    process = start(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    return wait_wrk(start(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env))
+
+
+def wait_wrk(process: subprocess.Popen[bytes]) -> WrkResult:
+    """The result of a wrk started with `start` (stdout and stderr piped), once it ends."""
     output, error = process.communicate()
     _started.remove(process)
     if process.returncode != 0:

@@ -1,8 +1,10 @@
 """What rate limiting costs an authenticated request: `make bench-ratelimit`.
 
 Serves `GET /api/v1/users/me` (bearer) in-process through httpx's ASGI transport with rate
-limits disabled, on memory storage and on Redis storage, in interleaved rounds so drift hits all
-three alike, and prints each one's requests/second against the disabled baseline.
+limits disabled, on memory storage, on Redis storage, and on Redis with every call sent alone
+(`redis-alone`: without the limiter's per-turn pipeline, `bench/redis_without_pipeline.py`), in
+interleaved rounds so drift hits all alike, and prints each one's requests/second against the
+disabled baseline.
 
 Targets: memory costs under 10 %, Redis under 25 %. The database is a fresh SQLite file unless
 `--database-url` names another; Redis is `--redis-url` (default `$TEST_REDIS_URL`, else the
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import statistics
@@ -25,6 +28,7 @@ from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
+from redis_without_pipeline import redis_calls
 
 from entrypoints.container import migrate_database
 from entrypoints.http.app import create_app
@@ -32,6 +36,7 @@ from entrypoints.settings import Settings
 
 PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - a throwaway bench account
 USERS = 20
+REDIS_ALONE = "redis-alone"
 
 
 @asynccontextmanager
@@ -88,22 +93,31 @@ async def main(arguments: argparse.Namespace) -> None:
             "jwt_secret": secrets.token_urlsafe(48),
             "log_level": "WARNING",
             "rate_limit_strategy": arguments.strategy,
+            # A storage failure answers 503 and stops the run, never a request served without it.
+            "rate_limit_fail_open": False,
         }
         await asyncio.to_thread(migrate_database, Settings(**common))
         configurations = {
             "disabled": Settings(**common, rate_limit_enabled=False),
             "memory": Settings(**common, rate_limit_storage_url="memory://"),
-            "redis": Settings(
-                **common,
-                rate_limit_storage_url=arguments.redis_url,
-                rate_limit_key_prefix=f"bench-{secrets.token_hex(8)}",
-            ),
+            **{
+                name: Settings(
+                    **common,
+                    rate_limit_storage_url=arguments.redis_url,
+                    rate_limit_key_prefix=f"bench-{secrets.token_hex(8)}",
+                )
+                for name in ("redis", REDIS_ALONE)
+            },
         }
         async with AsyncExitStack() as stack:
-            clients = {
-                name: await stack.enter_async_context(serving(settings))
-                for name, settings in configurations.items()
-            }
+            clients = {}
+            for name, settings in configurations.items():
+                # The limiter is built as the app starts: only this one's sends calls alone.
+                calls: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+                if name == REDIS_ALONE:
+                    calls = redis_calls(pipelined=False)
+                with calls:
+                    clients[name] = await stack.enter_async_context(serving(settings))
             users = await tokens_for_users(clients["disabled"])
             for client in clients.values():
                 await requests_per_second(client, users, arguments.requests // 5, 4)
@@ -121,11 +135,11 @@ async def main(arguments: argparse.Namespace) -> None:
         f"concurrency {arguments.concurrency}, strategy {arguments.strategy}, "
         f"database {database_url.split('://')[0]}"
     )
-    print(f"{'storage':<10}{'req/s (median)':>16}{'vs disabled':>14}{'overhead':>10}")
+    print(f"{'storage':<12}{'req/s (median)':>16}{'vs disabled':>14}{'overhead':>10}")
     for name, rates in results.items():
         rate = statistics.median(rates)
         ratio = rate / baseline
-        print(f"{name:<10}{rate:>16.0f}{ratio:>14.3f}{(1 - ratio) * 100:>9.1f}%")
+        print(f"{name:<12}{rate:>16.0f}{ratio:>14.3f}{(1 - ratio) * 100:>9.1f}%")
 
 
 def parse_arguments() -> argparse.Namespace:

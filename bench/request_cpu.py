@@ -25,7 +25,9 @@ from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
-from run import HIGH, PASSWORD, fresh_database
+from harness import unlimited_rate_limits
+from redis_without_pipeline import redis_calls
+from run import PASSWORD, fresh_database
 
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
@@ -33,22 +35,17 @@ from entrypoints.settings import Settings
 # Under callgrind (bench-instructions) start-up runs ~50 times slower than natively.
 START_TIMEOUT_SECONDS = 300
 
+# Limits on Redis without the per-turn pipeline: what `pipeline_per_turn` is measured against.
+REDIS_ALONE = "redis-alone"
 CONFIGURATIONS = ("off", "memory", "redis")
 WARM_UP = 300
 
 
 def settings_for(limits: str, database_url: str, redis_url: str, run: str) -> Settings:
+    """The service's production settings; `limits` is off, memory, redis or redis-alone."""
     rates = {
-        f"rate_limit_{name}": HIGH
-        for name in (
-            "anonymous",
-            "user",
-            "api_key",
-            "login_ip",
-            "login_username",
-            "login_account",
-            "register",
-        )
+        name.removeprefix("ACCOUNTS_").lower(): value
+        for name, value in unlimited_rate_limits().items()
     }
     return Settings(
         env="production",
@@ -59,17 +56,30 @@ def settings_for(limits: str, database_url: str, redis_url: str, run: str) -> Se
         log_level="INFO",
         log_format="json",
         rate_limit_enabled=limits != "off",
-        rate_limit_storage_url=redis_url if limits == "redis" else "memory://",
+        rate_limit_storage_url=redis_url if limits.startswith("redis") else "memory://",
         rate_limit_key_prefix=f"bench-cpu-{run}",
+        # A storage failure answers 503 and fails the cell, never a request counted without it.
+        rate_limit_fail_open=False,
         **rates,
     )
 
 
 @contextlib.asynccontextmanager
-async def started(settings: Settings) -> AsyncIterator[Any]:
+async def started(
+    settings: Settings, limits: str = "", slow_redis_url: str | None = None
+) -> AsyncIterator[Any]:
+    """The app started; with limits `redis-alone`, its Redis limiter sends each call alone.
+
+    `slow_redis_url` (for callgrind): both Redis limiters call through a client of their own on
+    that Redis, with long timeouts (`redis_without_pipeline.redis_calls`).
+    """
     app = create_app(settings)
-    async with LifespanManager(app, startup_timeout=START_TIMEOUT_SECONDS) as manager:
-        yield manager.app
+    calls: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+    if limits == REDIS_ALONE or (limits == "redis" and slow_redis_url is not None):
+        calls = redis_calls(pipelined=limits == "redis", slow_url=slow_redis_url)
+    with calls:
+        async with LifespanManager(app, startup_timeout=START_TIMEOUT_SECONDS) as manager:
+            yield manager.app
 
 
 async def credentials(app: Any) -> dict[str, list[tuple[bytes, bytes]]]:
@@ -155,7 +165,7 @@ async def measure(args: argparse.Namespace, database_url: str) -> dict[str, dict
     for _ in range(args.rounds):
         for limits in args.limits.split(","):
             settings = settings_for(limits, database_url, args.redis_url, run)
-            async with started(settings) as app:
+            async with started(settings, limits) as app:
                 headers = await credentials(app)
                 for name, path in PATHS.items():
                     micros = await cpu_per_request(app, path, headers[name], args.requests)

@@ -94,7 +94,7 @@ async def child(args: argparse.Namespace) -> None:
         await _count(markers, app, "/", [], args)
         return
     settings = settings_for(args.limits, args.database_url, args.redis_url, args.run)
-    async with started(settings) as app:
+    async with started(settings, args.limits, args.redis_url) as app:
         headers = await credentials(app)
         if args.scenario == FLOOR:
             # The floor app reads its secret and database from the environment at import, as
@@ -190,9 +190,10 @@ def main() -> None:
     parser.add_argument(
         "--cells",
         default="floor:-,me_bearer:off,me_bearer:memory,me_bearer:redis,me_api_key:redis,live:off",
-        help="scenario:limits pairs (scenarios: floor, me_bearer, me_api_key, live; the floor "
-        "app of `bench/floor_app.py` answers the bearer request with a token check and one "
-        "SELECT, nothing else)",
+        help="scenario:limits pairs (scenarios: floor, me_bearer, me_api_key, live; limits: off, "
+        "memory, redis, redis-alone: Redis without the per-turn pipeline; the floor app of "
+        "`bench/floor_app.py` answers the bearer request with a token check and one SELECT, "
+        "nothing else)",
     )
     parser.add_argument("--jobs", type=int, default=cores(), help="cells counted at once")
     # The child's own arguments, when this script runs itself under valgrind.

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from bench.harness import unlimited_rate_limits
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
@@ -31,7 +32,6 @@ SECONDS = float(os.environ.get("SOAK_SECONDS", "15"))
 CONNECTIONS = 64
 WORKERS = 2
 MAX_RSS_GROWTH = 0.10
-UNLIMITED = "10000000/minute"
 
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,18 +49,7 @@ def gunicorn(
         "ACCOUNTS_LOG_LEVEL": "WARNING",
         "ACCOUNTS_RATE_LIMIT_STORAGE_URL": redis_url,
         "ACCOUNTS_RATE_LIMIT_KEY_PREFIX": f"soak-{secrets.token_hex(4)}",
-        **{
-            f"ACCOUNTS_RATE_LIMIT_{name}": UNLIMITED
-            for name in (
-                "ANONYMOUS",
-                "USER",
-                "API_KEY",
-                "LOGIN_IP",
-                "LOGIN_USERNAME",
-                "LOGIN_ACCOUNT",
-                "REGISTER",
-            )
-        },
+        **unlimited_rate_limits(),
         "WEB_CONCURRENCY": str(WORKERS),
         "ACCOUNTS_HOST": "127.0.0.1",
         "ACCOUNTS_PORT": str(port),
