@@ -58,11 +58,11 @@ from harness import (
 )
 
 from adapters.identity.password_hasher import Argon2PasswordHasher
-from entrypoints.settings import Settings
+from entrypoints.settings import TokenSettings
 
 PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - throwaway bench accounts
 JWT_ALGORITHMS = ("HS256", "RS256")
-SERVICE_JWT_ALGORITHM: str = Settings.model_fields["jwt_algorithm"].default
+SERVICE_JWT_ALGORITHM: str = TokenSettings.model_fields["algorithm"].default
 LOGIN_STORM_CONNECTIONS = 64
 # How long the service idles after its last cell before its workers' memory is read.
 SETTLE_SECONDS = 3.0

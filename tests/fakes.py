@@ -20,6 +20,7 @@ from application.errors import (
     EmailAlreadyRegistered,
     ExternalIdentityTaken,
     InvalidToken,
+    StorageNotMigrated,
     StorageUnavailable,
 )
 from application.ports import (
@@ -46,7 +47,7 @@ from application.ports import (
     UnitOfWork,
     UserRepository,
 )
-from application.ports.persistence import UserFilter
+from application.ports.persistence import DatabaseProbe, UserFilter
 from application.ports.rate_limiting import (
     Charge,
     RateLimiter,
@@ -728,3 +729,16 @@ class RecordingRateLimitObserver(RateLimitObserver):
 
     def storage_unavailable(self, error: StorageUnavailable, *, failed_open: bool) -> None:
         self.failures.append((error, failed_open))
+
+
+class FakeDatabaseProbe(DatabaseProbe):
+    """A database whose `state` a test sets: `ok`, `not_migrated` or `unavailable`."""
+
+    def __init__(self, state: str = "ok") -> None:
+        self.state = state
+
+    async def check(self) -> None:
+        if self.state == "not_migrated":
+            raise StorageNotMigrated("The fake database has no schema.")
+        if self.state == "unavailable":
+            raise StorageUnavailable("The fake database is down.")

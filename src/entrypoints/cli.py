@@ -9,10 +9,12 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from dependency_injector.providers import Provider
 
 from application.errors import (
     ApplicationError,
@@ -27,10 +29,10 @@ from domain.errors import DomainError
 from domain.users import Role
 from entrypoints.container import (
     Container,
-    build_services,
     check_database,
     database_location,
     migrate_database,
+    open_resources,
     resolve,
     shutdown,
 )
@@ -183,7 +185,7 @@ def create_admin(
 
 async def _create_admin(settings: Settings, email: str, password: str, full_name: str) -> str:
     container = Container(settings=settings)
-    await build_services(container)
+    await open_resources(container)
     try:
         register: RegisterUser = await resolve(container.register_user)
         user = await register.execute(
@@ -197,49 +199,39 @@ async def _create_admin(settings: Settings, email: str, password: str, full_name
 @cli.command("purge-sessions")
 def purge_sessions() -> None:
     """Delete ended and expired login sessions with their refresh tokens (run it daily)."""
-    settings = _settings()
-    try:
-        purged = asyncio.run(_purge_sessions(settings))
-    except StorageNotMigrated:
-        raise _not_migrated("purge-sessions", settings) from None
-    except StorageUnavailable:
-        typer.echo("purge-sessions: the database is unavailable", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(json.dumps({"purged_sessions": purged}))
-
-
-async def _purge_sessions(settings: Settings) -> int:
-    container = Container(settings=settings)
-    await build_services(container)
-    try:
-        purge: PurgeEndedSessions = await resolve(container.purge_ended_sessions)
-        return await purge.execute()
-    finally:
-        await shutdown(container)
+    _purge("purge-sessions", "purged_sessions", lambda c: c.purge_ended_sessions)
 
 
 @cli.command("purge-audit")
 def purge_audit() -> None:
     """Delete audit events older than ACCOUNTS_AUDIT_RETENTION_DAYS (run it daily)."""
+    _purge("purge-audit", "purged_audit_events", lambda c: c.purge_audit_events)
+
+
+Purge = PurgeEndedSessions | PurgeAuditEvents
+
+
+def _purge(command: str, counted: str, use_case: Callable[[Container], Provider[Any]]) -> None:
+    """Run a purge use case on its own container and print how many records it removed."""
     settings = _settings()
+
+    async def run() -> int:
+        container = Container(settings=settings)
+        await open_resources(container)
+        try:
+            purge: Purge = await resolve(use_case(container))
+            return await purge.execute()
+        finally:
+            await shutdown(container)
+
     try:
-        purged = asyncio.run(_purge_audit(settings))
+        purged = asyncio.run(run())
     except StorageNotMigrated:
-        raise _not_migrated("purge-audit", settings) from None
+        raise _not_migrated(command, settings) from None
     except StorageUnavailable:
-        typer.echo("purge-audit: the database is unavailable", err=True)
+        typer.echo(f"{command}: the database is unavailable", err=True)
         raise typer.Exit(1) from None
-    typer.echo(json.dumps({"purged_audit_events": purged}))
-
-
-async def _purge_audit(settings: Settings) -> int:
-    container = Container(settings=settings)
-    await build_services(container)
-    try:
-        purge: PurgeAuditEvents = await resolve(container.purge_audit_events)
-        return await purge.execute()
-    finally:
-        await shutdown(container)
+    typer.echo(json.dumps({counted: purged}))
 
 
 @cli.command()

@@ -1,7 +1,9 @@
 """The composition root: the only module that imports adapters.
 
 Everything with a lifetime (engine, hashing threads) is a `providers.Resource`, opened in the
-app's lifespan and closed after it; tests replace any provider with `.override(...)`.
+app's lifespan and closed after it; every singleton is built once when it starts (`start`).
+Tests replace any provider with `.override(...)`. A new use case is one provider here; a route
+takes it with `Depends(provided(Container.<name>))`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -21,7 +22,13 @@ from adapters.identity.external_tokens import JwksTokenVerifier
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from adapters.identity.password_hasher import Argon2PasswordHasher
 from adapters.identity.pseudonyms import HmacPseudonymizer
-from adapters.persistence.database import create_engine, create_session_factory, describe, ping
+from adapters.persistence.database import (
+    SqlAlchemyDatabaseProbe,
+    create_engine,
+    create_session_factory,
+    describe,
+    ping,
+)
 from adapters.persistence.gate import ConnectionGate
 from adapters.persistence.principal_reader import SqlAlchemyPrincipalReader
 from adapters.persistence.unit_of_work import unit_of_work_factory
@@ -37,6 +44,7 @@ from application.rate_limiting import Throttle
 from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
+from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.create_api_key import CreateApiKey
 from application.use_cases.delete_account import DeleteAccount
 from application.use_cases.delete_api_key import DeleteApiKey
@@ -156,6 +164,15 @@ async def _rate_limiter(settings: Settings) -> AsyncIterator[RateLimiter]:
         key_prefix=settings.rate_limits.key_prefix,
     ) as limiter:
         yield limiter
+
+
+def _throttle(enabled: bool, **arguments: Any) -> Throttle | None:
+    """The rate limits, or None when they are off: nothing is counted and no header is sent."""
+    return Throttle(**arguments) if enabled else None
+
+
+def _watch_pool(metrics: Metrics, engine: AsyncEngine) -> None:
+    metrics.watch_pool(engine)
 
 
 class Container(containers.DeclarativeContainer):
@@ -300,48 +317,19 @@ class Container(containers.DeclarativeContainer):
     rate_limiter = providers.Resource(_rate_limiter, settings)
     rate_limit_observer = providers.Singleton(PrometheusRateLimitObserver, metrics)
     throttle = providers.Singleton(
-        Throttle,
+        _throttle,
+        enabled=settings.provided.rate_limits.enabled,
         limiter=rate_limiter,
         policies=settings.provided.rate_limits.policies.call(),
         observer=rate_limit_observer,
         fail_open=settings.provided.rate_limits.fail_open,
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """Everything the HTTP layer calls, resolved once at start-up (no per-request graphs)."""
-
-    register_user: RegisterUser
-    authenticate: AuthenticateWithPassword
-    refresh: RefreshAccessToken
-    revoke: RevokeToken
-    resolve_principal: ResolvePrincipal
-    resolve_api_key: ResolveApiKeyPrincipal
-    change_password: ChangePassword
-    create_api_key: CreateApiKey
-    list_api_keys: ListApiKeys
-    delete_api_key: DeleteApiKey
-    get_own_profile: GetOwnProfile
-    update_own_profile: UpdateOwnProfile
-    list_users: ListUsers
-    get_user: GetUser
-    update_user: UpdateUser
-    list_audit_events: ListAuditEvents
-    list_sessions: ListSessions
-    end_session: EndSession
-    end_all_sessions: EndAllSessions
-    delete_account: DeleteAccount
-    export_account: ExportAccount
-    engine: AsyncEngine
-    metrics: Metrics
-    # None when ACCOUNTS_RATE_LIMIT_ENABLED=false: nothing is counted and no header is sent.
-    throttle: Throttle | None
-
-    async def check_database(self) -> None:
-        """Raise `StorageNotMigrated` when the database has no schema, `StorageUnavailable`
-        when it does not answer."""
-        await ping(self.engine)
+    pool_metrics = providers.Resource(_watch_pool, metrics, engine)
+    check_readiness = providers.Singleton(
+        CheckReadiness,
+        database=providers.Singleton(SqlAlchemyDatabaseProbe, engine),
+        throttle=throttle,
+    )
 
 
 async def resolve(provider: providers.Provider[Any]) -> Any:
@@ -350,43 +338,25 @@ async def resolve(provider: providers.Provider[Any]) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-async def build_services(container: Container) -> Services:
-    """Open the container's resources and resolve every service once."""
-    await _resolve_resources(container)
-    return Services(
-        register_user=await resolve(container.register_user),
-        authenticate=await resolve(container.authenticate),
-        refresh=await resolve(container.refresh),
-        revoke=await resolve(container.revoke),
-        resolve_principal=await resolve(container.resolve_principal),
-        resolve_api_key=await resolve(container.resolve_api_key),
-        change_password=await resolve(container.change_password),
-        create_api_key=await resolve(container.create_api_key),
-        list_api_keys=await resolve(container.list_api_keys),
-        delete_api_key=await resolve(container.delete_api_key),
-        get_own_profile=await resolve(container.get_own_profile),
-        update_own_profile=await resolve(container.update_own_profile),
-        list_users=await resolve(container.list_users),
-        get_user=await resolve(container.get_user),
-        update_user=await resolve(container.update_user),
-        list_audit_events=await resolve(container.list_audit_events),
-        list_sessions=await resolve(container.list_sessions),
-        end_session=await resolve(container.end_session),
-        end_all_sessions=await resolve(container.end_all_sessions),
-        delete_account=await resolve(container.delete_account),
-        export_account=await resolve(container.export_account),
-        engine=await resolve(container.engine),
-        metrics=await resolve(container.metrics),
-        throttle=(
-            await resolve(container.throttle) if container.settings().rate_limits.enabled else None
-        ),
-    )
-
-
-async def _resolve_resources(container: Container) -> None:
+async def open_resources(container: Container) -> None:
+    """Open every resource of the container (engine, hashing threads, rate-limit store)."""
     result = container.init_resources()
     if inspect.isawaitable(result):
         await result
+
+
+async def start(container: Container) -> dict[str, Any]:
+    """Open the resources, then build each singleton once: name -> instance.
+
+    Built here rather than per request: a singleton built on an async resource hands back a
+    new awaitable at every call.
+    """
+    await open_resources(container)
+    return {
+        name: await resolve(provider)
+        for name, provider in container.providers.items()
+        if isinstance(provider, providers.BaseSingleton)
+    }
 
 
 async def shutdown(container: Container) -> None:
@@ -397,7 +367,8 @@ async def shutdown(container: Container) -> None:
 
 
 async def check_database(settings: Settings) -> None:
-    """As `Services.check_database`, on an engine of its own, for commands that need a schema."""
+    """Whether the database answers and holds the schema, on an engine of its own, for
+    commands that need a schema: raises `StorageNotMigrated` or `StorageUnavailable`."""
     engine = create_engine(
         settings.database.url,
         pool_size=1,

@@ -11,10 +11,10 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from entrypoints.http.dependencies import (
-    bearer_principal,
-    current_principal,
-    require_admin,
-    require_bearer_admin,
+    admin_principal,
+    authenticate,
+    authenticate_bearer,
+    bearer_admin_principal,
 )
 
 SOME_ID = "00000000-0000-7000-8000-000000000000"
@@ -46,18 +46,18 @@ class Operation:
 
     @property
     def needs_admin(self) -> bool:
-        return self.depends_on(require_admin) or self.depends_on(require_bearer_admin)
+        return self.depends_on(admin_principal) or self.depends_on(bearer_admin_principal)
 
     @property
     def needs_credentials(self) -> bool:
-        # Credential-management routes authenticate through `bearer_principal`, which offers
-        # only the bearer scheme in the OpenAPI document and delegates to `current_principal`.
-        return self.depends_on(current_principal) or self.depends_on(bearer_principal)
+        # Every principal dependency wraps one of these; credential-management routes use
+        # `authenticate_bearer`, which offers only the bearer scheme in the OpenAPI document.
+        return self.depends_on(authenticate) or self.depends_on(authenticate_bearer)
 
 
 def _in_tree(dependant: Dependant, dependency: Callable[..., Any]) -> bool:
     call = dependant.call
-    # `throttled(current_principal)` wraps the dependency; functools.wraps keeps the original.
+    # `throttled(authenticate)` wraps the dependency; functools.wraps keeps the original.
     if call is dependency or getattr(call, "__wrapped__", None) is dependency:
         return True
     return any(_in_tree(sub, dependency) for sub in dependant.dependencies)

@@ -3,7 +3,7 @@
 The operations are read from the app's router, not listed here, so a route added tomorrow is
 checked tomorrow: every operation is either in `ANONYMOUS` (a deliberate, reviewed list) or
 answers 401 to a caller without credentials; every operation whose dependencies include
-`require_admin` answers 403 to a normal user, by bearer token and by API key.
+`admin_principal` answers 403 to a normal user, by bearer token and by API key.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The pure checks of `CheckedRoute`: values in a JSON body, repeated query parameters."""
+"""The pure checks of `request_checks`: values in a JSON body, repeated query parameters."""
 
 from __future__ import annotations
 

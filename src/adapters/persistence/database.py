@@ -17,6 +17,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from adapters.persistence.errors import NOT_MIGRATED_MESSAGE, translate_errors
 from application.errors import StorageNotMigrated
+from application.ports.persistence import DatabaseProbe
 
 T = TypeVar("T")
 
@@ -96,6 +97,16 @@ async def ping(engine: AsyncEngine) -> None:
         async with asyncio.timeout(PING_TIMEOUT_SECONDS):
             if await retry_once(revision) is None:
                 raise StorageNotMigrated(NOT_MIGRATED_MESSAGE)
+
+
+class SqlAlchemyDatabaseProbe(DatabaseProbe):
+    """The readiness check of the engine's database (`ping`)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def check(self) -> None:
+        await ping(self._engine)
 
 
 def sqlite_file(url: URL | str) -> Path | None:

@@ -231,6 +231,15 @@ class PrincipalReader(Protocol):
         ...
 
 
+class DatabaseProbe(Protocol):
+    """Tells whether the database answers and holds the schema."""
+
+    async def check(self) -> None:
+        """Raise `StorageNotMigrated` when it has no schema, `StorageUnavailable` when it does
+        not answer."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: leaving the block without `commit()` rolls everything back."""
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 
 from entrypoints import process
-from entrypoints.container import Container, build_services, shutdown
+from entrypoints.container import Container, shutdown, start
 from entrypoints.http.client_ip import ClientAddressResolver
 from entrypoints.http.docs import install_docs
 from entrypoints.http.error_handlers import install_error_handlers
@@ -29,7 +31,6 @@ from entrypoints.http.routes import (
     users,
 )
 from entrypoints.logging import configure_logging
-from entrypoints.metrics import Metrics
 from entrypoints.settings import Settings
 
 DESCRIPTION = f"""
@@ -84,8 +85,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.services = await build_services(container)
-        app.state.services.metrics.watch_pool(app.state.services.engine)
+        app.state.provided = await start(container)
         if freeze_startup_objects:
             process.freeze_startup_objects()
         try:
@@ -116,7 +116,7 @@ def create_app(
     app.state.client_addresses = ClientAddressResolver(settings.http.trusted_proxies)
     install_error_handlers(app)
 
-    _add_routes(
+    add_routes(
         app,
         auth.router,
         users.router,
@@ -128,7 +128,7 @@ def create_app(
     )
     # With a metrics port, Prometheus scrapes there, never through the API's port or a proxy.
     if settings.http.metrics_port is None:
-        _add_routes(app, metrics.router)
+        add_routes(app, metrics.router)
 
     # Added innermost first: the edge middleware wraps everything, so even a 413
     # or a CORS preflight carries the request id and security headers, and is counted.
@@ -155,24 +155,28 @@ def create_app(
             ],
             max_age=600,
         )
-    app.add_middleware(EdgeMiddleware, metrics=lambda: _metrics_of(app))
+    app.add_middleware(EdgeMiddleware, metrics=container.metrics)
     return app
 
 
-def _add_routes(app: FastAPI, *routers: APIRouter) -> None:
-    """Each router's routes straight onto the app's own router, in order.
+def add_routes(app: FastAPI, *routers: APIRouter) -> None:
+    """Each router's routes declared again on the app's own router, in order.
 
-    Not `app.include_router`: since FastAPI 0.137 it keeps every included router as a node
-    that each request walks, matching the route twice through it, before the route is
-    reached: a sixth of a `/health/live` request's instructions and 5 % of an authenticated
-    `/users/me` (`make bench-instructions`). The routers carry their full prefix and declare
-    no dependencies or defaults an inclusion would add, so their routes are complete as they
-    stand.
+    Not `app.include_router`, which keeps each included router as a node every request walks
+    before reaching its route. Declared on the app, with every argument `add_api_route` takes
+    read back from the route that took it, so `app.dependency_overrides` reaches them.
     """
+    arguments = [
+        name
+        for name in inspect.signature(app.router.add_api_route).parameters
+        if name not in {"path", "endpoint"}
+    ]
     for router in routers:
-        app.router.routes.extend(router.routes)
-
-
-def _metrics_of(app: FastAPI) -> Metrics | None:
-    services = getattr(app.state, "services", None)
-    return services.metrics if services is not None else None
+        for route in router.routes:
+            if not isinstance(route, APIRoute):
+                raise TypeError(f"{route!r} is not an APIRoute")
+            app.router.add_api_route(
+                route.path,
+                route.endpoint,
+                **{name: getattr(route, name) for name in arguments if hasattr(route, name)},
+            )

@@ -1,4 +1,10 @@
-"""FastAPI dependencies: the services, the caller's principal, and role checks."""
+"""FastAPI dependencies: the caller's principal (one per kind of caller), and the media type.
+
+A builder replacing authentication overrides `current_principal` (every route any credential
+may call, `/users/me` among them), `bearer_principal` and `password_change_principal`
+(credential management) and `admin_principal` and `bearer_admin_principal` (user management)
+in `app.dependency_overrides`.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,10 @@ from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from application.principal import Principal
 from application.rate_limiting import password_change_for
-from entrypoints.container import Services
+from entrypoints.container import Container
 from entrypoints.http.media_types import is_json, media_type_of
 from entrypoints.http.problems import ProblemError
+from entrypoints.http.provided import provided_to
 from entrypoints.http.rate_limits import throttled
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
@@ -37,22 +44,7 @@ api_key_scheme = APIKeyHeader(
 )
 
 
-def services_of(request: Request) -> Services:
-    """The services the app's lifespan built."""
-    services: Services = request.app.state.services
-    return services
-
-
-async def get_services(request: Request) -> Services:
-    # Async, like every dependency here: FastAPI runs a plain `def` dependency in its thread
-    # pool, a thread hop per request for a dictionary lookup.
-    return services_of(request)
-
-
-ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-async def current_principal(
+async def authenticate(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
@@ -61,18 +53,15 @@ async def current_principal(
 
     A bearer token or an API key, not both: two credentials that might name two accounts
     are refused rather than silently preferring one.
-
-    The services are read from the request rather than declared as a dependency: each
-    dependency FastAPI solves costs every authenticated request ~55,000 instructions of
-    bookkeeping, 2.7 % of a `/users/me` (`make bench-instructions`).
     """
-    services = services_of(request)
     if token and api_key:
         raise ProblemError("invalid_token", "Send either a bearer token or an API key, not both.")
     if token:
-        principal = await services.resolve_principal.execute(token, request_context_of(request))
+        principal = await provided_to(request, Container.resolve_principal).execute(
+            token, request_context_of(request)
+        )
     elif api_key:
-        principal = await services.resolve_api_key.execute(api_key)
+        principal = await provided_to(request, Container.resolve_api_key).execute(api_key)
     else:
         raise ProblemError("not_authenticated")
     # Async on purpose: bound here, the user id reaches the access-log line of this request.
@@ -81,7 +70,7 @@ async def current_principal(
     return principal
 
 
-async def bearer_principal(
+async def authenticate_bearer(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
@@ -92,33 +81,22 @@ async def bearer_principal(
     OpenAPI document stopped offering the API key for these routes.
     """
     api_key = request.headers.get(API_KEY_HEADER)
-    return await current_principal(request, token, api_key)
+    return await authenticate(request, token, api_key)
 
 
-# Every authenticated route spends the caller's rate limit (see `throttled`).
-CurrentPrincipal = Annotated[Principal, Depends(throttled(current_principal))]
-BearerPrincipal = Annotated[Principal, Depends(throttled(bearer_principal))]
-PasswordChangePrincipal = Annotated[
-    Principal, Depends(throttled(bearer_principal, password_change_for))
-]
+# Every authenticated route spends the caller's rate limit, then makes the request checks
+# (see `throttled`).
+current_principal = throttled(authenticate)
+bearer_principal = throttled(authenticate_bearer)
+password_change_principal = throttled(authenticate_bearer, password_change_for)
+admin_principal = throttled(authenticate, authorize=Principal.ensure_admin)
+bearer_admin_principal = throttled(authenticate_bearer, authorize=Principal.ensure_admin)
 
-
-async def require_admin(principal: CurrentPrincipal) -> Principal:
-    """The caller, if an admin right now; 403 `forbidden` otherwise."""
-    principal.ensure_admin()
-    return principal
-
-
-AdminPrincipal = Annotated[Principal, Depends(require_admin)]
-
-
-async def require_bearer_admin(principal: BearerPrincipal) -> Principal:
-    """The caller of a bearer-only admin route, if an admin right now; 403 otherwise."""
-    principal.ensure_admin()
-    return principal
-
-
-BearerAdminPrincipal = Annotated[Principal, Depends(require_bearer_admin)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+BearerPrincipal = Annotated[Principal, Depends(bearer_principal)]
+PasswordChangePrincipal = Annotated[Principal, Depends(password_change_principal)]
+AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
+BearerAdminPrincipal = Annotated[Principal, Depends(bearer_admin_principal)]
 
 
 async def require_json(request: Request) -> None:

@@ -46,7 +46,7 @@ class EdgeMiddleware:
 
     def __init__(self, app: ASGIApp, metrics: Callable[[], Metrics | None]) -> None:
         self.app = app
-        # Read per request: the metrics live in the services the lifespan builds.
+        # Read per request: tests and builders may swap the container's metrics.
         self._metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

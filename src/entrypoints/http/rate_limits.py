@@ -1,7 +1,8 @@
 """Rate limits at the HTTP edge: the dependencies that spend them, and the headers reporting them.
 
-A limited route spends its policies in a dependency (see `OPERATION_POLICIES` for which) and
-leaves the decision in the request state; the edge middleware writes the `RateLimit` and
+A limited route spends its policies in a dependency (see `OPERATION_POLICIES` for which),
+then makes the request checks (`request_checks.check_request`), and leaves the decision in the
+request state; the edge middleware writes the `RateLimit` and
 `RateLimit-Policy` headers from it (`add_rate_limit_headers`) on whatever response the request
 ends with, 401 and 422 included. Routes without such a dependency (health, metrics, docs,
 error pages) get none.
@@ -21,9 +22,18 @@ from starlette.types import Message
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import RateLimitStatus
 from application.principal import Principal
-from application.rate_limiting import Caller, Operation, RateLimitDecision, operation_for
+from application.rate_limiting import (
+    Caller,
+    Operation,
+    RateLimitDecision,
+    Throttle,
+    operation_for,
+)
+from entrypoints.container import Container
 from entrypoints.http.media_types import FORM, media_type_of
 from entrypoints.http.problems import ProblemError
+from entrypoints.http.provided import provided_to
+from entrypoints.http.request_checks import check_request
 
 STATE_KEY = "rate_limit"
 
@@ -66,14 +76,14 @@ async def enforce(request: Request, operation: Operation, caller: Caller) -> Non
     Does nothing when rate limiting is off. The decision stays in the request state for the
     headers, so a refusal carries them too.
     """
-    throttle = request.app.state.services.throttle
+    throttle: Throttle | None = provided_to(request, Container.throttle)
     if throttle is None:
         return
     decision: RateLimitDecision = await throttle.spend(operation, caller)
     setattr(request.state, STATE_KEY, decision)
     refusal = decision.refusal
     if refusal is not None:
-        request.app.state.services.metrics.rate_limited.labels(refusal.policy.name).inc()
+        provided_to(request, Container.metrics).rate_limited.labels(refusal.policy.name).inc()
         wait = retry_after(refusal)
         raise ProblemError(
             "rate_limited",
@@ -89,10 +99,12 @@ def client_of(request: Request) -> str:
 
 
 def rate_limited(operation: Operation) -> Callable[[Request], Awaitable[None]]:
-    """A dependency spending `operation` for the client address, for anonymous routes."""
+    """A dependency spending `operation` for the client address, then making the request
+    checks, for anonymous routes."""
 
     async def spend_for_client(request: Request) -> None:
         await enforce(request, operation, Caller(client=client_of(request)))
+        await check_request(request)
 
     return spend_for_client
 
@@ -128,14 +140,18 @@ async def rate_limit_token_request(request: Request) -> None:
 def throttled(
     authenticate: Callable[..., Awaitable[Principal]],
     operation: Callable[[Principal], Operation] = operation_for,
+    *,
+    authorize: Callable[[Principal], None] | None = None,
 ) -> Callable[..., Awaitable[Principal]]:
-    """`authenticate` (a FastAPI dependency) that also spends the caller's rate limit.
+    """`authenticate` (a FastAPI dependency) that also spends the caller's rate limit, then
+    `authorize`s the principal and makes the request checks.
 
     Once the principal is known: what `operation` says it costs (by default its own policy,
     per user or per API key). When credentials are
     missing or rejected: the client address's `anonymous` policy, so floods of invalid tokens
     are limited too. `functools.wraps` lets FastAPI resolve the wrapped dependency's parameters
-    as before, so authentication itself stays untouched.
+    as before, so authentication itself stays untouched. The checks come last, so their
+    refusals carry the `RateLimit` headers and never come before a 401 or a 403.
     """
 
     @functools.wraps(authenticate)
@@ -159,6 +175,9 @@ def throttled(
                 principal=principal,
             ),
         )
+        if authorize is not None:
+            authorize(principal)
+        await check_request(request)
         return principal
 
     return authenticate_then_spend

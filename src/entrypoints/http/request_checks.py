@@ -1,12 +1,15 @@
-"""Refusals every operation makes after its own dependencies and before FastAPI validates.
+"""Refusals every API operation makes after authentication and rate limits, before FastAPI
+validates its parameters and body.
 
-`CheckedRoute` appends one dependency to each route that needs it. Appended last, it runs
-after authentication and rate limits (so its refusals carry the `RateLimit` headers and never
-come before a 401) and before FastAPI validates the parameters and the body:
+`check_request` runs at the end of the rate-limit step every API operation takes
+(`rate_limits.throttled`, `rate_limits.rate_limited`), so its refusals carry the `RateLimit`
+headers and never come before a 401. What it checks is what the operation publishes in the
+OpenAPI document:
 
-- a JSON body may hold at most `MAX_JSON_VALUES` values. Validating costs in proportion to
-  the values (every unknown field is an error to build and report), while counting stops
-  after `MAX_JSON_VALUES` of them, so a hostile body costs its parse and little more;
+- a JSON body of an operation taking one may hold at most `MAX_JSON_VALUES` values.
+  Validating costs in proportion to the values (every unknown field is an error to build and
+  report), while counting stops after `MAX_JSON_VALUES` of them, so a hostile body costs its
+  parse and little more;
 - a query parameter the operation declares single-valued may be sent once: FastAPI would
   silently take the last of `?role=user&role=admin`, and an ambiguous request is refused
   rather than guessed at. Parameters the operation does not declare stay ignored.
@@ -15,22 +18,16 @@ come before a 401) and before FastAPI validates the parameters and the body:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
-from collections.abc import Set as AbstractSet
-from types import UnionType
-from typing import Any, Union, get_args, get_origin
+from collections.abc import Collection, Iterable, Mapping
+from typing import Any
 
-from fastapi import Depends, params
-from fastapi.dependencies.utils import get_flat_params, get_parameterless_sub_dependant
-from fastapi.routing import APIRoute
 from starlette.requests import Request
 
+from entrypoints.http.media_types import is_json, media_type_of
 from entrypoints.http.problems import FieldError, ProblemError
 
 # Some thirty times the largest body an operation takes today (three values).
 MAX_JSON_VALUES = 100
-
-Check = Callable[[Request], Awaitable[None]]
 
 
 def holds_more_values_than(document: object, limit: int) -> bool:
@@ -54,6 +51,20 @@ def holds_more_values_than(document: object, limit: int) -> bool:
             return True
         pending.extend(children)
     return False
+
+
+async def check_request(request: Request) -> None:
+    """422 `validation_failed` for a repeated single-valued query parameter, then for a JSON
+    body of more than `MAX_JSON_VALUES` values."""
+    query = request.scope["query_string"]
+    json_body = "content-type" in request.headers and is_json(media_type_of(request))
+    if not query and not json_body:
+        return
+    operation = _operation(request)
+    if query:
+        refuse_repeated_parameters(request, _single_valued_query(operation))
+    if json_body and "application/json" in operation.get("requestBody", {}).get("content", {}):
+        await refuse_too_many_values(request)
 
 
 async def refuse_too_many_values(request: Request) -> None:
@@ -90,79 +101,41 @@ def repeated_parameters(
     return {name: count for name, count in counts.items() if count > 1}
 
 
-def refuse_repeated_parameters(single_valued: Collection[str]) -> Check:
-    """A check answering 422 `validation_failed` naming each repeated parameter."""
-
-    async def check(request: Request) -> None:
-        if not request.scope["query_string"]:
-            return
-        repeated = repeated_parameters(request.query_params.multi_items(), single_valued)
-        if repeated:
-            raise ProblemError(
-                "validation_failed",
-                errors=[
-                    FieldError(
-                        pointer=f"#/query/{name}",
-                        detail=f"Send this parameter once; it was sent {count} times.",
-                        code="duplicate_parameter",
-                    )
-                    for name, count in repeated.items()
-                ],
-            )
-
-    return check
-
-
-def _multi_valued(annotation: object) -> bool:
-    """Whether a parameter's type takes several values (`list[str]`, `set[Role] | None`)."""
-    origin = get_origin(annotation)
-    if origin is Union or origin is UnionType:
-        return any(_multi_valued(arg) for arg in get_args(annotation))
-    kind = origin or annotation
-    return (
-        isinstance(kind, type)
-        and issubclass(kind, (Sequence, AbstractSet))
-        and not issubclass(kind, (str, bytes))
-    )
-
-
-def _single_valued_query(route: APIRoute) -> frozenset[str]:
-    return frozenset(
-        field.alias
-        for field in get_flat_params(route.dependant)
-        if isinstance(field.field_info, params.Query)
-        and not _multi_valued(field.field_info.annotation)
-    )
-
-
-def _takes_json(route: APIRoute) -> bool:
-    body = route.body_field
-    return body is not None and not isinstance(body.field_info, params.Form)
-
-
-class CheckedRoute(APIRoute):
-    """An `APIRoute` that makes the refusals above, after its own dependencies.
-
-    The handler `APIRoute` builds solves `self.dependant` afresh at each request, so the
-    dependency appended here is solved like the route's own, last (the integration tests of
-    both refusals hold this across FastAPI upgrades).
-    """
-
-    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
-        super().__init__(path, endpoint, **kwargs)
-        checks: list[Check] = []
-        single_valued = _single_valued_query(self)
-        if single_valued:
-            checks.append(refuse_repeated_parameters(single_valued))
-        if _takes_json(self):
-            checks.append(refuse_too_many_values)
-        if not checks:
-            return
-
-        async def check_request(request: Request) -> None:
-            for check in checks:
-                await check(request)
-
-        self.dependant.dependencies.append(
-            get_parameterless_sub_dependant(depends=Depends(check_request), path=self.path_format)
+def refuse_repeated_parameters(request: Request, single_valued: Collection[str]) -> None:
+    """422 `validation_failed` naming each single-valued parameter sent more than once."""
+    repeated = repeated_parameters(request.query_params.multi_items(), single_valued)
+    if repeated:
+        raise ProblemError(
+            "validation_failed",
+            errors=[
+                FieldError(
+                    pointer=f"#/query/{name}",
+                    detail=f"Send this parameter once; it was sent {count} times.",
+                    code="duplicate_parameter",
+                )
+                for name, count in repeated.items()
+            ],
         )
+
+
+def _operation(request: Request) -> Mapping[str, Any]:
+    """The OpenAPI operation `request` was routed to (the app builds the document once);
+    empty for an operation the document leaves out."""
+    route = request.scope.get("route")
+    path_format: str = getattr(route, "path_format", "")
+    paths: Mapping[str, Any] = request.app.openapi()["paths"]
+    operation: Mapping[str, Any] = paths.get(path_format, {}).get(request.method.lower(), {})
+    return operation
+
+
+def _single_valued_query(operation: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(
+        parameter["name"]
+        for parameter in operation.get("parameters", ())
+        if parameter["in"] == "query" and not _takes_many(parameter.get("schema", {}))
+    )
+
+
+def _takes_many(schema: Mapping[str, Any]) -> bool:
+    """Whether a parameter's schema takes several values (an array, or an array or null)."""
+    return schema.get("type") == "array" or any(_takes_many(s) for s in schema.get("anyOf", ()))

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from dependency_injector import providers
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from entrypoints.container import resolve
 from tests.fakes import FixedClock
 from tests.integration.http.conftest import (
     Api,
@@ -21,7 +23,8 @@ ME = "/api/v1/users/me"
 
 async def count_rows(api: Api, user_id: str) -> dict[str, int]:
     counts = {}
-    async with api.app.state.services.engine.connect() as connection:
+    engine: AsyncEngine = await resolve(api.app.state.container.engine)
+    async with engine.connect() as connection:
         for table, column in (
             ("users", "id"),
             ("sessions", "user_id"),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from entrypoints.container import resolve
 from tests.integration.http.conftest import Api, AppFactory, assert_problem
 
 
@@ -62,7 +63,7 @@ async def test_listing_never_shows_the_key_and_records_use(api: Api) -> None:
 async def test_only_a_digest_of_the_key_is_stored(api: Api) -> None:
     _, headers = await api.user("ada@example.com")
     created = await api.api_key(headers)
-    engine: AsyncEngine = api.app.state.services.engine
+    engine: AsyncEngine = await resolve(api.app.state.container.engine)
 
     async with engine.connect() as connection:
         rows = (await connection.execute(text("SELECT * FROM api_keys"))).mappings().all()
@@ -148,7 +149,7 @@ async def test_bad_keys_are_invalid_token(api: Api) -> None:
 async def test_expired_keys_are_invalid_token(api: Api) -> None:
     _, headers = await api.user("ada@example.com")
     created = await api.api_key(headers)
-    engine: AsyncEngine = api.app.state.services.engine
+    engine: AsyncEngine = await resolve(api.app.state.container.engine)
     async with engine.begin() as connection:
         await connection.execute(text("UPDATE api_keys SET expires_at = now() - interval '1 s'"))
 
@@ -324,7 +325,7 @@ async def test_two_creations_at_once_at_one_below_the_cap_let_exactly_one_in(api
     _, headers = await api.user("ada@example.com")
     for i in range(49):
         await api.api_key(headers, f"key {i}")
-    engine: AsyncEngine = api.app.state.services.engine
+    engine: AsyncEngine = await resolve(api.app.state.container.engine)
 
     async with engine.connect() as stall:
         # Every insert into api_keys waits until this transaction ends (reads do not), so both

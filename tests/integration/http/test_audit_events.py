@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.tables import audit_events
 from domain.sessions import MAX_USER_AGENT_LENGTH
+from entrypoints.container import resolve
 from tests.integration.http.conftest import PASSWORD, Api, AppFactory, assert_problem, bearer
 from tests.integration.secret_shapes import secrets_in_event
 
@@ -37,7 +38,7 @@ async def all_events(api: Api, headers: dict[str, str], **filters: str) -> list[
 
 
 async def stored_rows(api: Api) -> list[str]:
-    engine: AsyncEngine = api.app.state.services.engine
+    engine: AsyncEngine = await resolve(api.app.state.container.engine)
     async with engine.connect() as connection:
         rows = (await connection.execute(select(audit_events))).mappings().all()
     return [json.dumps({k: str(v) for k, v in row.items()}) for row in rows]

@@ -97,3 +97,20 @@ async def test_the_refusal_comes_after_authentication_and_rate_limits(api: Api) 
     body = assert_problem(signed_in, 422, "validation_failed")
     assert [e["code"] for e in body["errors"]] == ["too_many_values"]
     assert signed_in.headers["ratelimit"].startswith('"user";')
+
+
+async def test_a_user_who_may_not_call_an_operation_is_refused_before_the_checks(
+    api: Api,
+) -> None:
+    _, headers = await api.user("ada@example.com")
+    hostile = json.dumps({f"f{i}": 1 for i in range(10_000)})
+
+    listing = await api.client.get("/api/v1/users?role=user&role=admin", headers=headers)
+    update = await api.client.patch(
+        "/api/v1/users/00000000-0000-7000-8000-000000000000",
+        content=hostile,
+        headers={**JSON, **headers},
+    )
+
+    assert_problem(listing, 403, "forbidden")
+    assert_problem(update, 403, "forbidden")

@@ -8,6 +8,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.persistence.tables import metadata
+from entrypoints.container import resolve
 from entrypoints.logging import configure_logging
 from tests.integration.http.conftest import PASSWORD, AppFactory, bearer
 
@@ -40,7 +41,7 @@ async def test_every_flow_leaves_no_secret_in_logs_or_database(
         secrets += [pair["access_token"], pair["refresh_token"]]
     secrets += [key["key"], key["key"].removeprefix(key["prefix"] + "_")]
 
-    engine: AsyncEngine = api.app.state.services.engine
+    engine: AsyncEngine = await resolve(api.app.state.container.engine)
     dump: list[str] = []
     async with engine.connect() as connection:
         for table in metadata.sorted_tables:

@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from entrypoints.container import resolve
 from tests.integration.http.conftest import (
     PASSWORD,
     Api,
@@ -97,7 +98,7 @@ async def test_refresh_past_the_token_lifetime_is_invalid_grant(api_factory: App
     api = await api_factory(refresh_token_ttl_seconds=60)
     await api.register("ada@example.com")
     pair = await api.tokens("ada@example.com")
-    engine: AsyncEngine = api.app.state.services.engine
+    engine: AsyncEngine = await resolve(api.app.state.container.engine)
     async with engine.begin() as connection:
         await connection.execute(
             text("UPDATE refresh_tokens SET expires_at = expires_at - interval '61 seconds'")

@@ -8,13 +8,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from application.use_cases.create_api_key import CreateApiKeyCommand
-from application.use_cases.delete_api_key import DeleteApiKeyCommand
-from application.use_cases.list_api_keys import ListApiKeysQuery
+from application.use_cases.create_api_key import CreateApiKey, CreateApiKeyCommand
+from application.use_cases.delete_api_key import DeleteApiKey, DeleteApiKeyCommand
+from application.use_cases.list_api_keys import ListApiKeys, ListApiKeysQuery
 from domain.credentials import ApiKeyId
-from entrypoints.http.dependencies import BearerPrincipal, ServicesDep, require_json
+from entrypoints.container import Container
+from entrypoints.http.dependencies import BearerPrincipal, require_json
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, JSON_BODY, problem_responses
-from entrypoints.http.request_checks import CheckedRoute
+from entrypoints.http.provided import provided
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
@@ -24,9 +25,7 @@ from entrypoints.http.schemas import (
     CreatedApiKeyResponse,
 )
 
-router = APIRouter(
-    prefix=f"{API_PREFIX}/users/me/api-keys", tags=["api keys"], route_class=CheckedRoute
-)
+router = APIRouter(prefix=f"{API_PREFIX}/users/me/api-keys", tags=["api keys"])
 
 _BEARER_ONLY = (
     " Needs a bearer token: an API key cannot manage keys (403 `forbidden`), so a leaked key "
@@ -55,9 +54,12 @@ _BEARER_ONLY = (
     dependencies=[Depends(require_json)],
 )
 async def create_api_key(
-    request: Request, body: CreateApiKeyRequest, principal: BearerPrincipal, services: ServicesDep
+    request: Request,
+    body: CreateApiKeyRequest,
+    principal: BearerPrincipal,
+    create_api_key: Annotated[CreateApiKey, Depends(provided(Container.create_api_key))],
 ) -> CreatedApiKeyResponse:
-    created = await services.create_api_key.execute(
+    created = await create_api_key.execute(
         CreateApiKeyCommand(
             principal=principal,
             name=body.name,
@@ -80,11 +82,11 @@ async def create_api_key(
 async def list_api_keys(
     *,
     principal: BearerPrincipal,
-    services: ServicesDep,
+    list_api_keys: Annotated[ListApiKeys, Depends(provided(Container.list_api_keys))],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ApiKeyPageResponse:
-    page = await services.list_api_keys.execute(
+    page = await list_api_keys.execute(
         ListApiKeysQuery(principal=principal, limit=limit, cursor=cursor)
     )
     return ApiKeyPageResponse(
@@ -105,9 +107,12 @@ async def list_api_keys(
     ),
 )
 async def delete_api_key(
-    request: Request, key_id: UUID, principal: BearerPrincipal, services: ServicesDep
+    request: Request,
+    key_id: UUID,
+    principal: BearerPrincipal,
+    delete_api_key: Annotated[DeleteApiKey, Depends(provided(Container.delete_api_key))],
 ) -> Response:
-    await services.delete_api_key.execute(
+    await delete_api_key.execute(
         DeleteApiKeyCommand(
             principal=principal, key_id=ApiKeyId(key_id), context=request_context_of(request)
         )

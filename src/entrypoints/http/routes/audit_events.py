@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from application.use_cases.list_audit_events import ListAuditEventsQuery
+from application.use_cases.list_audit_events import ListAuditEvents, ListAuditEventsQuery
 from domain.audit import AuditEventType
 from domain.users import UserId
-from entrypoints.http.dependencies import AdminPrincipal, ServicesDep
+from entrypoints.container import Container
+from entrypoints.http.dependencies import AdminPrincipal
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
-from entrypoints.http.request_checks import CheckedRoute
+from entrypoints.http.provided import provided
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import AuditEventPageResponse, AuditEventResponse, RequestDateTime
 
-router = APIRouter(prefix=f"{API_PREFIX}/audit-events", tags=["audit"], route_class=CheckedRoute)
+router = APIRouter(prefix=f"{API_PREFIX}/audit-events", tags=["audit"])
 
 
 @router.get(
@@ -37,7 +38,7 @@ router = APIRouter(prefix=f"{API_PREFIX}/audit-events", tags=["audit"], route_cl
 async def list_audit_events(
     *,
     principal: AdminPrincipal,
-    services: ServicesDep,
+    list_audit_events: Annotated[ListAuditEvents, Depends(provided(Container.list_audit_events))],
     actor_id: Annotated[
         UUID | None, Query(description="Events of requests this account made.")
     ] = None,
@@ -54,7 +55,7 @@ async def list_audit_events(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> AuditEventPageResponse:
-    page = await services.list_audit_events.execute(
+    page = await list_audit_events.execute(
         ListAuditEventsQuery(
             principal=principal,
             limit=limit,

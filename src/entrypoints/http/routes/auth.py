@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import structlog
 from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.datastructures import FormData
@@ -10,26 +12,30 @@ from application.errors import InvalidCredentials
 from application.rate_limiting import Operation
 from application.request_context import RequestContext
 from application.sessions import IssuedTokens
-from application.use_cases.authenticate_with_password import PasswordGrantCommand
+from application.use_cases.authenticate_with_password import (
+    AuthenticateWithPassword,
+    PasswordGrantCommand,
+)
 from application.use_cases.refresh_access_token import (
+    RefreshAccessToken,
     RefreshGrantCommand,
     RefreshTokenReuseDetected,
 )
-from application.use_cases.register_user import RegisterUserCommand
-from application.use_cases.revoke_token import RevokeTokenCommand, TokenTypeHint
+from application.use_cases.register_user import RegisterUser, RegisterUserCommand
+from application.use_cases.revoke_token import RevokeToken, RevokeTokenCommand, TokenTypeHint
 from domain.users import Role
-from entrypoints.container import Services
-from entrypoints.http.dependencies import ServicesDep, require_json
+from entrypoints.container import Container
+from entrypoints.http.dependencies import require_json
 from entrypoints.http.media_types import FORM, media_type_of
 from entrypoints.http.openapi import ALWAYS, JSON_BODY, problem_responses
 from entrypoints.http.problems import ProblemError
+from entrypoints.http.provided import provided
 from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
-from entrypoints.http.request_checks import CheckedRoute
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
 
-router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], route_class=CheckedRoute)
+router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
 
 
 @router.post(
@@ -48,9 +54,12 @@ router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"], route_class=Check
     dependencies=[Depends(rate_limited(Operation.REGISTER)), Depends(require_json)],
 )
 async def register(
-    request: Request, body: RegisterRequest, response: Response, services: ServicesDep
+    request: Request,
+    body: RegisterRequest,
+    response: Response,
+    register_user: Annotated[RegisterUser, Depends(provided(Container.register_user))],
 ) -> UserResponse:
-    user = await services.register_user.execute(
+    user = await register_user.execute(
         RegisterUserCommand(
             email=body.email,
             password=body.password,
@@ -134,15 +143,20 @@ logger = structlog.get_logger("accounts.auth")
         }
     },
 )
-async def issue_token(request: Request, response: Response, services: ServicesDep) -> TokenResponse:
+async def issue_token(
+    request: Request,
+    response: Response,
+    authenticate: Annotated[AuthenticateWithPassword, Depends(provided(Container.authenticate))],
+    refresh: Annotated[RefreshAccessToken, Depends(provided(Container.refresh))],
+) -> TokenResponse:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     form = await _read_form(request)
     grant_type = _single(form, "grant_type")
     if grant_type == "password":
-        issued = await _password_grant(form, services, request_context_of(request))
+        issued = await _password_grant(form, authenticate, request_context_of(request))
     elif grant_type == "refresh_token":
-        issued = await _refresh_grant(form, services, request_context_of(request))
+        issued = await _refresh_grant(form, refresh, request_context_of(request))
     else:
         raise ProblemError("unsupported_grant_type", f"Grant type {grant_type!r} is not supported.")
     return TokenResponse(
@@ -153,23 +167,23 @@ async def issue_token(request: Request, response: Response, services: ServicesDe
 
 
 async def _password_grant(
-    form: FormData, services: Services, context: RequestContext
+    form: FormData, authenticate: AuthenticateWithPassword, context: RequestContext
 ) -> IssuedTokens:
     command = PasswordGrantCommand(
         username=_single(form, "username"), password=_single(form, "password"), context=context
     )
     try:
-        return await services.authenticate.execute(command)
+        return await authenticate.execute(command)
     except InvalidCredentials as exc:
         raise ProblemError("invalid_grant", "Invalid email or password.") from exc
 
 
 async def _refresh_grant(
-    form: FormData, services: Services, context: RequestContext
+    form: FormData, refresh: RefreshAccessToken, context: RequestContext
 ) -> IssuedTokens:
     command = RefreshGrantCommand(refresh_token=_single(form, "refresh_token"), context=context)
     try:
-        return await services.refresh.execute(command)
+        return await refresh.execute(command)
     except RefreshTokenReuseDetected as exc:
         logger.warning("refresh_token_reused", detail="session ended")
         raise ProblemError("invalid_grant", "The refresh token is invalid or expired.") from exc
@@ -220,13 +234,15 @@ async def _refresh_grant(
         }
     },
 )
-async def revoke_token(request: Request, services: ServicesDep) -> Response:
+async def revoke_token(
+    request: Request, revoke: Annotated[RevokeToken, Depends(provided(Container.revoke))]
+) -> Response:
     form = await _read_form(request)
     token = _single(form, "token")
     hints = form.getlist("token_type_hint")
     # RFC 7009 §2.1: an unknown hint is not an error; the server searches every type.
     hint = next((TokenTypeHint(h) for h in hints if h in set(TokenTypeHint)), None)
-    await services.revoke.execute(
+    await revoke.execute(
         RevokeTokenCommand(token=token, hint=hint, context=request_context_of(request))
     )
     return Response(status_code=200, headers={"Cache-Control": "no-store"})

@@ -11,9 +11,8 @@ from fastapi.responses import HTMLResponse
 from entrypoints.http.error_registry import ERRORS, ErrorSpec
 from entrypoints.http.openapi import problem_responses
 from entrypoints.http.problems import ProblemError
-from entrypoints.http.request_checks import CheckedRoute
 
-router = APIRouter(prefix="/errors", tags=["errors"], route_class=CheckedRoute)
+router = APIRouter(prefix="/errors", tags=["errors"])
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;"

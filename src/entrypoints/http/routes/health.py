@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from application.errors import StorageNotMigrated, StorageUnavailable
-from entrypoints.http.dependencies import ServicesDep
+from fastapi import APIRouter, Depends
+
+from application.use_cases.check_readiness import CheckReadiness
+from entrypoints.container import Container
 from entrypoints.http.openapi import problem_responses
 from entrypoints.http.problems import ProblemError
-from entrypoints.http.request_checks import CheckedRoute
+from entrypoints.http.provided import provided
 from entrypoints.http.schemas import HealthResponse
 
-router = APIRouter(prefix="/health", tags=["health"], route_class=CheckedRoute)
+router = APIRouter(prefix="/health", tags=["health"])
 
 
 @router.get(
@@ -38,26 +40,14 @@ async def live() -> HealthResponse:
     response_model=HealthResponse,
     responses=problem_responses("service_unavailable"),
 )
-async def ready(services: ServicesDep) -> HealthResponse:
-    checks: dict[str, str] = {}
-    try:
-        await services.check_database()
-        checks["database"] = "ok"
-    except StorageNotMigrated:
-        checks["database"] = "not_migrated"
-    except StorageUnavailable:
-        checks["database"] = "unavailable"
-    required = set(checks)
-    if services.throttle is not None:
-        try:
-            await services.throttle.check_storage()
-            checks["rate_limit"] = "ok"
-        except StorageUnavailable:
-            checks["rate_limit"] = "unavailable"
-        if not services.throttle.fail_open:
-            required.add("rate_limit")
-    if any(checks[name] != "ok" for name in required):
+async def ready(
+    check_readiness: Annotated[CheckReadiness, Depends(provided(Container.check_readiness))],
+) -> HealthResponse:
+    readiness = await check_readiness.execute()
+    if not readiness.ready:
         raise ProblemError(
-            "service_unavailable", "A dependency is unavailable.", extra={"checks": checks}
+            "service_unavailable",
+            "A dependency is unavailable.",
+            extra={"checks": readiness.checks},
         )
-    return HealthResponse(status="ok", checks=checks)
+    return HealthResponse(status="ok", checks=readiness.checks)

@@ -5,13 +5,15 @@ Not installed when `ACCOUNTS_METRICS_PORT` is set: Gunicorn's master serves them
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
 
-from entrypoints.http.dependencies import ServicesDep
-from entrypoints.http.request_checks import CheckedRoute
-from entrypoints.metrics import CONTENT_TYPE
+from fastapi import APIRouter, Depends, Response
 
-router = APIRouter(tags=["platform"], route_class=CheckedRoute)
+from entrypoints.container import Container
+from entrypoints.http.provided import provided
+from entrypoints.metrics import CONTENT_TYPE, Metrics
+
+router = APIRouter(tags=["platform"])
 
 
 @router.get(
@@ -35,5 +37,5 @@ router = APIRouter(tags=["platform"], route_class=CheckedRoute)
         }
     },
 )
-async def metrics(services: ServicesDep) -> Response:
-    return Response(services.metrics.render(), media_type=CONTENT_TYPE)
+async def metrics(metrics: Annotated[Metrics, Depends(provided(Container.metrics))]) -> Response:
+    return Response(metrics.render(), media_type=CONTENT_TYPE)

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
-from application.use_cases.end_all_sessions import EndAllSessionsCommand
-from application.use_cases.end_session import EndSessionCommand
-from application.use_cases.list_sessions import ListSessionsQuery, SessionList
+from application.use_cases.end_all_sessions import EndAllSessions, EndAllSessionsCommand
+from application.use_cases.end_session import EndSession, EndSessionCommand
+from application.use_cases.list_sessions import ListSessions, ListSessionsQuery, SessionList
 from domain.sessions import SessionId
 from domain.users import UserId
-from entrypoints.http.dependencies import AdminPrincipal, BearerPrincipal, ServicesDep
+from entrypoints.container import Container
+from entrypoints.http.dependencies import AdminPrincipal, BearerPrincipal
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
-from entrypoints.http.request_checks import CheckedRoute
+from entrypoints.http.provided import provided
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import SessionListResponse, SessionResponse
 
-router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["sessions"], route_class=CheckedRoute)
+ListSessionsDep = Annotated[ListSessions, Depends(provided(Container.list_sessions))]
+EndSessionDep = Annotated[EndSession, Depends(provided(Container.end_session))]
+EndAllSessionsDep = Annotated[EndAllSessions, Depends(provided(Container.end_all_sessions))]
+
+router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["sessions"])
 
 _BEARER_ONLY = " Needs a bearer token: an API key gets 403 `forbidden`."
 _ENDING = (
@@ -43,9 +49,9 @@ def _listing(sessions: SessionList) -> SessionListResponse:
     responses=problem_responses(*AUTHENTICATED, "forbidden", *ALWAYS),
 )
 async def list_own_sessions(
-    principal: BearerPrincipal, services: ServicesDep
+    principal: BearerPrincipal, list_sessions: ListSessionsDep
 ) -> SessionListResponse:
-    sessions = await services.list_sessions.execute(ListSessionsQuery(principal=principal))
+    sessions = await list_sessions.execute(ListSessionsQuery(principal=principal))
     return _listing(sessions)
 
 
@@ -63,9 +69,9 @@ async def list_own_sessions(
     ),
 )
 async def end_own_session(
-    request: Request, session_id: UUID, principal: BearerPrincipal, services: ServicesDep
+    request: Request, session_id: UUID, principal: BearerPrincipal, end_session: EndSessionDep
 ) -> Response:
-    await services.end_session.execute(
+    await end_session.execute(
         EndSessionCommand(
             principal=principal,
             session_id=SessionId(session_id),
@@ -88,9 +94,9 @@ async def end_own_session(
     responses=problem_responses(*AUTHENTICATED, "forbidden", *ALWAYS),
 )
 async def end_own_sessions(
-    request: Request, principal: BearerPrincipal, services: ServicesDep
+    request: Request, principal: BearerPrincipal, end_all_sessions: EndAllSessionsDep
 ) -> Response:
-    await services.end_all_sessions.execute(
+    await end_all_sessions.execute(
         EndAllSessionsCommand(principal=principal, context=request_context_of(request))
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -106,9 +112,9 @@ async def end_own_sessions(
     responses=problem_responses(*_ADMIN, "user_not_found", "validation_failed"),
 )
 async def list_user_sessions(
-    user_id: UUID, principal: AdminPrincipal, services: ServicesDep
+    user_id: UUID, principal: AdminPrincipal, list_sessions: ListSessionsDep
 ) -> SessionListResponse:
-    sessions = await services.list_sessions.execute(
+    sessions = await list_sessions.execute(
         ListSessionsQuery(principal=principal, user_id=UserId(user_id))
     )
     return _listing(sessions)
@@ -127,9 +133,9 @@ async def list_user_sessions(
     responses=problem_responses(*_ADMIN, "user_not_found", "validation_failed"),
 )
 async def end_user_sessions(
-    request: Request, user_id: UUID, principal: AdminPrincipal, services: ServicesDep
+    request: Request, user_id: UUID, principal: AdminPrincipal, end_all_sessions: EndAllSessionsDep
 ) -> Response:
-    await services.end_all_sessions.execute(
+    await end_all_sessions.execute(
         EndAllSessionsCommand(
             principal=principal, user_id=UserId(user_id), context=request_context_of(request)
         )

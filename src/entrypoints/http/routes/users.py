@@ -8,25 +8,27 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from application.use_cases.change_password import ChangePasswordCommand
-from application.use_cases.delete_account import DeleteAccountCommand
-from application.use_cases.get_user import GetUserQuery
-from application.use_cases.list_users import ListUsersQuery
-from application.use_cases.update_own_profile import UpdateOwnProfileCommand
-from application.use_cases.update_user import UpdateUserCommand
+from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
+from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
+from application.use_cases.export_account import ExportAccount
+from application.use_cases.get_own_profile import GetOwnProfile
+from application.use_cases.get_user import GetUser, GetUserQuery
+from application.use_cases.list_users import ListUsers, ListUsersQuery
+from application.use_cases.update_own_profile import UpdateOwnProfile, UpdateOwnProfileCommand
+from application.use_cases.update_user import UpdateUser, UpdateUserCommand
 from domain.users import Role, UserId
+from entrypoints.container import Container
 from entrypoints.http.dependencies import (
     AdminPrincipal,
     BearerAdminPrincipal,
     BearerPrincipal,
     CurrentPrincipal,
     PasswordChangePrincipal,
-    ServicesDep,
     require_json,
 )
 from entrypoints.http.etag import etag_of, parse_if_match
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, JSON_BODY, problem_responses
-from entrypoints.http.request_checks import CheckedRoute
+from entrypoints.http.provided import provided
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
@@ -39,7 +41,7 @@ from entrypoints.http.schemas import (
     UserResponse,
 )
 
-router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"], route_class=CheckedRoute)
+router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
 
 _ETAG_HEADER = {
     "ETag": {
@@ -64,9 +66,11 @@ _IF_MATCH = (
     responses={200: {"headers": _ETAG_HEADER}, **problem_responses(*AUTHENTICATED, *ALWAYS)},
 )
 async def get_me(
-    principal: CurrentPrincipal, response: Response, services: ServicesDep
+    principal: CurrentPrincipal,
+    response: Response,
+    get_own_profile: Annotated[GetOwnProfile, Depends(provided(Container.get_own_profile))],
 ) -> UserResponse:
-    user = await services.get_own_profile.execute(principal)
+    user = await get_own_profile.execute(principal)
     response.headers["ETag"] = etag_of(user)
     return UserResponse.of(user)
 
@@ -92,9 +96,11 @@ async def update_me(
     body: UpdateProfileRequest,
     principal: CurrentPrincipal,
     response: Response,
-    services: ServicesDep,
+    update_own_profile: Annotated[
+        UpdateOwnProfile, Depends(provided(Container.update_own_profile))
+    ],
 ) -> UserResponse:
-    user = await services.update_own_profile.execute(
+    user = await update_own_profile.execute(
         UpdateOwnProfileCommand(
             principal=principal, full_name=body.full_name, context=request_context_of(request)
         )
@@ -127,9 +133,9 @@ async def change_password(
     request: Request,
     body: ChangePasswordRequest,
     principal: PasswordChangePrincipal,
-    services: ServicesDep,
+    change_password: Annotated[ChangePassword, Depends(provided(Container.change_password))],
 ) -> Response:
-    await services.change_password.execute(
+    await change_password.execute(
         ChangePasswordCommand(
             principal=principal,
             current_password=body.current_password,
@@ -158,9 +164,11 @@ async def change_password(
     ),
 )
 async def delete_me(
-    request: Request, principal: BearerPrincipal, services: ServicesDep
+    request: Request,
+    principal: BearerPrincipal,
+    delete_account: Annotated[DeleteAccount, Depends(provided(Container.delete_account))],
 ) -> Response:
-    await services.delete_account.execute(
+    await delete_account.execute(
         DeleteAccountCommand(principal=principal, context=request_context_of(request))
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -178,9 +186,11 @@ async def delete_me(
     responses=problem_responses(*AUTHENTICATED, "forbidden", *ALWAYS),
 )
 async def export_me(
-    principal: BearerPrincipal, response: Response, services: ServicesDep
+    principal: BearerPrincipal,
+    response: Response,
+    export_account: Annotated[ExportAccount, Depends(provided(Container.export_account))],
 ) -> AccountExportResponse:
-    export = await services.export_account.execute(principal)
+    export = await export_account.execute(principal)
     response.headers["Cache-Control"] = "no-store"
     return AccountExportResponse.of(export)
 
@@ -199,14 +209,14 @@ async def export_me(
 async def list_users(
     *,
     principal: AdminPrincipal,
-    services: ServicesDep,
+    list_users: Annotated[ListUsers, Depends(provided(Container.list_users))],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     role: Role | None = None,
     is_active: bool | None = None,
     email: Annotated[EmailField | None, Query()] = None,
 ) -> UserPageResponse:
-    page = await services.list_users.execute(
+    page = await list_users.execute(
         ListUsersQuery(
             principal=principal,
             limit=limit,
@@ -233,11 +243,12 @@ async def list_users(
     },
 )
 async def get_user(
-    user_id: UUID, principal: AdminPrincipal, response: Response, services: ServicesDep
+    user_id: UUID,
+    principal: AdminPrincipal,
+    response: Response,
+    get_user: Annotated[GetUser, Depends(provided(Container.get_user))],
 ) -> UserResponse:
-    user = await services.get_user.execute(
-        GetUserQuery(principal=principal, user_id=UserId(user_id))
-    )
+    user = await get_user.execute(GetUserQuery(principal=principal, user_id=UserId(user_id)))
     response.headers["ETag"] = etag_of(user)
     return UserResponse.of(user)
 
@@ -282,9 +293,9 @@ async def update_user(
     body: AdminUpdateUserRequest,
     principal: AdminPrincipal,
     response: Response,
-    services: ServicesDep,
+    update_user: Annotated[UpdateUser, Depends(provided(Container.update_user))],
 ) -> UserResponse:
-    user = await services.update_user.execute(
+    user = await update_user.execute(
         UpdateUserCommand(
             principal=principal,
             user_id=UserId(user_id),
@@ -333,9 +344,13 @@ async def update_user(
     },
 )
 async def delete_user(
-    *, request: Request, user_id: UUID, principal: BearerAdminPrincipal, services: ServicesDep
+    *,
+    request: Request,
+    user_id: UUID,
+    principal: BearerAdminPrincipal,
+    delete_account: Annotated[DeleteAccount, Depends(provided(Container.delete_account))],
 ) -> Response:
-    await services.delete_account.execute(
+    await delete_account.execute(
         DeleteAccountCommand(
             principal=principal,
             user_id=UserId(user_id),
