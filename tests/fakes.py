@@ -47,7 +47,7 @@ from application.ports import (
     UnitOfWork,
     UserRepository,
 )
-from application.ports.persistence import DatabaseProbe, UserFilter
+from application.ports.persistence import DatabaseProbe, Outbox, UserFilter
 from application.ports.rate_limiting import (
     Charge,
     RateLimiter,
@@ -57,6 +57,7 @@ from application.ports.rate_limiting import (
 )
 from domain.audit import AuditEvent, without_personal_data
 from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
+from domain.mail import MailMessage
 from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, HashedPassword, Role, User, UserId
 
@@ -364,6 +365,23 @@ class InMemoryAuditLog(AuditLog):
         return purged
 
 
+class InMemoryOutbox(Outbox):
+    """Queued mail in a list, in the order it was added."""
+
+    def __init__(self, messages: Iterable[MailMessage] = ()) -> None:
+        self.messages = list(messages)
+
+    def clone(self) -> InMemoryOutbox:
+        return InMemoryOutbox(self.messages)
+
+    async def add(self, message: MailMessage) -> None:
+        self.messages.append(message)
+
+    def to(self, address: str) -> list[MailMessage]:
+        """The queued messages to one address (compared case-insensitively), for assertions."""
+        return [m for m in self.messages if m.to.normalized == address.casefold()]
+
+
 class FakeUnitOfWork(UnitOfWork):
     """A transaction over in-memory repositories.
 
@@ -379,6 +397,7 @@ class FakeUnitOfWork(UnitOfWork):
     api_keys: InMemoryApiKeyRepository
     external_identities: InMemoryExternalIdentityRepository
     audit: InMemoryAuditLog
+    outbox: InMemoryOutbox
 
     def __init__(self, users: Iterable[User] = ()) -> None:
         self.store = InMemoryUserRepository(users)
@@ -387,6 +406,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.api_key_store = InMemoryApiKeyRepository()
         self.external_store = InMemoryExternalIdentityRepository()
         self.audit_store = InMemoryAuditLog()
+        self.outbox_store = InMemoryOutbox()
         self._publish()
         self.committed = False
         self.commit_count = 0
@@ -399,6 +419,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.api_keys = self.api_key_store
         self.external_identities = self.external_store
         self.audit = self.audit_store
+        self.outbox = self.outbox_store
 
     @property
     def in_transaction(self) -> bool:
@@ -427,6 +448,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.api_keys = self.api_key_store.clone()
         self.external_identities = self.external_store.clone()
         self.audit = self.audit_store.clone()
+        self.outbox = self.outbox_store.clone()
         return self
 
     async def __aexit__(
@@ -448,6 +470,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.api_key_store = self.api_keys.clone()
         self.external_store = self.external_identities.clone()
         self.audit_store = self.audit.clone()
+        self.outbox_store = self.outbox.clone()
         self.committed = True
         self.commit_count += 1
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     Uuid,
     func,
 )
@@ -152,3 +153,23 @@ Index(
     audit_events.c.id,
 )
 Index("ix_audit_events_type", audit_events.c.type, audit_events.c.occurred_at, audit_events.c.id)
+
+
+# Mail waiting to be sent, written with the change that causes it. A sender claims due rows
+# (`next_attempt_at` passed, not sent) and records each attempt; `text` is erased once sent,
+# since it may hold a one-time link.
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("recipient", String(254), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("text", Text(), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer(), nullable=False, default=0, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", String(500), nullable=True),
+)
+Index("ix_mail_outbox_next_attempt_at", mail_outbox.c.next_attempt_at)

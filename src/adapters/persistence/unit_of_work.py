@@ -18,12 +18,14 @@ from adapters.persistence.credential_repositories import (
 )
 from adapters.persistence.errors import translate_errors
 from adapters.persistence.gate import ConnectionGate
+from adapters.persistence.outbox import SqlAlchemyOutbox
 from adapters.persistence.user_repository import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
     ApiKeyRepository,
     AuditLog,
     ExternalIdentityRepository,
+    Outbox,
     RefreshTokenRepository,
     SessionRepository,
     UnitOfWork,
@@ -40,6 +42,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
     audit: AuditLog
+    outbox: Outbox
 
     def __init__(
         self, session_factory: async_sessionmaker[AsyncSession], gate: ConnectionGate
@@ -59,6 +62,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.api_keys = SqlAlchemyApiKeyRepository(self._session)
         self.external_identities = SqlAlchemyExternalIdentityRepository(self._session)
         self.audit = SqlAlchemyAuditLog(self._session)
+        self.outbox = SqlAlchemyOutbox(self._session)
         return self
 
     async def __aexit__(

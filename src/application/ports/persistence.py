@@ -10,6 +10,7 @@ from typing import Protocol, Self
 
 from domain.audit import AuditEvent, AuditEventId, AuditEventType
 from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
+from domain.mail import MailMessage
 from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, Role, User, UserId
 
@@ -213,6 +214,15 @@ class AuditLog(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    """Mail written in the transaction of the change that causes it, for a sender to deliver
+    after commit: a rollback sends nothing, a commit always leaves its mail behind."""
+
+    async def add(self, message: MailMessage) -> None:
+        """Queue the message; it is delivered only if the unit of work commits."""
+        ...
+
+
 class PrincipalReader(Protocol):
     """Reads an authenticating caller's current state in one round trip, outside a transaction.
 
@@ -249,6 +259,7 @@ class UnitOfWork(Protocol):
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
     audit: AuditLog
+    outbox: Outbox
 
     async def __aenter__(self) -> Self: ...
 

@@ -1,0 +1,68 @@
+"""The SQLAlchemy outbox on Postgres and SQLite: mail is queued with the change, or not at all."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.persistence.tables import mail_outbox
+from domain.mail import MailKind, MailMessage, MailMessageId
+from domain.users import EmailAddress
+from tests.integration.conftest import per_database_backend
+from tests.integration.stored import UowFactory
+
+NOW = datetime(2026, 12, 2, 6, 30, 0, 250000, tzinfo=UTC)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Overrides the conftest fixture: each test here runs once per supported database."""
+    return per_database_backend(request, tmp_path)
+
+
+def a_message(n: int = 1) -> MailMessage:
+    return MailMessage(
+        id=MailMessageId(UUID(int=n)),
+        kind=MailKind.VERIFY_EMAIL,
+        to=EmailAddress("Ada@Example.com"),
+        subject="Confirm your email address",
+        text="Open https://accounts.example/verify-email?token=abc to confirm.",
+        created_at=NOW,
+    )
+
+
+async def queued(engine: AsyncEngine) -> list[dict[str, object]]:
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(mail_outbox))).mappings().all()
+    return [dict(row) for row in rows]
+
+
+async def test_a_committed_message_is_queued_due_at_once(
+    uow_factory: UowFactory, engine: AsyncEngine
+) -> None:
+    async with uow_factory() as uow:
+        await uow.outbox.add(a_message())
+        await uow.commit()
+
+    [row] = await queued(engine)
+    assert row["recipient"] == a_message().to.value
+    assert row["kind"] == "verify_email"
+    assert row["subject"] == "Confirm your email address"
+    assert row["text"] == a_message().text
+    assert row["attempts"] == 0
+    assert row["sent_at"] is None
+    assert row["next_attempt_at"] is not None
+
+
+async def test_a_rolled_back_change_queues_nothing(
+    uow_factory: UowFactory, engine: AsyncEngine
+) -> None:
+    async with uow_factory() as uow:
+        await uow.outbox.add(a_message())
+
+    assert await queued(engine) == []
