@@ -30,8 +30,7 @@ def a_message(n: int = 1) -> MailMessage:
         id=MailMessageId(UUID(int=n)),
         kind=MailKind.VERIFY_EMAIL,
         to=EmailAddress("Ada@Example.com"),
-        subject="Confirm your email address",
-        text="Open https://accounts.example/verify-email?token=abc to confirm.",
+        values={"link": "https://accounts.example/verify-email?token=abc", "full_name": "Ada"},
         created_at=NOW,
     )
 
@@ -52,8 +51,7 @@ async def test_a_committed_message_is_queued_due_at_once(
     [row] = await queued(engine)
     assert row["recipient"] == a_message().to.value
     assert row["kind"] == "verify_email"
-    assert row["subject"] == "Confirm your email address"
-    assert row["text"] == a_message().text
+    assert row["template_values"] == dict(a_message().values)
     assert row["attempts"] == 0
     assert row["sent_at"] is None
     assert row["next_attempt_at"] is not None

@@ -1,4 +1,4 @@
-"""A mail message holds one subject line and a body."""
+"""A mail message's template values are one-line strings that never show in a repr."""
 
 from __future__ import annotations
 
@@ -11,26 +11,29 @@ from domain.users import EmailAddress
 from tests.fakes import DEFAULT_NOW
 
 
-@pytest.mark.parametrize("subject", ["", "a\nBcc: x@example.com", "x" * 201])
-def test_a_subject_is_one_line_of_at_most_200_characters(subject: str) -> None:
-    with pytest.raises(ValueError, match="subject"):
-        MailMessage(
-            id=MailMessageId(UUID(int=1)),
-            kind=MailKind.PASSWORD_RESET,
-            to=EmailAddress("a@example.com"),
-            subject=subject,
-            text="body",
-            created_at=DEFAULT_NOW,
-        )
-
-
-def test_the_body_never_shows_in_a_repr() -> None:
-    message = MailMessage(
+def message(values: dict[str, str]) -> MailMessage:
+    return MailMessage(
         id=MailMessageId(UUID(int=1)),
         kind=MailKind.PASSWORD_RESET,
         to=EmailAddress("a@example.com"),
-        subject="Reset your password",
-        text="https://example.com/reset-password?token=secret-token",
+        values=values,
         created_at=DEFAULT_NOW,
     )
-    assert "secret-token" not in repr(message)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"full_name": "Ada\r\nBcc: x@example.com"},
+        {"full_name": "Ada\nLovelace"},
+        {"not a name": "x"},
+    ],
+)
+def test_values_are_one_line_strings_under_identifier_names(values: dict[str, str]) -> None:
+    with pytest.raises(ValueError, match="one-line"):
+        message(values)
+
+
+def test_the_values_never_show_in_a_repr() -> None:
+    sent = message({"link": "https://example.com/reset-password?token=secret-token"})
+    assert "secret-token" not in repr(sent)

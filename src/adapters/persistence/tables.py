@@ -14,7 +14,6 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
-    Text,
     Uuid,
     func,
 )
@@ -156,16 +155,15 @@ Index("ix_audit_events_type", audit_events.c.type, audit_events.c.occurred_at, a
 
 
 # Mail waiting to be sent, written with the change that causes it. A sender claims due rows
-# (`next_attempt_at` passed, not sent) and records each attempt; `text` is erased once sent,
-# since it may hold a one-time link.
+# (`next_attempt_at` passed, not sent) and records each attempt; `template_values` are erased
+# once sent, since they may hold a one-time link.
 mail_outbox = Table(
     "mail_outbox",
     metadata,
     Column("id", Uuid(), primary_key=True),
     Column("kind", String(32), nullable=False),
     Column("recipient", String(254), nullable=False),
-    Column("subject", String(200), nullable=False),
-    Column("text", Text(), nullable=True),
+    Column("template_values", JSON(), nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("attempts", Integer(), nullable=False, default=0, server_default="0"),
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),

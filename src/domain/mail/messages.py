@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -12,11 +13,9 @@ from domain.users import EmailAddress
 
 MailMessageId = NewType("MailMessageId", UUID)
 
-MAX_SUBJECT_LENGTH = 200
-
 
 class MailKind(StrEnum):
-    """Why a message is sent: logged and counted per kind, never its content."""
+    """Which message to send; each kind has its own templates (subject, text and HTML)."""
 
     VERIFY_EMAIL = "verify_email"
     CONFIRM_EMAIL_CHANGE = "confirm_email_change"
@@ -28,17 +27,19 @@ class MailKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class MailMessage:
-    """One plain-text message to one recipient; `text` may hold a one-time link."""
+    """One message of `kind` to one recipient, with the values its templates fill in.
+
+    The values may hold a one-time link: they stay out of reprs and logs, and the outbox
+    forgets them once the message is sent.
+    """
 
     id: MailMessageId
     kind: MailKind
     to: EmailAddress
-    subject: str
-    text: str = field(repr=False)
+    values: Mapping[str, str] = field(repr=False)
     created_at: datetime
 
     def __post_init__(self) -> None:
-        if not self.subject or len(self.subject) > MAX_SUBJECT_LENGTH or "\n" in self.subject:
-            raise ValueError("A mail subject is one line of 1 to 200 characters.")
-        if not self.text:
-            raise ValueError("A mail message needs a body.")
+        for name, value in self.values.items():
+            if not name.isidentifier() or "\r" in value or "\n" in value:
+                raise ValueError("Mail values are one-line strings under identifier names.")
