@@ -71,10 +71,10 @@ integration: $(STAMP_DEV) ## Integration tests (real Postgres and Redis: TEST_*_
 	$(BIN)/pytest tests/integration -q
 
 security: $(STAMP_DEV) ## OWASP API Top 10 suite, schemathesis fuzzing, login timing (real Postgres)
-	$(BIN)/pytest tests/security -q
+	$(BIN)/pytest tests/system/security -q
 
 reliability: $(STAMP_DEV) ## Database fault injection and the short soak (real Postgres and Redis)
-	$(BIN)/pytest tests/reliability -q
+	$(BIN)/pytest tests/system/reliability -q
 
 # pip-audit, then PyPI's project JSON for what it skipped (valid when the pin is the latest
 # release); the rest is named NOT CHECKED. Fails on a known vulnerability, under CI=true when a
@@ -84,7 +84,7 @@ audit: $(STAMP_DEV) ## Known vulnerabilities in the lock files (pip-audit; AUDIT
 	$(BIN)/python scripts/audit.py requirements/runtime.txt requirements/dev.txt $(AUDIT_FLAGS)
 
 soak: $(STAMP_DEV) ## Two minutes of mixed traffic at 64 connections through Gunicorn (SOAK_SECONDS)
-	SOAK_SECONDS=$${SOAK_SECONDS:-120} $(BIN)/pytest tests/reliability/test_soak.py -q -s
+	SOAK_SECONDS=$${SOAK_SECONDS:-120} $(BIN)/pytest tests/system/reliability/test_soak.py -q -s
 
 bench: $(STAMP_DEV) ## The service vs bare FastAPI under Gunicorn + wrk: table, JSON, chart, RESULTS.md (BENCH_ARGS=--quick)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)

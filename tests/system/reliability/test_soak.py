@@ -34,7 +34,7 @@ WORKERS = 2
 MAX_RSS_GROWTH = 0.10
 
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture

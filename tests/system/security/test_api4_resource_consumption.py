@@ -19,7 +19,7 @@ from adapters.identity.password_hasher import Argon2PasswordHasher
 from application.ports import PasswordVerification
 from domain.users import HashedPassword
 from tests.integration.http.conftest import Api, AppFactory, assert_problem
-from tests.security.inventory import operations
+from tests.system.security.inventory import operations
 
 MAX_BODY = 4096
 HUGE_PASSWORD = "x" * 100_000

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.integration.http.conftest import Api, assert_problem
-from tests.security.inventory import SOME_ID, Operation, operations
+from tests.system.security.inventory import SOME_ID, Operation, operations
 
 ANONYMOUS = {
     ("POST", "/api/v1/auth/register"),

@@ -1,4 +1,4 @@
-"""The reliability suite (faults, soak) runs the service against real Postgres and Redis.
+"""The security and reliability suites run the service end to end against real Postgres and Redis.
 
 Its fixtures are the integration suite's own, imported rather than copied, so the servers are
 found the same way (tests/integration/conftest.py: the TEST_* variables, else the local servers,

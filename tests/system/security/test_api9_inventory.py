@@ -8,7 +8,7 @@ shadow endpoints). Old-style unversioned paths answer 404.
 from __future__ import annotations
 
 from tests.integration.http.conftest import Api, assert_problem
-from tests.security.inventory import operations
+from tests.system.security.inventory import operations
 
 API_PREFIX = "/api/v1/"
 # Platform routes outside the versioned API, as the README lists them.
