@@ -133,3 +133,20 @@ class ExternalIdentityTaken(ApplicationError):
     """Another request linked this external identity first."""
 
     code = "invalid_token"
+
+
+class InvalidOneTimeCode(ApplicationError):
+    """A wrong, reused or malformed one-time code (TOTP or recovery code), or no factor to
+    check it against."""
+
+    code = "invalid_otp"
+
+
+class MfaAlreadyEnabled(ApplicationError):
+    """The caller's second factor is on already: turn it off before enrolling again."""
+
+    code = "mfa_already_enabled"
+
+
+class SecondFactorUnavailable(StorageUnavailable):
+    """The service holds no key to seal second-factor secrets with (`KEY_ENCRYPTION_KEY`)."""

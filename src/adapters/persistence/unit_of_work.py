@@ -18,13 +18,19 @@ from adapters.persistence.credential_repositories import (
 )
 from adapters.persistence.errors import translate_errors
 from adapters.persistence.gate import ConnectionGate
+from adapters.persistence.second_factor_repositories import (
+    SqlAlchemyMfaChallengeRepository,
+    SqlAlchemySecondFactorRepository,
+)
 from adapters.persistence.user_repository import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
     ApiKeyRepository,
     AuditLog,
     ExternalIdentityRepository,
+    MfaChallengeRepository,
     RefreshTokenRepository,
+    SecondFactorRepository,
     SessionRepository,
     UnitOfWork,
     UserRepository,
@@ -40,6 +46,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
     audit: AuditLog
+    second_factors: SecondFactorRepository
+    mfa_challenges: MfaChallengeRepository
 
     def __init__(
         self, session_factory: async_sessionmaker[AsyncSession], gate: ConnectionGate
@@ -59,6 +67,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.api_keys = SqlAlchemyApiKeyRepository(self._session)
         self.external_identities = SqlAlchemyExternalIdentityRepository(self._session)
         self.audit = SqlAlchemyAuditLog(self._session)
+        self.second_factors = SqlAlchemySecondFactorRepository(self._session)
+        self.mfa_challenges = SqlAlchemyMfaChallengeRepository(self._session)
         return self
 
     async def __aexit__(
