@@ -31,6 +31,7 @@ from application.use_cases.complete_mfa_login import (
 )
 from application.use_cases.confirm_totp_enrolment import ConfirmTotpEnrolment, OneTimeCodeCommand
 from application.use_cases.disable_totp import DisableTotp, DisableTotpCommand
+from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from application.use_cases.regenerate_recovery_codes import RegenerateRecoveryCodes
 from application.use_cases.start_totp_enrolment import (
     StartTotpEnrolment,
@@ -500,3 +501,18 @@ async def test_only_admins_turn_off_someone_elses_factor(mfa: Mfa, seed: UserSee
         await mfa.disable.execute(
             DisableTotpCommand(Principal(user=seed.admin()), user_id=UserId(uuid4()))
         )
+
+
+async def test_purging_removes_expired_mfa_challenges(mfa: Mfa, seed: UserSeeder) -> None:
+    user = seed()
+    secret, _, _ = await mfa.enabled(user)
+    stale = await mfa.login(user)
+    mfa.clock.advance(timedelta(minutes=5))
+    fresh = await mfa.login(user)
+
+    await PurgeEndedSessions(mfa.uow.factory, mfa.clock).execute()
+
+    assert len(mfa.uow.challenge_store.challenges) == 1
+    with pytest.raises(InvalidCredentials):
+        await mfa.find.execute(stale)
+    await mfa.grant.execute(MfaGrantCommand(fresh, mfa.code(secret)))

@@ -22,7 +22,8 @@ from dependency_injector import providers
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.persistence.tables import totp_factors, users
+from adapters.persistence.tables import mfa_challenges, totp_factors, users
+from entrypoints.container import Container, resolve
 from tests.fakes import FixedClock
 from tests.integration.http.conftest import (
     PASSWORD,
@@ -385,3 +386,18 @@ async def test_a_wrong_password_gets_no_mfa_token(mfa: Mfa) -> None:
         await mfa.api.token("ada@example.com", "wrong" + PASSWORD), "invalid_grant"
     )
     assert "mfa_token" not in body
+
+
+async def test_purge_sessions_removes_expired_mfa_challenges(mfa: Mfa, engine: AsyncEngine) -> None:
+    _, headers = await mfa.api.user("ada@example.com")
+    await mfa.enrol(headers)
+    await mfa.mfa_token("ada@example.com")
+    mfa.clock.advance(timedelta(minutes=5))
+    fresh = await mfa.mfa_token("ada@example.com")
+    container: Container = mfa.api.app.state.container
+
+    await (await resolve(container.purge_ended_sessions)).execute()
+
+    async with engine.connect() as connection:
+        digests = (await connection.execute(select(mfa_challenges.c.digest))).scalars().all()
+    assert digests == [hashlib.sha256(fresh.encode()).hexdigest()]
