@@ -148,5 +148,8 @@ class MfaAlreadyEnabled(ApplicationError):
     code = "mfa_already_enabled"
 
 
-class SecondFactorUnavailable(StorageUnavailable):
-    """The service holds no key to seal second-factor secrets with (`KEY_ENCRYPTION_KEY`)."""
+class SecondFactorUnavailable(ApplicationError):
+    """The service holds no key to seal or open second-factor secrets with (an operator must
+    set `KEY_ENCRYPTION_KEY`, or restore the one the secrets were sealed with)."""
+
+    code = "service_unavailable"

@@ -18,7 +18,7 @@ _PURPOSE = b"accounts/totp-secret/v1"
 _VERSION = b"\x01"
 _NONCE_BYTES = 12
 
-NO_KEY_MESSAGE = "The second factor needs ACCOUNTS_KEY_ENCRYPTION_KEY to be set."
+NO_KEY_MESSAGE = "Second factors are unavailable: the service has no key to protect them with."
 
 
 class AesGcmSecretBox(SecretBox):
@@ -57,10 +57,8 @@ class AesGcmSecretBox(SecretBox):
         cipher = self._require()
         version, nonce, body = sealed[:1], sealed[1 : 1 + _NONCE_BYTES], sealed[1 + _NONCE_BYTES :]
         if version != _VERSION:
-            raise SecondFactorUnavailable("A second-factor secret of an unknown format.")
+            raise SecondFactorUnavailable("A stored second-factor secret cannot be read.")
         try:
             return cipher.decrypt(nonce, body, version)
         except InvalidTag:
-            raise SecondFactorUnavailable(
-                "A second-factor secret cannot be opened: was KEY_ENCRYPTION_KEY changed?"
-            ) from None
+            raise SecondFactorUnavailable("A stored second-factor secret cannot be read.") from None

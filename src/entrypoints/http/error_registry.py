@@ -262,8 +262,13 @@ ERRORS: dict[str, ErrorSpec] = {
             title="Service unavailable",
             detail="A backing service is unreachable; try again shortly.",
             meaning="The database (or, when configured to fail closed, the rate-limit store) "
-            "is down.",
-            causes=["A database restart or failover.", "Connection pool exhausted under load."],
+            "is down; or, for the second factor, the service lacks the key that protects it.",
+            causes=[
+                "A database restart or failover.",
+                "Connection pool exhausted under load.",
+                "Second factor: `ACCOUNTS_KEY_ENCRYPTION_KEY` unset in production, or changed "
+                "since the stored secrets were sealed.",
+            ],
             fix="Retry with backoff; operators should check `/health/ready`.",
             headers={"Retry-After": "5"},
         ),

@@ -22,6 +22,7 @@ from dependency_injector import providers
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.identity.secret_box import AesGcmSecretBox
 from adapters.persistence.tables import mfa_challenges, totp_factors, users
 from entrypoints.container import Container, resolve
 from tests.fakes import FixedClock
@@ -401,3 +402,16 @@ async def test_purge_sessions_removes_expired_mfa_challenges(mfa: Mfa, engine: A
     async with engine.connect() as connection:
         digests = (await connection.execute(select(mfa_challenges.c.digest))).scalars().all()
     assert digests == [hashlib.sha256(fresh.encode()).hexdigest()]
+
+
+async def test_without_a_key_enrolment_answers_503(api_factory: AppFactory) -> None:
+    box = providers.Object(AesGcmSecretBox(lambda: None))
+    api = await api_factory(overrides={"secret_box": box})
+    _, headers = await api.user("ada@example.com")
+
+    response = await api.client.post(TOTP, headers=headers)
+
+    assert_problem(response, 503, "service_unavailable")
+    assert (await api.client.get("/api/v1/users/me", headers=headers)).json()[
+        "mfa_enabled"
+    ] is False
