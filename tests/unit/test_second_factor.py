@@ -407,6 +407,8 @@ async def test_a_recovery_code_logs_in_once(mfa: Mfa, seed: UserSeeder) -> None:
 
     with pytest.raises(InvalidCredentials):
         await mfa.grant.execute(MfaGrantCommand(await mfa.login(user), recovery[0]))
+    succeeded = mfa.uow.audit_store.of_type(AuditEventType.USER_LOGIN_SUCCEEDED)
+    assert [e.details.get("second_factor") for e in succeeded][-2:] == ["recovery_code"] * 2
 
 
 async def test_regenerating_replaces_the_recovery_codes(mfa: Mfa, seed: UserSeeder) -> None:

@@ -100,6 +100,7 @@ class CompleteMfaLogin:
                 )
                 await uow.commit()
                 raise InvalidCredentials("The one-time code is wrong or was used already.")
+            method = "totp" if is_totp_code(command.otp.strip()) else "recovery_code"
             challenge.spend(now)
             await uow.mfa_challenges.update(challenge)
             await uow.second_factors.save(factor)
@@ -113,12 +114,7 @@ class CompleteMfaLogin:
                     now,
                     actor_id=user.id,
                     subject_id=user.id,
-                    details={
-                        "session_id": str(session.id),
-                        "second_factor": "totp"
-                        if is_totp_code(command.otp.strip())
-                        else "recovery_code",
-                    },
+                    details={"session_id": str(session.id), "second_factor": method},
                 )
             )
             await uow.commit()
