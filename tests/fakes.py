@@ -6,8 +6,12 @@ to a port breaks the fakes loudly instead of leaving them silently out of date.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import hmac
 import itertools
+import struct
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -20,6 +24,7 @@ from application.errors import (
     EmailAlreadyRegistered,
     ExternalIdentityTaken,
     InvalidToken,
+    SecondFactorUnavailable,
     StorageNotMigrated,
     StorageUnavailable,
 )
@@ -35,11 +40,15 @@ from application.ports import (
     ExternalIdentityRepository,
     ExternalTokenVerifier,
     IdGenerator,
+    MfaChallengeRepository,
+    OneTimePasswords,
     PasswordHasher,
     PasswordVerification,
     PrincipalReader,
     Pseudonymizer,
     RefreshTokenRepository,
+    SecondFactorRepository,
+    SecretBox,
     SecretGenerator,
     SessionRepository,
     TokenIssuer,
@@ -58,6 +67,7 @@ from application.ports.rate_limiting import (
 from domain.audit import AuditEvent, without_personal_data
 from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
 from domain.mail import MailMessage
+from domain.mfa import MfaChallenge, TotpFactor
 from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, HashedPassword, Role, User, UserId
 
@@ -188,8 +198,14 @@ class InMemorySessionRepository(SessionRepository):
         mine.sort(key=lambda s: (s.created_at, s.id), reverse=True)
         return [dataclasses.replace(s) for s in mine]
 
-    async def end_all_of(self, user_id: UserId, now: datetime) -> int:
-        live = [s for s in self.sessions.values() if s.user_id == user_id and not s.is_ended]
+    async def end_all_of(
+        self, user_id: UserId, now: datetime, *, keep: SessionId | None = None
+    ) -> int:
+        live = [
+            s
+            for s in self.sessions.values()
+            if s.user_id == user_id and not s.is_ended and s.id != keep
+        ]
         for session in live:
             session.end(now)
         return len(live)
@@ -226,6 +242,62 @@ class InMemoryRefreshTokenRepository(RefreshTokenRepository):
 
     async def update(self, token: RefreshToken) -> None:
         self.tokens[token.id] = dataclasses.replace(token)
+
+
+class InMemorySecondFactorRepository(SecondFactorRepository):
+    """TOTP factors by user; entities are copied in and out like rows."""
+
+    def __init__(self, factors: Iterable[TotpFactor] = ()) -> None:
+        self.factors = {f.user_id: _copied_factor(f) for f in factors}
+
+    def clone(self) -> InMemorySecondFactorRepository:
+        return InMemorySecondFactorRepository(self.factors.values())
+
+    async def get(self, user_id: UserId, *, for_update: bool = False) -> TotpFactor | None:
+        factor = self.factors.get(user_id)
+        return None if factor is None else _copied_factor(factor)
+
+    async def save(self, factor: TotpFactor) -> None:
+        self.factors[factor.user_id] = _copied_factor(factor)
+
+    async def delete(self, user_id: UserId) -> None:
+        self.factors.pop(user_id, None)
+
+
+def _copied_factor(factor: TotpFactor) -> TotpFactor:
+    return dataclasses.replace(factor, recovery_codes=list(factor.recovery_codes))
+
+
+class InMemoryMfaChallengeRepository(MfaChallengeRepository):
+    """Challenges in a dict; entities are copied in and out like rows."""
+
+    def __init__(self, challenges: Iterable[MfaChallenge] = ()) -> None:
+        self.challenges = {c.id: dataclasses.replace(c) for c in challenges}
+
+    def clone(self) -> InMemoryMfaChallengeRepository:
+        return InMemoryMfaChallengeRepository(self.challenges.values())
+
+    async def add(self, challenge: MfaChallenge) -> None:
+        if challenge.id in self.challenges:
+            raise ValueError("duplicate challenge id")
+        self.challenges[challenge.id] = dataclasses.replace(challenge)
+
+    async def get_by_digest(
+        self, digest: SecretDigest, *, for_update: bool = False
+    ) -> MfaChallenge | None:
+        for challenge in self.challenges.values():
+            if challenge.digest == digest:
+                return dataclasses.replace(challenge)
+        return None
+
+    async def update(self, challenge: MfaChallenge) -> None:
+        self.challenges[challenge.id] = dataclasses.replace(challenge)
+
+    async def purge_expired(self, now: datetime) -> int:
+        expired = [k for k, c in self.challenges.items() if c.expires_at <= now]
+        for key in expired:
+            del self.challenges[key]
+        return len(expired)
 
 
 class InMemoryApiKeyRepository(ApiKeyRepository):
@@ -398,6 +470,8 @@ class FakeUnitOfWork(UnitOfWork):
     external_identities: InMemoryExternalIdentityRepository
     audit: InMemoryAuditLog
     outbox: InMemoryOutbox
+    second_factors: InMemorySecondFactorRepository
+    mfa_challenges: InMemoryMfaChallengeRepository
 
     def __init__(self, users: Iterable[User] = ()) -> None:
         self.store = InMemoryUserRepository(users)
@@ -407,6 +481,8 @@ class FakeUnitOfWork(UnitOfWork):
         self.external_store = InMemoryExternalIdentityRepository()
         self.audit_store = InMemoryAuditLog()
         self.outbox_store = InMemoryOutbox()
+        self.factor_store = InMemorySecondFactorRepository()
+        self.challenge_store = InMemoryMfaChallengeRepository()
         self._publish()
         self.committed = False
         self.commit_count = 0
@@ -420,6 +496,8 @@ class FakeUnitOfWork(UnitOfWork):
         self.external_identities = self.external_store
         self.audit = self.audit_store
         self.outbox = self.outbox_store
+        self.second_factors = self.factor_store
+        self.mfa_challenges = self.challenge_store
 
     @property
     def in_transaction(self) -> bool:
@@ -449,6 +527,8 @@ class FakeUnitOfWork(UnitOfWork):
         self.external_identities = self.external_store.clone()
         self.audit = self.audit_store.clone()
         self.outbox = self.outbox_store.clone()
+        self.second_factors = self.factor_store.clone()
+        self.mfa_challenges = self.challenge_store.clone()
         return self
 
     async def __aexit__(
@@ -471,6 +551,8 @@ class FakeUnitOfWork(UnitOfWork):
         self.external_store = self.external_identities.clone()
         self.audit_store = self.audit.clone()
         self.outbox_store = self.outbox.clone()
+        self.factor_store = self.second_factors.clone()
+        self.challenge_store = self.mfa_challenges.clone()
         self.committed = True
         self.commit_count += 1
 
@@ -490,6 +572,10 @@ class FakeUnitOfWork(UnitOfWork):
         self.api_keys.keys = {k: v for k, v in self.api_keys.keys.items() if v.user_id != user_id}
         self.external_identities.links = {
             k: v for k, v in self.external_identities.links.items() if v != user_id
+        }
+        self.second_factors.factors.pop(user_id, None)
+        self.mfa_challenges.challenges = {
+            k: c for k, c in self.mfa_challenges.challenges.items() if c.user_id != user_id
         }
 
 
@@ -514,6 +600,42 @@ class InMemoryPrincipalReader(PrincipalReader):
         if key is None:
             return None, None
         return key, await self._uow.store.get_by_id(key.user_id)
+
+
+class FakeSecretBox(SecretBox):
+    """A reversible, visibly sealed stand-in: tests can see that nothing is stored in clear."""
+
+    def __init__(self, available: bool = True) -> None:
+        self.available = available
+
+    def seal(self, plaintext: bytes) -> bytes:
+        if not self.available:
+            raise SecondFactorUnavailable("No key to seal secrets with.")
+        return b"sealed:" + plaintext[::-1]
+
+    def open(self, sealed: bytes) -> bytes:
+        if not self.available or not sealed.startswith(b"sealed:"):
+            raise SecondFactorUnavailable("Cannot open this secret.")
+        return sealed.removeprefix(b"sealed:")[::-1]
+
+
+def rfc6238_code(secret: str, step: int, digits: int = 6) -> str:
+    """RFC 4226 HOTP over HMAC-SHA1, written out here independently of the production code."""
+    key = base64.b32decode(secret.upper() + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
+    return str(value % 10**digits).zfill(digits)
+
+
+class FakeOneTimePasswords(OneTimePasswords):
+    """RFC 6238 codes computed by the test's own few lines (`rfc6238_code`)."""
+
+    def code_at(self, secret: str, step: int) -> str:
+        return rfc6238_code(secret, step)
+
+    def provisioning_uri(self, secret: str, account: str, issuer: str) -> str:
+        return f"otpauth://totp/{issuer}:{account}?secret={secret}&issuer={issuer}"
 
 
 class FakePseudonymizer(Pseudonymizer):

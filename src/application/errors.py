@@ -133,3 +133,23 @@ class ExternalIdentityTaken(ApplicationError):
     """Another request linked this external identity first."""
 
     code = "invalid_token"
+
+
+class InvalidOneTimeCode(ApplicationError):
+    """A wrong, reused or malformed one-time code (TOTP or recovery code), or no factor to
+    check it against."""
+
+    code = "invalid_otp"
+
+
+class MfaAlreadyEnabled(ApplicationError):
+    """The caller's second factor is on already: turn it off before enrolling again."""
+
+    code = "mfa_already_enabled"
+
+
+class SecondFactorUnavailable(ApplicationError):
+    """The service holds no key to seal or open second-factor secrets with (an operator must
+    set `KEY_ENCRYPTION_KEY`, or restore the one the secrets were sealed with)."""
+
+    code = "service_unavailable"

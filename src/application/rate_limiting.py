@@ -32,6 +32,7 @@ class PolicyName(StrEnum):
     LOGIN_ACCOUNT_SHARE = "login_account_share"
     LOGIN_ACCOUNT = "login_account"
     REGISTER = "register"
+    MFA = "mfa"
 
 
 # Each policy has its own setting, but for the account share: half the account ceiling.
@@ -51,6 +52,8 @@ class Operation(StrEnum):
     PASSWORD_CHANGE = "password_change"  # noqa: S105 - an operation's name, not a secret
     API_KEY_REQUEST = "api_key_request"
     REJECTED_CREDENTIALS = "rejected_credentials"
+    MFA_CODE = "mfa_code"
+    MFA_GRANT = "mfa_grant"
 
 
 # The one table of which policies each operation spends, in the order they are spent.
@@ -82,6 +85,10 @@ OPERATION_POLICIES: Mapping[Operation, tuple[PolicyName, ...]] = MappingProxyTyp
         ),
         Operation.API_KEY_REQUEST: (PolicyName.API_KEY,),
         Operation.REJECTED_CREDENTIALS: (PolicyName.ANONYMOUS,),
+        # Every one-time code checked spends the account's second-factor allowance, right or
+        # wrong, wherever it is sent: six digits fall to guessing otherwise.
+        Operation.MFA_CODE: (PolicyName.USER, PolicyName.MFA),
+        Operation.MFA_GRANT: (PolicyName.MFA,),
     }
 )
 
@@ -94,6 +101,8 @@ class Caller:
     client: str
     username: str | None = None
     principal: Principal | None = None
+    account: str | None = None
+    """The account a request acts on before any principal is known (the MFA grant's)."""
 
 
 def _client(caller: Caller) -> str | None:
@@ -115,6 +124,10 @@ def _user(caller: Caller) -> str | None:
     return str(caller.principal.user.id) if caller.principal is not None else None
 
 
+def _account(caller: Caller) -> str | None:
+    return caller.account if caller.account is not None else _user(caller)
+
+
 def _api_key(caller: Caller) -> str | None:
     principal = caller.principal
     return str(principal.api_key_id) if principal and principal.api_key_id else None
@@ -130,6 +143,7 @@ _IDENTITY: Mapping[PolicyName, Callable[[Caller], str | None]] = MappingProxyTyp
         PolicyName.LOGIN_ACCOUNT: _username,
         PolicyName.USER: _user,
         PolicyName.API_KEY: _api_key,
+        PolicyName.MFA: _account,
     }
 )
 
@@ -145,6 +159,13 @@ def password_change_for(principal: Principal) -> Operation:
     """A bearer's password change also spends the login allowances of its (user, client) pair."""
     if principal.method is AuthMethod.BEARER:
         return Operation.PASSWORD_CHANGE
+    return operation_for(principal)
+
+
+def mfa_code_for(principal: Principal) -> Operation:
+    """A bearer checking a one-time code also spends its account's second-factor allowance."""
+    if principal.method is AuthMethod.BEARER:
+        return Operation.MFA_CODE
     return operation_for(principal)
 
 
@@ -173,6 +194,10 @@ class RateLimitDecision:
     @property
     def allowed(self) -> bool:
         return all(status.allowed for status in self.statuses)
+
+    def combined(self, later: RateLimitDecision) -> RateLimitDecision:
+        """This decision and a later one of the same request, as one."""
+        return RateLimitDecision(tuple(sorted((*self.statuses, *later.statuses), key=_closeness)))
 
     @property
     def refusal(self) -> RateLimitStatus | None:

@@ -22,6 +22,8 @@ from adapters.identity.external_tokens import JwksTokenVerifier
 from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from adapters.identity.password_hasher import Argon2PasswordHasher
 from adapters.identity.pseudonyms import HmacPseudonymizer
+from adapters.identity.secret_box import AesGcmSecretBox
+from adapters.identity.totp import CryptographyOneTimePasswords
 from adapters.persistence.database import (
     SqlAlchemyDatabaseProbe,
     create_engine,
@@ -41,13 +43,17 @@ from application.external_accounts import ExternalAccounts
 from application.ports import ExternalTokenVerifier
 from application.ports.rate_limiting import RateLimiter
 from application.rate_limiting import Throttle
+from application.second_factor import SecondFactorCodes
 from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.check_readiness import CheckReadiness
+from application.use_cases.complete_mfa_login import CompleteMfaLogin, FindMfaChallenge
+from application.use_cases.confirm_totp_enrolment import ConfirmTotpEnrolment
 from application.use_cases.create_api_key import CreateApiKey
 from application.use_cases.delete_account import DeleteAccount
 from application.use_cases.delete_api_key import DeleteApiKey
+from application.use_cases.disable_totp import DisableTotp
 from application.use_cases.end_all_sessions import EndAllSessions
 from application.use_cases.end_session import EndSession
 from application.use_cases.export_account import ExportAccount
@@ -60,10 +66,12 @@ from application.use_cases.list_users import ListUsers
 from application.use_cases.purge_audit_events import PurgeAuditEvents
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from application.use_cases.refresh_access_token import RefreshAccessToken
+from application.use_cases.regenerate_recovery_codes import RegenerateRecoveryCodes
 from application.use_cases.register_user import RegisterUser
 from application.use_cases.resolve_api_key_principal import ResolveApiKeyPrincipal
 from application.use_cases.resolve_principal import ResolvePrincipal
 from application.use_cases.revoke_token import RevokeToken
+from application.use_cases.start_totp_enrolment import StartTotpEnrolment
 from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
 from domain.users import PasswordPolicy
@@ -312,6 +320,43 @@ class Container(containers.DeclarativeContainer):
         ),
     )
     export_account = providers.Singleton(ExportAccount, uow=uow, clock=clock)
+
+    secret_box = providers.Singleton(AesGcmSecretBox, settings.provided.second_factor_key)
+    second_factor_codes = providers.Singleton(
+        SecondFactorCodes,
+        otp=providers.Singleton(CryptographyOneTimePasswords),
+        box=secret_box,
+        secrets=secrets,
+    )
+    start_totp_enrolment = providers.Singleton(
+        StartTotpEnrolment,
+        uow=uow,
+        codes=second_factor_codes,
+        clock=clock,
+        issuer=settings.provided.tokens.issuer,
+    )
+    confirm_totp_enrolment = providers.Singleton(
+        ConfirmTotpEnrolment, uow=uow, codes=second_factor_codes, clock=clock, events=audit_events
+    )
+    regenerate_recovery_codes = providers.Singleton(
+        RegenerateRecoveryCodes,
+        uow=uow,
+        codes=second_factor_codes,
+        clock=clock,
+        events=audit_events,
+    )
+    disable_totp = providers.Singleton(
+        DisableTotp, uow=uow, codes=second_factor_codes, clock=clock, events=audit_events
+    )
+    find_mfa_challenge = providers.Singleton(FindMfaChallenge, uow=uow, clock=clock)
+    complete_mfa_login = providers.Singleton(
+        CompleteMfaLogin,
+        uow=uow,
+        codes=second_factor_codes,
+        sessions=sessions,
+        clock=clock,
+        events=audit_events,
+    )
 
     metrics = providers.Singleton(Metrics)
     rate_limiter = providers.Resource(_rate_limiter, settings)

@@ -211,9 +211,11 @@ class TokenSettings(_Group):
     key_encryption_key: SecretStr | None = Field(
         None,
         validation_alias="key_encryption_key",
-        description="Secret (≥ 32 characters) that keys the pseudonyms of unknown login names in "
-        "the audit log; in development, made once and kept in `./var/key-encryption-key`. "
-        "In production it falls back to the token signing secret until set.",
+        description="Secret (≥ 32 characters) that encrypts second-factor (TOTP) secrets at rest "
+        "and keys the pseudonyms of unknown login names in the audit log, each with a key "
+        "derived for that purpose alone; in development, made once and kept in "
+        "`./var/key-encryption-key`. In production without it, pseudonyms fall back to the "
+        "token signing secret and enrolling a second factor answers 503.",
     )
     issuer: str = Field(
         "accounts",
@@ -546,6 +548,12 @@ class RateLimitSettings(_Group):
         validation_alias="rate_limit_register",
         description="Registrations per client IP.",
     )
+    mfa: RateLimit = Field(
+        "5/5minute",
+        validation_alias="rate_limit_mfa",
+        description="Second-factor codes checked per account, right or wrong: at the MFA grant, "
+        "enrolment, recovery-code regeneration and removal.",
+    )
     fail_open: bool = Field(
         True,
         validation_alias="rate_limit_fail_open",
@@ -589,6 +597,7 @@ class RateLimitSettings(_Group):
             PolicyName.LOGIN_USERNAME: self.login_username,
             PolicyName.LOGIN_ACCOUNT: self.login_account,
             PolicyName.REGISTER: self.registration,
+            PolicyName.MFA: self.mfa,
         }
         return {
             name: RateLimitPolicy(name.value, *parse_rate_limit(rate))
@@ -777,6 +786,20 @@ class Settings(BaseSettings):
         if tokens.private_key_file is None:
             raise ValueError(f"{tokens.algorithm} needs ACCOUNTS_JWT_PRIVATE_KEY_FILE")
         return tokens.private_key_file.read_text()
+
+    def second_factor_key(self) -> str | None:
+        """The secret second-factor secrets are sealed with, or None when there is none.
+
+        `KEY_ENCRYPTION_KEY` when set; in development, the one kept under `./var/`. Production
+        has no fallback: a secret sealed under the signing key would be lost at its rotation,
+        locking every enrolled user out, so enrolment is refused (503) until the key is set.
+        """
+        kek = self.tokens.key_encryption_key
+        if kek is not None:
+            return kek.get_secret_value()
+        if not self.is_production:
+            return development_key(DEVELOPMENT_KEY_FILE)
+        return None
 
 
 def development_key(path: Path) -> str:

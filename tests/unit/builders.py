@@ -133,9 +133,11 @@ class SessionFlows:
     async def login(
         self, user: User, password: str = PASSWORD, context: RequestContext = NO_REQUEST
     ) -> IssuedTokens:
-        return await self.authenticate.execute(
+        issued = await self.authenticate.execute(
             PasswordGrantCommand(user.email.normalized, password, context)
         )
+        assert isinstance(issued, IssuedTokens), "the second factor is on: use the MFA grant"
+        return issued
 
     async def refresh(self, refresh_token: str) -> IssuedTokens:
         return await self.refresh_access_token.execute(RefreshGrantCommand(refresh_token))

@@ -88,13 +88,15 @@ class SqlAlchemySessionRepository(SessionRepository):
             rows = result.mappings().all()
         return [session_from_row(row) for row in rows]
 
-    async def end_all_of(self, user_id: UserId, now: datetime) -> int:
-        result = await _execute(
-            self._session,
-            update(sessions)
-            .where(sessions.c.user_id == user_id, sessions.c.ended_at.is_(None))
-            .values(ended_at=to_utc(now)),
+    async def end_all_of(
+        self, user_id: UserId, now: datetime, *, keep: SessionId | None = None
+    ) -> int:
+        statement = update(sessions).where(
+            sessions.c.user_id == user_id, sessions.c.ended_at.is_(None)
         )
+        if keep is not None:
+            statement = statement.where(sessions.c.id != keep)
+        result = await _execute(self._session, statement.values(ended_at=to_utc(now)))
         return int(result.rowcount)
 
     async def purge_ended(self, now: datetime) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -11,10 +12,12 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Uuid,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -45,6 +48,7 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer(), nullable=False),
+    Column("mfa_enabled", Boolean(), nullable=False, default=False, server_default=false()),
     CheckConstraint("role IN ('user', 'admin')", name="role"),
 )
 
@@ -108,6 +112,34 @@ api_keys = Table(
     Column("last_used_at", DateTime(timezone=True), nullable=True),
 )
 Index("ix_api_keys_user_id", api_keys.c.user_id, api_keys.c.created_at)
+
+# One TOTP factor per user, pending until confirmed. The secret is sealed (AES-GCM) by the
+# service's key; recovery codes are SHA-256 digests in a JSON list; `last_used_step` refuses
+# a code's second use, read under a row lock so workers agree.
+totp_factors = Table(
+    "totp_factors",
+    metadata,
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("sealed_secret", LargeBinary(), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("confirmed_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_step", BigInteger(), nullable=True),
+    Column("recovery_codes", JSON(), nullable=False),
+)
+
+# What each `mfa_token` stands for, by its SHA-256 only; short-lived.
+mfa_challenges = Table(
+    "mfa_challenges",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+Index("ix_mfa_challenges_user_id", mfa_challenges.c.user_id)
+Index("ix_mfa_challenges_expires_at", mfa_challenges.c.expires_at)
 
 EXTERNAL_IDENTITY_KEYS = ("pk_external_identities", "external_identities.issuer")
 """How PostgreSQL and SQLite name a duplicate link in their errors."""

@@ -19,14 +19,20 @@ from adapters.persistence.credential_repositories import (
 from adapters.persistence.errors import translate_errors
 from adapters.persistence.gate import ConnectionGate
 from adapters.persistence.outbox import SqlAlchemyOutbox
+from adapters.persistence.second_factor_repositories import (
+    SqlAlchemyMfaChallengeRepository,
+    SqlAlchemySecondFactorRepository,
+)
 from adapters.persistence.user_repository import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
     ApiKeyRepository,
     AuditLog,
     ExternalIdentityRepository,
+    MfaChallengeRepository,
     Outbox,
     RefreshTokenRepository,
+    SecondFactorRepository,
     SessionRepository,
     UnitOfWork,
     UserRepository,
@@ -43,6 +49,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     external_identities: ExternalIdentityRepository
     audit: AuditLog
     outbox: Outbox
+    second_factors: SecondFactorRepository
+    mfa_challenges: MfaChallengeRepository
 
     def __init__(
         self, session_factory: async_sessionmaker[AsyncSession], gate: ConnectionGate
@@ -63,6 +71,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.external_identities = SqlAlchemyExternalIdentityRepository(self._session)
         self.audit = SqlAlchemyAuditLog(self._session)
         self.outbox = SqlAlchemyOutbox(self._session)
+        self.second_factors = SqlAlchemySecondFactorRepository(self._session)
+        self.mfa_challenges = SqlAlchemyMfaChallengeRepository(self._session)
         return self
 
     async def __aexit__(

@@ -12,8 +12,10 @@ from adapters.persistence.errors import translate_errors
 from adapters.persistence.tables import (
     api_keys,
     external_identities,
+    mfa_challenges,
     refresh_tokens,
     sessions,
+    totp_factors,
     users,
 )
 from adapters.persistence.times import from_db_time, to_utc
@@ -98,7 +100,14 @@ class SqlAlchemyUserRepository(UserRepository):
         """Children first, in the order refreshes lock them (tokens, then sessions): SQLite
         does not enforce ON DELETE CASCADE, which on PostgreSQL removes them anyway."""
         with translate_errors():
-            for table in (refresh_tokens, sessions, api_keys, external_identities):
+            for table in (
+                refresh_tokens,
+                sessions,
+                api_keys,
+                external_identities,
+                totp_factors,
+                mfa_challenges,
+            ):
                 await self._session.execute(delete(table).where(table.c.user_id == user_id))
             await self._session.execute(delete(users).where(users.c.id == user_id))
 
@@ -120,6 +129,7 @@ def _to_row(user: User) -> dict[str, Any]:
         "created_at": to_utc(user.created_at),
         "updated_at": to_utc(user.updated_at),
         "version": user.version,
+        "mfa_enabled": user.mfa_enabled,
     }
 
 
@@ -134,4 +144,5 @@ def user_from_row(row: Mapping[Any, Any]) -> User:
         created_at=from_db_time(row["created_at"]),
         updated_at=from_db_time(row["updated_at"]),
         version=int(row["version"]),
+        mfa_enabled=bool(row["mfa_enabled"]),
     )

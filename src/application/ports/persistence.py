@@ -11,6 +11,7 @@ from typing import Protocol, Self
 from domain.audit import AuditEvent, AuditEventId, AuditEventType
 from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
 from domain.mail import MailMessage
+from domain.mfa import MfaChallenge, TotpFactor
 from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, Role, User, UserId
 
@@ -63,8 +64,8 @@ class UserRepository(Protocol):
         ...
 
     async def delete(self, user_id: UserId) -> None:
-        """Remove the user with everything attached: sessions, refresh tokens, API keys and
-        external identity links."""
+        """Remove the user with everything attached: sessions, refresh tokens, API keys,
+        external identity links, the second factor and pending MFA challenges."""
         ...
 
 
@@ -89,8 +90,10 @@ class SessionRepository(Protocol):
         """The user's sessions, newest first; only those usable at `usable_at` when given."""
         ...
 
-    async def end_all_of(self, user_id: UserId, now: datetime) -> int:
-        """End every session of the user not ended yet; returns how many were ended."""
+    async def end_all_of(
+        self, user_id: UserId, now: datetime, *, keep: SessionId | None = None
+    ) -> int:
+        """End every session of the user not ended yet but `keep`; returns how many ended."""
         ...
 
     async def purge_ended(self, now: datetime) -> int:
@@ -158,6 +161,45 @@ class ExternalIdentityLink:
     subject: str
     user_id: UserId
     created_at: datetime
+
+
+class SecondFactorRepository(Protocol):
+    """Stores each user's TOTP factor, pending or enabled (one per user)."""
+
+    async def get(self, user_id: UserId, *, for_update: bool = False) -> TotpFactor | None:
+        """The user's factor, or None; `for_update` locks it, so two checks of one code
+        are made one after the other and the second sees the step the first used."""
+        ...
+
+    async def save(self, factor: TotpFactor) -> None:
+        """Insert the factor, or replace the user's existing one."""
+        ...
+
+    async def delete(self, user_id: UserId) -> None:
+        """Remove the user's factor, if any."""
+        ...
+
+
+class MfaChallengeRepository(Protocol):
+    """Stores the challenges `mfa_token`s stand for, by digest only."""
+
+    async def add(self, challenge: MfaChallenge) -> None:
+        """Insert a new challenge."""
+        ...
+
+    async def get_by_digest(
+        self, digest: SecretDigest, *, for_update: bool = False
+    ) -> MfaChallenge | None:
+        """The challenge with this digest, or None; `for_update` locks it."""
+        ...
+
+    async def update(self, challenge: MfaChallenge) -> None:
+        """Write the challenge's `used_at`."""
+        ...
+
+    async def purge_expired(self, now: datetime) -> int:
+        """Delete challenges expired before `now`; returns how many."""
+        ...
 
 
 class ExternalIdentityRepository(Protocol):
@@ -260,6 +302,8 @@ class UnitOfWork(Protocol):
     external_identities: ExternalIdentityRepository
     audit: AuditLog
     outbox: Outbox
+    second_factors: SecondFactorRepository
+    mfa_challenges: MfaChallengeRepository
 
     async def __aenter__(self) -> Self: ...
 

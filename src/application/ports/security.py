@@ -101,3 +101,30 @@ class Pseudonymizer(Protocol):
     def pseudonym(self, value: str) -> str:
         """The same value always gives the same token; without the key it cannot be reversed."""
         ...
+
+
+class SecretBox(Protocol):
+    """Encrypts secrets kept at rest (authenticated encryption under a key of the service).
+
+    Raises `SecondFactorUnavailable` when the service holds no key to do so.
+    """
+
+    def seal(self, plaintext: bytes) -> bytes:
+        """The ciphertext of `plaintext`; sealing the same bytes twice gives different results."""
+        ...
+
+    def open(self, sealed: bytes) -> bytes:
+        """The plaintext `seal` was given; raises `SecondFactorUnavailable` if it cannot."""
+        ...
+
+
+class OneTimePasswords(Protocol):
+    """Computes RFC 4226/6238 one-time codes (HMAC-SHA1, six digits, 30-second steps)."""
+
+    def code_at(self, secret: str, step: int) -> str:
+        """The code of the base32 `secret` for the time step (or counter) `step`."""
+        ...
+
+    def provisioning_uri(self, secret: str, account: str, issuer: str) -> str:
+        """The `otpauth://totp/…` URI authenticator apps read (as a QR code or pasted)."""
+        ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from application.audit import AuditEvents
 from application.errors import AccountDeleted, InvalidCredentials
@@ -12,12 +13,15 @@ from application.ports import (
     PasswordHasher,
     PasswordVerification,
     Pseudonymizer,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 from application.request_context import NO_REQUEST, RequestContext
 from application.sessions import IssuedTokens, SessionIssuer
 from domain.audit import AuditDetails, AuditEventType
+from domain.credentials import SecretDigest
 from domain.errors import InvalidEmail
+from domain.mfa import MFA_CHALLENGE_LIFETIME, MfaChallenge, MfaChallengeId
 from domain.users import EmailAddress, PasswordPolicy, User
 
 
@@ -27,6 +31,19 @@ class PasswordGrantCommand:
     password: str = field(repr=False)
     context: RequestContext = NO_REQUEST
     """The client the session is recorded with (address and user agent)."""
+
+
+MFA_TOKEN_BYTES = 32
+"""256 random bits: nothing to guess, so the stored SHA-256 is enough."""
+
+
+@dataclass(frozen=True, slots=True)
+class MfaRequired:
+    """The password was right, and the account needs a second factor: the client sends a code
+    with `mfa_token` (the MFA grant) within `expires_in` seconds."""
+
+    mfa_token: str = field(repr=False)
+    expires_in: int
 
 
 class AuthenticateWithPassword:
@@ -59,7 +76,7 @@ class AuthenticateWithPassword:
         self._events = events
         self._pseudonyms = pseudonyms
 
-    async def execute(self, command: PasswordGrantCommand) -> IssuedTokens:
+    async def execute(self, command: PasswordGrantCommand) -> IssuedTokens | MfaRequired:
         try:
             email = EmailAddress(command.username)
         except InvalidEmail:
@@ -75,6 +92,8 @@ class AuthenticateWithPassword:
             await self._record_failure(command, email, user, check)
             raise InvalidCredentials("Invalid email or password.")
         now = self._clock.now()
+        if user.mfa_enabled:
+            return await self._challenge(user, check, now)
         session, refresh = self._sessions.start(user, now, command.context)
         event = self._events.new(
             AuditEventType.USER_LOGIN_SUCCEEDED,
@@ -86,11 +105,7 @@ class AuthenticateWithPassword:
         )
         try:
             async with self._uow() as uow:
-                if check.upgraded_hash is not None:
-                    current = await uow.users.get_by_id(user.id, for_update=True)
-                    if current is not None and current.password_hash == user.password_hash:
-                        current.change_password_hash(check.upgraded_hash, now)
-                        await uow.users.update(current)
+                await self._upgrade_hash(uow, user, check, now)
                 await uow.sessions.add(session)
                 await uow.refresh_tokens.add(refresh.record)
                 await uow.audit.record(event)
@@ -99,6 +114,33 @@ class AuthenticateWithPassword:
             # Deleted while the password was being checked: there is nobody to log in.
             raise InvalidCredentials("Invalid email or password.") from None
         return self._sessions.tokens_for(user, session, refresh, now)
+
+    async def _challenge(
+        self, user: User, check: PasswordVerification, now: datetime
+    ) -> MfaRequired:
+        token = self._sessions.secrets.token(MFA_TOKEN_BYTES)
+        challenge = MfaChallenge.issue(
+            MfaChallengeId(self._sessions.ids.new_id()), user.id, SecretDigest.of(token), now
+        )
+        try:
+            async with self._uow() as uow:
+                await self._upgrade_hash(uow, user, check, now)
+                await uow.mfa_challenges.add(challenge)
+                await uow.commit()
+        except AccountDeleted:
+            raise InvalidCredentials("Invalid email or password.") from None
+        return MfaRequired(mfa_token=token, expires_in=int(MFA_CHALLENGE_LIFETIME.total_seconds()))
+
+    @staticmethod
+    async def _upgrade_hash(
+        uow: UnitOfWork, user: User, check: PasswordVerification, now: datetime
+    ) -> None:
+        """Store the rehash the check asked for, unless the password changed meanwhile."""
+        if check.upgraded_hash is not None:
+            current = await uow.users.get_by_id(user.id, for_update=True)
+            if current is not None and current.password_hash == user.password_hash:
+                current.change_password_hash(check.upgraded_hash, now)
+                await uow.users.update(current)
 
     async def _record_failure(
         self,

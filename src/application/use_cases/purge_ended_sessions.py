@@ -10,7 +10,8 @@ class PurgeEndedSessions:
 
     Spent tokens are kept while their session lives (a spent token coming back is how reuse
     is detected); once the session has ended nothing can use them, and they only grow the
-    table. Run it periodically (`accounts purge-sessions`, e.g. a daily CronJob).
+    table. Expired MFA login challenges (`mfa_token`s) go too. Run it periodically
+    (`accounts purge-sessions`, e.g. a daily CronJob).
     """
 
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
@@ -19,6 +20,8 @@ class PurgeEndedSessions:
 
     async def execute(self) -> int:
         async with self._uow() as uow:
-            purged = await uow.sessions.purge_ended(self._clock.now())
+            now = self._clock.now()
+            purged = await uow.sessions.purge_ended(now)
+            await uow.mfa_challenges.purge_expired(now)
             await uow.commit()
         return purged

@@ -60,6 +60,7 @@ class AuditEventType(StrEnum):
     API_KEY_DELETED = "api_key.deleted"
     MFA_ENABLED = "mfa.enabled"
     MFA_DISABLED = "mfa.disabled"
+    MFA_RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated"
     CLIENT_CREATED = "client.created"
     CLIENT_DELETED = "client.deleted"
     SIGNING_KEY_ROTATED = "signing_key.rotated"

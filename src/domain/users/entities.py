@@ -15,6 +15,8 @@ class User:
     `password_hash` is None for accounts provisioned from an external identity provider:
     they sign in there, and a password grant for them fails like a wrong password.
 
+    `mfa_enabled` tells whether a login also needs a second factor (a confirmed TOTP factor).
+
     `version` counts committed changes; the persistence layer bumps it on every update and
     uses it for optimistic locking, and the HTTP layer shows it as the ETag.
     """
@@ -28,6 +30,7 @@ class User:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    mfa_enabled: bool = False
 
     @classmethod
     def register(
@@ -96,3 +99,15 @@ class User:
         """Store a new hash: after a password change, or a rehash with stronger parameters."""
         self.password_hash = password_hash
         self.updated_at = now
+
+    def enable_mfa(self, now: datetime) -> None:
+        """From now on a password alone does not log in."""
+        if not self.mfa_enabled:
+            self.mfa_enabled = True
+            self.updated_at = now
+
+    def disable_mfa(self, now: datetime) -> None:
+        """A password alone logs in again."""
+        if self.mfa_enabled:
+            self.mfa_enabled = False
+            self.updated_at = now

@@ -27,6 +27,7 @@ from entrypoints.http.routes import (
     errors,
     health,
     metrics,
+    mfa,
     sessions,
     users,
 )
@@ -122,6 +123,7 @@ def create_app(
         users.router,
         sessions.router,
         api_keys.router,
+        mfa.router,
         audit_events.router,
         health.router,
         errors.router,

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
 from application.principal import Principal
-from application.rate_limiting import password_change_for
+from application.rate_limiting import mfa_code_for, password_change_for
 from entrypoints.container import Container
 from entrypoints.http.media_types import is_json, media_type_of
 from entrypoints.http.problems import ProblemError
@@ -91,12 +91,15 @@ bearer_principal = throttled(authenticate_bearer)
 password_change_principal = throttled(authenticate_bearer, password_change_for)
 admin_principal = throttled(authenticate, authorize=Principal.ensure_admin)
 bearer_admin_principal = throttled(authenticate_bearer, authorize=Principal.ensure_admin)
+mfa_code_principal = throttled(authenticate_bearer, mfa_code_for)
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 BearerPrincipal = Annotated[Principal, Depends(bearer_principal)]
 PasswordChangePrincipal = Annotated[Principal, Depends(password_change_principal)]
 AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
 BearerAdminPrincipal = Annotated[Principal, Depends(bearer_admin_principal)]
+MfaCodePrincipal = Annotated[Principal, Depends(mfa_code_principal)]
+"""A bearer sending a one-time code: spends its account's `mfa` limit too, right or wrong."""
 
 
 async def require_json(request: Request) -> None:

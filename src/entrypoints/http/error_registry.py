@@ -262,8 +262,13 @@ ERRORS: dict[str, ErrorSpec] = {
             title="Service unavailable",
             detail="A backing service is unreachable; try again shortly.",
             meaning="The database (or, when configured to fail closed, the rate-limit store) "
-            "is down.",
-            causes=["A database restart or failover.", "Connection pool exhausted under load."],
+            "is down; or, for the second factor, the service lacks the key that protects it.",
+            causes=[
+                "A database restart or failover.",
+                "Connection pool exhausted under load.",
+                "Second factor: `ACCOUNTS_KEY_ENCRYPTION_KEY` unset in production, or changed "
+                "since the stored secrets were sealed.",
+            ],
             fix="Retry with backoff; operators should check `/health/ready`.",
             headers={"Retry-After": "5"},
         ),
@@ -296,6 +301,8 @@ ERRORS: dict[str, ErrorSpec] = {
                 "A wrong email or password.",
                 "A deactivated account.",
                 "An expired, revoked or reused refresh token.",
+                "At the MFA grant: an `mfa_token` that is unknown, expired or used already, or a "
+                "one-time code that is wrong, malformed or used already.",
             ],
             fix="Check the credentials, or log in again with the password grant.",
             oauth=True,
@@ -307,8 +314,47 @@ ERRORS: dict[str, ErrorSpec] = {
             detail="This grant type is not supported.",
             meaning="RFC 6749 §5.2: the `grant_type` is not one this server issues tokens for.",
             causes=["A client configured for another flow."],
-            fix="Use `grant_type=password` or `grant_type=refresh_token`.",
+            fix="Use `grant_type=password`, `grant_type=refresh_token` or "
+            "`grant_type=urn:accounts:params:oauth:grant-type:mfa`.",
             oauth=True,
+        ),
+        ErrorSpec(
+            code="mfa_required",
+            status=400,
+            title="Second factor required",
+            detail="The password is right; this account also needs a one-time code.",
+            meaning="The password grant succeeded, but the account has its second factor on. "
+            "The answer carries `mfa_token` (valid 5 minutes): send it with a one-time code to "
+            "the MFA grant to get tokens.",
+            causes=["A password login to an account with TOTP enabled."],
+            fix="POST `grant_type=urn:accounts:params:oauth:grant-type:mfa` with `mfa_token` and "
+            "`otp` (the authenticator's current code, or a recovery code) to the token endpoint.",
+            oauth=True,
+        ),
+        ErrorSpec(
+            code="invalid_otp",
+            status=400,
+            title="Invalid one-time code",
+            detail="The one-time code is wrong or was used already.",
+            meaning="A code sent to enrol, regenerate recovery codes or turn off the second "
+            "factor was not accepted.",
+            causes=[
+                "A wrong, expired or mistyped code, or one that is not six digits.",
+                "A code that was used already (each works once).",
+                "A code of an earlier enrolment's secret.",
+                "No enrolment in progress, or no second factor to check the code against.",
+            ],
+            fix="Send the authenticator's current code (or, where accepted, an unused recovery "
+            "code); check the device's clock if codes keep failing.",
+        ),
+        ErrorSpec(
+            code="mfa_already_enabled",
+            status=409,
+            title="Second factor already enabled",
+            detail="The second factor is on already.",
+            meaning="TOTP enrolment was asked for while the account's second factor is on.",
+            causes=["Enrolling again without turning the factor off first."],
+            fix="Turn it off with `DELETE /api/v1/users/me/mfa/totp` and a code, then enrol.",
         ),
     )
 }

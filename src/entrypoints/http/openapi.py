@@ -39,6 +39,9 @@ def _example(code: str) -> dict[str, Any]:
     if spec.oauth:
         body["error"] = code
         body["error_description"] = spec.detail
+    if code == "mfa_required":
+        body["mfa_token"] = "Zk9xW2n4c1pQ8rT5vB7yH3jL6mD0aS9eK2uF4gX1wE8"  # noqa: S105 - an example
+        body["mfa_token_expires_in"] = 300
     return body
 
 
@@ -118,6 +121,11 @@ TAGS: list[dict[str, Any]] = [
         "name": "api keys",
         "description": "Long-lived keys for machine clients, sent as `X-API-Key`. Managed with "
         "a bearer token only.",
+    },
+    {
+        "name": "second factor",
+        "description": "TOTP (RFC 6238) with recovery codes: enrol, confirm, regenerate codes, "
+        "turn off; logging in with it is the token endpoint's MFA grant.",
     },
     {
         "name": "audit",

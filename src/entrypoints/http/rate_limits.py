@@ -73,6 +73,9 @@ def add_rate_limit_headers(message: Message, state: Mapping[str, Any]) -> None:
 async def enforce(request: Request, operation: Operation, caller: Caller) -> None:
     """Spend what `operation` costs; 429 `rate_limited` when a policy refuses.
 
+    A second spend in one request (the account's limit, once the MFA grant knows the account)
+    joins the first in the headers.
+
     Does nothing when rate limiting is off. The decision stays in the request state for the
     headers, so a refusal carries them too.
     """
@@ -80,6 +83,9 @@ async def enforce(request: Request, operation: Operation, caller: Caller) -> Non
     if throttle is None:
         return
     decision: RateLimitDecision = await throttle.spend(operation, caller)
+    earlier = getattr(request.state, STATE_KEY, None)
+    if isinstance(earlier, RateLimitDecision):
+        decision = earlier.combined(decision)
     setattr(request.state, STATE_KEY, decision)
     refusal = decision.refusal
     if refusal is not None:

@@ -206,6 +206,7 @@ _USER_EXAMPLE: dict[str, Any] = {
     "full_name": "Ada Lovelace",
     "role": "user",
     "is_active": True,
+    "mfa_enabled": False,
     "created_at": "2026-11-23T10:15:30Z",
     "updated_at": "2026-11-23T10:15:30Z",
 }
@@ -217,6 +218,7 @@ class UserResponse(BaseModel):
     full_name: str
     role: Role
     is_active: bool
+    mfa_enabled: bool = Field(description="Whether a login also needs a one-time code.")
     created_at: ResponseDateTime
     updated_at: ResponseDateTime
 
@@ -230,6 +232,7 @@ class UserResponse(BaseModel):
             full_name=user.full_name.value,
             role=user.role,
             is_active=user.is_active,
+            mfa_enabled=user.mfa_enabled,
             created_at=user.created_at,
             updated_at=user.updated_at,
         )
@@ -438,6 +441,13 @@ class OAuthProblem(Problem):
 
     error: str = Field(examples=["invalid_grant"])
     error_description: str = Field(examples=["Invalid email or password."])
+    mfa_token: str | None = Field(
+        None,
+        description="With `mfa_required` only: send it to the MFA grant with a one-time code.",
+    )
+    mfa_token_expires_in: int | None = Field(
+        None, description="With `mfa_required` only: seconds the `mfa_token` stays valid."
+    )
 
 
 _SESSION_EXAMPLE: dict[str, Any] = {
@@ -639,6 +649,71 @@ class AuditEventPageResponse(BaseModel):
                 {
                     "items": [_AUDIT_EVENT_EXAMPLE],
                     "next_cursor": "ZTE6AAYNf3R8ngABms_EXm96i5wNHi86S1xt",
+                }
+            ]
+        }
+    )
+
+
+OneTimeCodeField = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="The authenticator's current six-digit code, or (where accepted) one of "
+        "the recovery codes, with or without its hyphens.",
+    ),
+]
+
+
+class OneTimeCodeRequest(_Input):
+    code: OneTimeCodeField
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "492039"}]})
+
+
+class TotpEnrolmentResponse(BaseModel):
+    secret: str = Field(description="The TOTP secret, base32 (160 bits): shown once.")
+    otpauth_uri: str = Field(
+        description="The same as an `otpauth://totp/…` URI (SHA-1, 6 digits, 30 s) for "
+        "authenticator apps, usually shown as a QR code."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "secret": "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP",
+                    "otpauth_uri": "otpauth://totp/accounts:ada%40example.com?digits=6"
+                    "&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&algorithm=SHA1&issuer=accounts"
+                    "&period=30",
+                }
+            ]
+        }
+    )
+
+
+class RecoveryCodesResponse(BaseModel):
+    recovery_codes: list[str] = Field(
+        description="Ten single-use codes, shown once: each stands in for a TOTP code once."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "recovery_codes": [
+                        "k7mq-2xvd-9pbr-wt4h",
+                        "c3nf-8jzs-6aye-ug5k",
+                        "r2wd-x9hm-4qtc-7bnv",
+                        "f6pz-3ksa-8ewr-2myj",
+                        "t9gv-5cbn-2hxq-6rdw",
+                        "m4ja-7tfu-3zkp-9sce",
+                        "w8rb-2nyd-6gvh-4qxt",
+                        "e5kc-9uwm-3fjr-8pza",
+                        "h2sx-6dqb-7vnt-3kmy",
+                        "z7pf-4cre-9awg-5jhu",
+                    ]
                 }
             ]
         }

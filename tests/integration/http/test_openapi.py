@@ -146,7 +146,12 @@ async def test_errors_documented_match_what_each_operation_can_answer(
         if "requestBody" in operation:
             assert "payload_too_large" in codes(operation, "413"), where
     token = spec["paths"]["/api/v1/auth/token"]["post"]
-    assert {"invalid_request", "invalid_grant", "unsupported_grant_type"} == codes(token, "400")
+    assert {
+        "invalid_request",
+        "invalid_grant",
+        "unsupported_grant_type",
+        "mfa_required",
+    } == codes(token, "400")
 
 
 async def test_security_declares_both_schemes_and_each_operation_its_own(

@@ -9,12 +9,18 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from starlette.datastructures import FormData
 
 from application.errors import InvalidCredentials
-from application.rate_limiting import Operation
+from application.rate_limiting import Caller, Operation
 from application.request_context import RequestContext
 from application.sessions import IssuedTokens
 from application.use_cases.authenticate_with_password import (
     AuthenticateWithPassword,
+    MfaRequired,
     PasswordGrantCommand,
+)
+from application.use_cases.complete_mfa_login import (
+    CompleteMfaLogin,
+    FindMfaChallenge,
+    MfaGrantCommand,
 )
 from application.use_cases.refresh_access_token import (
     RefreshAccessToken,
@@ -30,7 +36,12 @@ from entrypoints.http.media_types import FORM, media_type_of
 from entrypoints.http.openapi import ALWAYS, JSON_BODY, problem_responses
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.provided import provided
-from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
+from entrypoints.http.rate_limits import (
+    client_of,
+    enforce,
+    rate_limit_token_request,
+    rate_limited,
+)
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
@@ -72,11 +83,13 @@ async def register(
     return UserResponse.of(user)
 
 
+MFA_GRANT_TYPE = "urn:accounts:params:oauth:grant-type:mfa"
+
 _TOKEN_FORM_SCHEMA = {
     "type": "object",
     "required": ["grant_type"],
     "properties": {
-        "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+        "grant_type": {"type": "string", "enum": ["password", "refresh_token", MFA_GRANT_TYPE]},
         "username": {
             "type": "string",
             "description": "The account email (`grant_type=password`).",
@@ -90,6 +103,16 @@ _TOKEN_FORM_SCHEMA = {
             "type": "string",
             "description": "`grant_type=refresh_token` only.",
         },
+        "mfa_token": {
+            "type": "string",
+            "description": f"`grant_type={MFA_GRANT_TYPE}` only: the `mfa_token` of the "
+            "password grant's `mfa_required` answer.",
+        },
+        "otp": {
+            "type": "string",
+            "description": f"`grant_type={MFA_GRANT_TYPE}` only: the authenticator's current "
+            "six-digit code, or one of the recovery codes.",
+        },
         "scope": {"type": "string", "description": "Ignored."},
     },
 }
@@ -99,20 +122,34 @@ logger = structlog.get_logger("accounts.auth")
 @router.post(
     "/token",
     operation_id="issue_token",
-    summary="Get tokens (OAuth2 password or refresh-token grant)",
+    summary="Get tokens (OAuth2 password, refresh-token or MFA grant)",
     description="RFC 6749 token endpoint for first-party clients, as a form:\n\n"
     "- `grant_type=password` with `username` (the email) and `password` starts a login "
     "session;\n"
     "- `grant_type=refresh_token` with `refresh_token` rotates it: the answer holds a new "
     "access token and a new refresh token, and the one sent is spent. Sending a spent refresh "
-    "token again ends the whole session (RFC 9700 §4.14).\n\n"
+    "token again ends the whole session (RFC 9700 §4.14);\n"
+    f"- `grant_type={MFA_GRANT_TYPE}` with `mfa_token` and `otp` completes a password login "
+    "to an account with its second factor on.\n\n"
+    "With the second factor on, the password grant answers 400 `mfa_required` with an "
+    "`mfa_token` (and `mfa_token_expires_in`, 300 seconds) instead of tokens. The MFA grant "
+    "takes it with a TOTP code (one step of drift either way, each code once) or a recovery "
+    'code (each once), and answers like the password grant, with `amr` `["pwd", "otp"]` '
+    "and `auth_time` the time of the MFA grant. The `mfa_token` works once for a success; "
+    "wrong codes get `invalid_grant` and leave it usable until it expires. Every code checked "
+    "spends the account's `mfa` rate limit (`RATE_LIMIT_MFA`), right or wrong.\n\n"
     "A parameter sent empty counts as absent (RFC 6749 §3.2): missing where its grant "
     "needs it, ignored elsewhere.\n\n"
     "Errors are RFC 6749 §5.2 JSON (`error`, `error_description`) alongside the problem "
     "members; every answer carries `Cache-Control: no-store`.",
     response_model=TokenResponse,
     responses=problem_responses(
-        "invalid_request", "invalid_grant", "unsupported_grant_type", "payload_too_large", *ALWAYS
+        "invalid_request",
+        "invalid_grant",
+        "unsupported_grant_type",
+        "mfa_required",
+        "payload_too_large",
+        *ALWAYS,
     ),
     dependencies=[Depends(rate_limit_token_request)],
     openapi_extra={
@@ -137,6 +174,14 @@ logger = structlog.get_logger("accounts.auth")
                                 "refresh_token": "3q2-7wXnL0b9yY1u1kqQm2Hc5VJ8yCk4gZ6tVw0aP_s",
                             },
                         },
+                        "mfa": {
+                            "summary": "Complete a login with a one-time code",
+                            "value": {
+                                "grant_type": MFA_GRANT_TYPE,
+                                "mfa_token": "Zk9xW2n4c1pQ8rT5vB7yH3jL6mD0aS9eK2uF4gX1wE8",
+                                "otp": "492039",
+                            },
+                        },
                     },
                 }
             },
@@ -146,8 +191,15 @@ logger = structlog.get_logger("accounts.auth")
 async def issue_token(
     request: Request,
     response: Response,
+    *,
     authenticate: Annotated[AuthenticateWithPassword, Depends(provided(Container.authenticate))],
     refresh: Annotated[RefreshAccessToken, Depends(provided(Container.refresh))],
+    find_mfa_challenge: Annotated[
+        FindMfaChallenge, Depends(provided(Container.find_mfa_challenge))
+    ],
+    complete_mfa_login: Annotated[
+        CompleteMfaLogin, Depends(provided(Container.complete_mfa_login))
+    ],
 ) -> TokenResponse:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
@@ -157,6 +209,8 @@ async def issue_token(
         issued = await _password_grant(form, authenticate, request_context_of(request))
     elif grant_type == "refresh_token":
         issued = await _refresh_grant(form, refresh, request_context_of(request))
+    elif grant_type == MFA_GRANT_TYPE:
+        issued = await _mfa_grant(request, form, find_mfa_challenge, complete_mfa_login)
     else:
         raise ProblemError("unsupported_grant_type", f"Grant type {grant_type!r} is not supported.")
     return TokenResponse(
@@ -173,9 +227,35 @@ async def _password_grant(
         username=_single(form, "username"), password=_single(form, "password"), context=context
     )
     try:
-        return await authenticate.execute(command)
+        result = await authenticate.execute(command)
     except InvalidCredentials as exc:
         raise ProblemError("invalid_grant", "Invalid email or password.") from exc
+    if isinstance(result, MfaRequired):
+        raise ProblemError(
+            "mfa_required",
+            extra={"mfa_token": result.mfa_token, "mfa_token_expires_in": result.expires_in},
+        )
+    return result
+
+
+async def _mfa_grant(
+    request: Request, form: FormData, find: FindMfaChallenge, complete: CompleteMfaLogin
+) -> IssuedTokens:
+    mfa_token = _single(form, "mfa_token")
+    otp = _single(form, "otp")
+    try:
+        user_id = await find.execute(mfa_token)
+    except InvalidCredentials as exc:
+        raise ProblemError("invalid_grant", str(exc)) from exc
+    # The code is about to be checked: spend the account's allowance first, right or wrong.
+    await enforce(
+        request, Operation.MFA_GRANT, Caller(client=client_of(request), account=str(user_id))
+    )
+    command = MfaGrantCommand(mfa_token=mfa_token, otp=otp, context=request_context_of(request))
+    try:
+        return await complete.execute(command)
+    except InvalidCredentials as exc:
+        raise ProblemError("invalid_grant", str(exc)) from exc
 
 
 async def _refresh_grant(
