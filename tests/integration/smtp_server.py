@@ -6,13 +6,19 @@ import asyncio
 import socket
 import ssl
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP as SMTPServer
-from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 def free_port() -> int:
@@ -41,7 +47,7 @@ class Inbox:
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self,
-        server: SMTPServer,
+        server: SMTP,
         session: Session,
         envelope: Envelope,
         address: str,
@@ -53,7 +59,7 @@ class Inbox:
         return "250 OK"
 
     async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTPServer, session: Session, envelope: Envelope
+        self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
         if self.data_delay_seconds:
             await asyncio.sleep(self.data_delay_seconds)
@@ -72,7 +78,7 @@ class Authenticator:
         self._expected = (username.encode(), password.encode())
 
     def __call__(
-        self, server: SMTPServer, session: Session, envelope: Envelope, mechanism: str, data: Any
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
     ) -> AuthResult:
         ok = isinstance(data, LoginPassword) and (data.login, data.password) == self._expected
         return AuthResult(success=ok, handled=False)
@@ -99,7 +105,41 @@ class SmtpTestServer:
             self._controller = None
 
 
-def tls_context(certificate: str, key: str) -> ssl.SSLContext:
+def tls_context(certificate: Path, key: Path) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certificate, key)
     return context
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, and its key, as PEM files in `directory`."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(IPv4Address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_path, key_path = directory / "smtp-cert.pem", directory / "smtp-key.pem"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return certificate_path, key_path

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -26,7 +27,12 @@ from domain.errors import InvalidEmail
 from domain.mail import MailKind, MailMessage, MailMessageId
 from domain.users import EmailAddress
 from tests.fakes import FixedClock, RecordingMailObserver
-from tests.integration.smtp_server import SmtpTestServer
+from tests.integration.smtp_server import (
+    Authenticator,
+    SmtpTestServer,
+    self_signed_certificate,
+    tls_context,
+)
 from tests.integration.stored import UowFactory
 
 NOW = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
@@ -263,3 +269,72 @@ async def test_a_server_that_never_answers_fails_the_attempt_within_the_time_lim
     finally:
         server.close()
     assert raised.value.server_unavailable
+
+
+@pytest.fixture
+def trusted_certificate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 that this process's TLS clients trust."""
+    certificate, key = self_signed_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))
+    return certificate, key
+
+
+async def test_starttls_is_used_when_offered_and_credentials_come_from_the_url(
+    trusted_certificate: tuple[Path, Path],
+) -> None:
+    server = SmtpTestServer(
+        tls_context=tls_context(*trusted_certificate),
+        require_starttls=True,
+        authenticator=Authenticator("mailer", "p@ss:word"),
+        auth_required=True,
+        auth_require_tls=True,
+    )
+    server.start()
+    try:
+        mailer = SmtpMailer(
+            SmtpServer.from_url(f"smtp://mailer:p%40ss%3Aword@127.0.0.1:{server.port}"),
+            MailTemplates(),
+            SENDER,
+            timeout_seconds=5,
+        )
+        await mailer.send(a_message(1))
+        wrong = SmtpMailer(
+            SmtpServer.from_url(f"smtp://mailer:wrong@127.0.0.1:{server.port}"),
+            MailTemplates(),
+            SENDER,
+            timeout_seconds=5,
+        )
+        with pytest.raises(MailNotSent, match="refused our credentials") as refused:
+            await wrong.send(a_message(2))
+    finally:
+        server.stop()
+
+    assert [d.recipients for d in server.inbox.delivered] == [["user1@example.com"]]
+    assert "wrong" not in refused.value.reason
+
+
+async def test_smtps_speaks_tls_from_the_first_byte(
+    trusted_certificate: tuple[Path, Path],
+) -> None:
+    server = SmtpTestServer(ssl_context=tls_context(*trusted_certificate))
+    server.start()
+    try:
+        mailer = SmtpMailer(
+            SmtpServer.from_url(f"smtps://127.0.0.1:{server.port}"),
+            MailTemplates(),
+            SENDER,
+            timeout_seconds=5,
+        )
+        await mailer.send(a_message(1))
+        plain = SmtpMailer(
+            SmtpServer.from_url(f"smtp://127.0.0.1:{server.port}"),
+            MailTemplates(),
+            SENDER,
+            timeout_seconds=1,
+        )
+        with pytest.raises(MailNotSent):
+            await plain.send(a_message(2))
+    finally:
+        server.stop()
+
+    assert [d.recipients for d in server.inbox.delivered] == [["user1@example.com"]]

@@ -107,7 +107,7 @@ def test_the_backoff_doubles_up_to_its_cap_and_ends_after_the_last_attempt() -> 
 
 @pytest.mark.parametrize("bad", [{"first_delay": timedelta(0)}, {"max_attempts": 0}])
 def test_a_schedule_needs_positive_delays_and_an_attempt(bad: dict[str, object]) -> None:
-    with pytest.raises(ValueError, match="positive|attempt"):
+    with pytest.raises(ValueError, match=r"positive|attempt"):
         RetrySchedule(**bad)  # type: ignore[arg-type]
 
 
