@@ -129,7 +129,7 @@ def test_the_message_is_text_then_html_with_safe_headers(templates: MailTemplate
     ],
 )
 def test_a_sender_that_could_inject_headers_or_add_recipients_is_refused(value: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be"):
         parse_sender(value)
 
 
