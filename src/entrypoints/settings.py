@@ -954,6 +954,8 @@ def configuration_table() -> str:
             default = "empty"
         elif info.default is None:
             default = "unset"
+        elif isinstance(info.default, SecretStr):
+            default = f"`{info.default.get_secret_value()}`"
         else:
             default = f"`{getattr(info.default, 'value', info.default)}`"
         rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {default} | {info.description} |")
