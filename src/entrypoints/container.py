@@ -44,7 +44,7 @@ from adapters.system.ids import UuidV7Generator
 from adapters.system.secrets import OsSecretGenerator
 from application.audit import AuditEvents
 from application.external_accounts import ExternalAccounts
-from application.mail_sender import MailSender
+from application.mail_sender import MailDoorbell, MailSender
 from application.ports import ExternalTokenVerifier
 from application.ports.mail import MailDeliveryObserver, Mailer
 from application.ports.rate_limiting import RateLimiter
@@ -196,7 +196,10 @@ def _mailer(settings: Settings) -> Mailer:
 
 
 async def _mail_sender(
-    settings: Settings, deliver: DeliverMail, observer: MailDeliveryObserver
+    settings: Settings,
+    deliver: DeliverMail,
+    observer: MailDeliveryObserver,
+    doorbell: MailDoorbell,
 ) -> AsyncIterator[MailSender | None]:
     """This worker's background sender, for the lifetime of the app (when enabled).
 
@@ -206,7 +209,7 @@ async def _mail_sender(
     if not settings.mail.sender_enabled:
         yield None
         return
-    sender = MailSender(deliver, observer, poll_seconds=settings.mail.poll_seconds)
+    sender = MailSender(deliver, observer, doorbell, poll_seconds=settings.mail.poll_seconds)
     task = asyncio.create_task(sender.run(), name="mail-sender")
     try:
         yield sender
@@ -232,7 +235,10 @@ class Container(containers.DeclarativeContainer):
         size=settings.provided.database.connections,
         timeout=settings.provided.database.pool_timeout_seconds,
     )
-    uow = providers.Singleton(unit_of_work_factory, session_factory, gate)
+    mail_doorbell = providers.Singleton(MailDoorbell)
+    uow = providers.Singleton(
+        unit_of_work_factory, session_factory, gate, mail_doorbell.provided.ring
+    )
     principal_reader = providers.Singleton(SqlAlchemyPrincipalReader, engine, gate)
 
     clock = providers.Singleton(SystemClock)
@@ -386,7 +392,9 @@ class Container(containers.DeclarativeContainer):
             lambda s: timedelta(seconds=s.mail.timeout_seconds), settings
         ),
     )
-    mail_sender = providers.Resource(_mail_sender, settings, deliver_mail, mail_observer)
+    mail_sender = providers.Resource(
+        _mail_sender, settings, deliver_mail, mail_observer, mail_doorbell
+    )
     check_readiness = providers.Singleton(
         CheckReadiness,
         database=providers.Singleton(SqlAlchemyDatabaseProbe, engine),

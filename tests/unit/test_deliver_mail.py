@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
 
+from application.errors import StorageUnavailable
+from application.mail_sender import MailDoorbell, MailSender
 from application.ports.mail import MailNotSent
 from application.use_cases.deliver_mail import DeliverMail, RetrySchedule
 from domain.mail import MailKind, MailMessage, MailMessageId
 from domain.users import EmailAddress
-from tests.fakes import FakeUnitOfWork, FixedClock, RecordingMailer, RecordingMailObserver
+from tests.fakes import (
+    FakeUnitOfWork,
+    FixedClock,
+    OutboxEntry,
+    RecordingMailer,
+    RecordingMailObserver,
+)
 
 NOW = datetime(2026, 12, 2, 7, 0, tzinfo=UTC)
 LIMIT = timedelta(seconds=30)
@@ -49,7 +58,7 @@ class World:
                 await uow.outbox.add(message)
             await uow.commit()
 
-    def entry(self, n: int):  # type: ignore[no-untyped-def]
+    def entry(self, n: int) -> OutboxEntry:
         return self.uow.outbox_store.entries[MailMessageId(UUID(int=n))]
 
 
@@ -189,3 +198,46 @@ async def test_the_oldest_messages_go_first_a_batch_at_a_time() -> None:
     assert [m.id.int for m in world.mailer.sent] == [1, 2]
     assert world.observer.pending == {MailKind.PASSWORD_RESET: 1}
     assert world.observer.oldest_age == timedelta(0)
+
+
+async def test_the_sender_runs_passes_until_stopped_and_the_doorbell_wakes_it() -> None:
+    world = World()
+    doorbell = MailDoorbell()
+    sender = MailSender(world.deliver, world.observer, doorbell, poll_seconds=3600)
+    task = asyncio.create_task(sender.run())
+    await asyncio.sleep(0)
+
+    await world.queue(a_message(1))
+    doorbell.ring()
+    for _ in range(100):
+        if world.mailer.sent:
+            break
+        await asyncio.sleep(0.01)
+    sender.stop()
+    await asyncio.wait_for(task, 1)
+
+    assert [m.id for m in world.mailer.sent] == [a_message(1).id]
+
+
+async def test_a_failed_pass_is_reported_and_the_sender_goes_on() -> None:
+    world = World()
+
+    def database_down() -> FakeUnitOfWork:
+        raise StorageUnavailable("The fake database is down.")
+
+    broken = DeliverMail(
+        database_down,
+        world.mailer,
+        world.clock,
+        world.observer,
+        RetrySchedule(),
+        send_time_limit=LIMIT,
+    )
+    sender = MailSender(broken, world.observer, MailDoorbell(), poll_seconds=0.01)
+    task = asyncio.create_task(sender.run())
+    await asyncio.sleep(0.1)
+    sender.stop()
+    await asyncio.wait_for(task, 1)
+
+    assert len(world.observer.pass_errors) >= 2
+    assert all(isinstance(e, StorageUnavailable) for e in world.observer.pass_errors)

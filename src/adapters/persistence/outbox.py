@@ -27,6 +27,8 @@ class SqlAlchemyOutbox(Outbox):
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        # Whether this transaction queued mail, so its commit can wake the sender.
+        self.queued = False
 
     async def add(self, message: MailMessage) -> None:
         created_at = to_utc(message.created_at)
@@ -42,6 +44,7 @@ class SqlAlchemyOutbox(Outbox):
                     next_attempt_at=created_at,
                 )
             )
+        self.queued = True
 
     async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[QueuedMail]:
         now, lease_until = to_utc(now), to_utc(lease_until)

@@ -62,7 +62,7 @@ async def test_the_running_app_writes_queued_mail_to_the_file_sink(
     assert 'accounts_mail_pending_messages{kind="verify_email"} 0.0' in metrics
 
 
-async def test_the_running_app_sends_over_smtp_and_stops_cleanly(
+async def test_a_commit_that_queued_mail_wakes_the_sender_before_its_next_poll(
     api_factory: AppFactory,
 ) -> None:
     smtp = SmtpTestServer()
@@ -71,8 +71,9 @@ async def test_the_running_app_sends_over_smtp_and_stops_cleanly(
         api = await api_factory(
             mail_url=f"smtp://127.0.0.1:{smtp.port}",
             mail_sender_enabled=True,
-            mail_poll_seconds=0.05,
+            mail_poll_seconds=3600,
         )
+        await asyncio.sleep(0.2)
         async with api.app.state.provided["uow"]() as uow:
             await uow.outbox.add(verification("grace@example.com"))
             await uow.commit()
