@@ -402,6 +402,13 @@ class Container(containers.DeclarativeContainer):
     )
 
 
+def command_container(settings: Settings) -> Container:
+    """The container of a one-off command (`create-admin`, the purges): the same wiring
+    without the background mail sender, which belongs to the service's workers."""
+    mail = settings.mail.model_copy(update={"sender_enabled": False})
+    return Container(settings=settings.model_copy(update={"mail": mail}))
+
+
 async def resolve(provider: providers.Provider[Any]) -> Any:
     """A provider's value; providers that depend on async resources hand back awaitables."""
     value = provider()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from entrypoints.container import command_container
 from entrypoints.settings import SettingsError, load_settings
 
 STRONG_SECRET = "a-strong-production-secret-with-enough-entropy-0123456789"
@@ -67,3 +68,13 @@ def test_the_mail_password_never_shows_in_the_settings_repr(
     settings = load_with(monkeypatch, {"ACCOUNTS_MAIL_URL": "smtp://u:hunter2@smtp.example.com"})
 
     assert "hunter2" not in repr(settings)
+
+
+def test_a_one_off_command_never_runs_the_mail_sender(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_with(monkeypatch, {"ACCOUNTS_MAIL_POLL_SECONDS": "2"})
+
+    container = command_container(settings)
+
+    assert not container.settings().mail.sender_enabled
+    assert container.settings().mail.poll_seconds == 2
+    assert settings.mail.sender_enabled
