@@ -117,6 +117,11 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self.mail_pass_failures = Counter(
+            "accounts_mail_pass_failures",
+            "Delivery passes that could not run (the database did not answer).",
+            registry=self.registry,
+        )
         # Every worker reads the same outbox: the freshest reading of any live worker.
         self.mail_pending = Gauge(
             "accounts_mail_pending_messages",
@@ -208,10 +213,24 @@ class PrometheusRateLimitObserver(RateLimitObserver):
 
 
 class PrometheusMailObserver(MailDeliveryObserver):
-    """Counts and logs what the mail sender does; never logs a template value or link."""
+    """Counts and logs what the mail sender does; never logs a template value or link.
 
-    def __init__(self, metrics: Metrics) -> None:
+    A pass that cannot run is logged at most once per interval (the sender retries every
+    poll while the database is down), with how many were not logged meanwhile.
+    """
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        warn_interval_seconds: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._metrics = metrics
+        self._interval = warn_interval_seconds
+        self._monotonic = monotonic
+        self._last_warning: float | None = None
+        self._suppressed = 0
 
     def sent(self, message: MailMessage, attempts: int) -> None:
         self._metrics.mail_sent.labels(message.kind.value).inc()
@@ -246,8 +265,19 @@ class PrometheusMailObserver(MailDeliveryObserver):
         self._metrics.mail_oldest_pending_age.set(seconds)
 
     def pass_failed(self, error: Exception) -> None:
+        self._metrics.mail_pass_failures.inc()
+        now = self._monotonic()
+        if self._last_warning is not None and now - self._last_warning < self._interval:
+            self._suppressed += 1
+            return
         cause = error.__cause__ or error
-        _mail_log().warning("mail_pass_failed", error=type(cause).__name__)
+        _mail_log().warning(
+            "mail_pass_failed",
+            error=type(cause).__name__,
+            suppressed_since_last_warning=self._suppressed,
+        )
+        self._last_warning = now
+        self._suppressed = 0
 
 
 def _mail_log() -> Any:
