@@ -69,6 +69,13 @@ def test_each_kind_has_its_own_subject(templates: MailTemplates) -> None:
     assert len(subjects) == len(MailKind)
 
 
+def test_without_an_expiry_the_link_is_only_said_to_work_once(templates: MailTemplates) -> None:
+    rendered = templates.render(a_message(MailKind.VERIFY_EMAIL, link=VALUES["link"]))
+
+    assert "The link works once. If you did not create an account" in rendered.text
+    assert "expires" not in rendered.text + rendered.html
+
+
 def test_an_empty_or_absent_name_greets_without_one(templates: MailTemplates) -> None:
     values = {"link": VALUES["link"], "expires_in": "30 minutes"}
 

@@ -246,7 +246,7 @@ async def test_a_missing_template_value_is_given_up_at_once_not_sent_half_filled
     assert report.given_up == 1
     assert smtp.inbox.delivered == []
     row = await outbox_row(engine, 1)
-    assert row["last_error"] == "verify_email needs the value expires_in, link"
+    assert row["last_error"] == "verify_email needs the value link"
     assert (row["next_attempt_at"], row["template_values"]) == (None, None)
 
 

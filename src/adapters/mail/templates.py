@@ -5,16 +5,17 @@ one-line string, and no other value is read):
 
 | kind | required | optional |
 |---|---|---|
-| `verify_email` | `link`, `expires_in` | `full_name` |
-| `confirm_email_change` | `link`, `expires_in` | `full_name` |
+| `verify_email` | `link` | `expires_in`, `full_name` |
+| `confirm_email_change` | `link` | `expires_in`, `full_name` |
 | `email_change_notice` | `new_email` | `full_name` |
-| `password_reset` | `link`, `expires_in` | `full_name` |
+| `password_reset` | `link` | `expires_in`, `full_name` |
 | `password_changed_notice` | | `full_name` |
-| `set_password` | `link`, `expires_in` | `full_name` |
+| `set_password` | `link` | `expires_in`, `full_name` |
 
 `link` is an absolute `http(s)` URL (the one-time link); `expires_in` is human text such as
-`24 hours`; `full_name` may be empty (the greeting is then "Hello,"); `new_email` is the
-address the account is moving to. A missing required value fails that message at send time
+`24 hours` ("The link works once and expires in 24 hours."; without it, "The link works
+once."); `full_name` may be empty or absent (the greeting is then "Hello,"); `new_email` is
+the address the account is moving to. A missing required value fails that message at send time
 (`MailNotSent`, permanent: it is logged and given up, never retried in a loop).
 
 Files: `<kind>.subject.txt`, `<kind>.txt` and `<kind>.html`. HTML is autoescaped; text is not
@@ -40,12 +41,12 @@ from domain.mail import MailKind, MailMessage
 
 TEMPLATE_DIRECTORY = Path(__file__).resolve().parent / "templates"
 REQUIRED_VALUES: dict[MailKind, frozenset[str]] = {
-    MailKind.VERIFY_EMAIL: frozenset({"link", "expires_in"}),
-    MailKind.CONFIRM_EMAIL_CHANGE: frozenset({"link", "expires_in"}),
+    MailKind.VERIFY_EMAIL: frozenset({"link"}),
+    MailKind.CONFIRM_EMAIL_CHANGE: frozenset({"link"}),
     MailKind.EMAIL_CHANGE_NOTICE: frozenset({"new_email"}),
-    MailKind.PASSWORD_RESET: frozenset({"link", "expires_in"}),
+    MailKind.PASSWORD_RESET: frozenset({"link"}),
     MailKind.PASSWORD_CHANGED_NOTICE: frozenset(),
-    MailKind.SET_PASSWORD: frozenset({"link", "expires_in"}),
+    MailKind.SET_PASSWORD: frozenset({"link"}),
 }
 MAX_SUBJECT_LENGTH = 200
 
@@ -79,7 +80,8 @@ class MailTemplates:
         values = dict(message.values)
         missing = sorted(REQUIRED_VALUES[message.kind] - values.keys())
         if missing:
-            raise MailNotSent(f"{kind} needs the value {', '.join(missing)}", permanent=True)
+            noun = "value" if len(missing) == 1 else "values"
+            raise MailNotSent(f"{kind} needs the {noun} {', '.join(missing)}", permanent=True)
         link = values.get("link")
         if link is not None and not link.startswith(("https://", "http://")):
             raise MailNotSent(f"{kind}: the link is not an http(s) URL", permanent=True)
