@@ -838,9 +838,9 @@ class RecordingMailer(Mailer):
 
     def __init__(self) -> None:
         self.sent: list[MailMessage] = []
-        self.failures: list[MailNotSent] = []
+        self.failures: list[Exception] = []
 
-    def fail_with(self, *errors: MailNotSent) -> None:
+    def fail_with(self, *errors: Exception) -> None:
         self.failures.extend(errors)
 
     async def send(self, message: MailMessage) -> None:

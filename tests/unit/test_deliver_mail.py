@@ -241,3 +241,16 @@ async def test_a_failed_pass_is_reported_and_the_sender_goes_on() -> None:
 
     assert len(world.observer.pass_errors) >= 2
     assert all(isinstance(e, StorageUnavailable) for e in world.observer.pass_errors)
+
+
+async def test_an_unexpected_error_counts_as_a_failed_attempt_not_an_endless_lease() -> None:
+    world = World(max_attempts=2)
+    await world.queue(a_message(1))
+    world.mailer.fail_with(RuntimeError("a bug"), RuntimeError("a bug"))
+
+    await world.deliver.execute()
+    world.clock.advance(timedelta(minutes=1))
+    report = await world.deliver.execute()
+
+    assert report.given_up == 1
+    assert world.entry(1).last_error == "unexpected failure: RuntimeError"

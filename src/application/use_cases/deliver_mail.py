@@ -123,6 +123,9 @@ class DeliverMail:
         except TimeoutError:
             slow = MailNotSent("sending took longer than its time limit", server_unavailable=True)
             return await self._record_failure(queued, slow)
+        except Exception as error:  # noqa: BLE001 - counted as an attempt, so it cannot loop
+            unexpected = MailNotSent(f"unexpected failure: {type(error).__name__}")
+            return await self._record_failure(queued, unexpected)
         async with self._uow() as uow:
             await uow.outbox.record_sent(message.id, self._clock.now())
             await uow.commit()
