@@ -50,6 +50,8 @@ def settings_for(limits: str, database_url: str, redis_url: str, run: str) -> Se
     return Settings(
         env="production",
         public_url="https://accounts.example.com",
+        mail_url="smtp://127.0.0.1:25",
+        mail_sender_enabled=False,
         database_url=database_url,
         jwt_secret=secrets.token_urlsafe(48),
         access_token_ttl_seconds=3600,

@@ -328,6 +328,9 @@ def service_env(args: argparse.Namespace, database_url: str, jwt: dict[str, str]
             "MALLOC_ARENA_MAX": "1",
             "ACCOUNTS_ENV": "production",
             "ACCOUNTS_PUBLIC_URL": "https://accounts.example.com",
+            # The benchmark measures the API: mail stays queued, no sender polls the outbox.
+            "ACCOUNTS_MAIL_URL": "smtp://127.0.0.1:25",
+            "ACCOUNTS_MAIL_SENDER_ENABLED": "false",
             "ACCOUNTS_DATABASE_URL": database_url,
             "ACCOUNTS_LOG_LEVEL": args.log_level,
             "ACCOUNTS_ACCESS_TOKEN_TTL_SECONDS": "3600",

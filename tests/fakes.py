@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import itertools
 import struct
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
@@ -56,7 +56,14 @@ from application.ports import (
     UnitOfWork,
     UserRepository,
 )
-from application.ports.persistence import DatabaseProbe, Outbox, UserFilter
+from application.ports.mail import MailDeliveryObserver, Mailer, MailNotSent
+from application.ports.persistence import (
+    DatabaseProbe,
+    MailBacklog,
+    Outbox,
+    QueuedMail,
+    UserFilter,
+)
 from application.ports.rate_limiting import (
     Charge,
     RateLimiter,
@@ -66,7 +73,7 @@ from application.ports.rate_limiting import (
 )
 from domain.audit import AuditEvent, without_personal_data
 from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
-from domain.mail import MailMessage
+from domain.mail import MailKind, MailMessage, MailMessageId
 from domain.mfa import MfaChallenge, TotpFactor
 from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, HashedPassword, Role, User, UserId
@@ -437,21 +444,80 @@ class InMemoryAuditLog(AuditLog):
         return purged
 
 
-class InMemoryOutbox(Outbox):
-    """Queued mail in a list, in the order it was added."""
+@dataclasses.dataclass
+class OutboxEntry:
+    """One queued message and its delivery state, as the `mail_outbox` row holds it."""
 
-    def __init__(self, messages: Iterable[MailMessage] = ()) -> None:
+    message: MailMessage
+    next_attempt_at: datetime | None
+    attempts: int = 0
+    sent_at: datetime | None = None
+    last_error: str | None = None
+    values_kept: bool = True
+
+
+class InMemoryOutbox(Outbox):
+    """Queued mail in a list, in the order it was added, with each message's delivery state."""
+
+    def __init__(
+        self, messages: Iterable[MailMessage] = (), entries: Iterable[OutboxEntry] = ()
+    ) -> None:
         self.messages = list(messages)
+        self.entries = {entry.message.id: dataclasses.replace(entry) for entry in entries}
 
     def clone(self) -> InMemoryOutbox:
-        return InMemoryOutbox(self.messages)
+        return InMemoryOutbox(self.messages, self.entries.values())
 
     async def add(self, message: MailMessage) -> None:
         self.messages.append(message)
+        self.entries[message.id] = OutboxEntry(message, next_attempt_at=message.created_at)
 
     def to(self, address: str) -> list[MailMessage]:
         """The queued messages to one address (compared case-insensitively), for assertions."""
         return [m for m in self.messages if m.to.normalized == address.casefold()]
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[QueuedMail]:
+        due = sorted(
+            (
+                e
+                for e in self.entries.values()
+                if e.sent_at is None and e.next_attempt_at is not None and e.next_attempt_at <= now
+            ),
+            key=lambda e: (e.next_attempt_at, e.message.id),
+        )[:limit]
+        for entry in due:
+            entry.next_attempt_at = lease_until
+        return [QueuedMail(entry.message, entry.attempts) for entry in due]
+
+    async def record_sent(self, message_id: MailMessageId, now: datetime) -> None:
+        entry = self.entries[message_id]
+        entry.sent_at, entry.next_attempt_at, entry.last_error = now, None, None
+        entry.attempts += 1
+        entry.values_kept = False
+
+    async def record_failure(
+        self, message_id: MailMessageId, error: str, retry_at: datetime | None
+    ) -> None:
+        entry = self.entries[message_id]
+        entry.attempts += 1
+        entry.last_error, entry.next_attempt_at = error, retry_at
+        if retry_at is None:
+            entry.values_kept = False
+
+    async def release(self, message_ids: Sequence[MailMessageId], due_at: datetime) -> None:
+        for message_id in message_ids:
+            if self.entries[message_id].sent_at is None:
+                self.entries[message_id].next_attempt_at = due_at
+
+    async def backlog(self) -> MailBacklog:
+        pending = [
+            e for e in self.entries.values() if e.sent_at is None and e.next_attempt_at is not None
+        ]
+        counts: dict[MailKind, int] = {}
+        for entry in pending:
+            counts[entry.message.kind] = counts.get(entry.message.kind, 0) + 1
+        oldest = min((e.message.created_at for e in pending), default=None)
+        return MailBacklog(counts, oldest)
 
 
 class FakeUnitOfWork(UnitOfWork):
@@ -887,3 +953,44 @@ class FakeDatabaseProbe(DatabaseProbe):
             raise StorageNotMigrated("The fake database has no schema.")
         if self.state == "unavailable":
             raise StorageUnavailable("The fake database is down.")
+
+
+class RecordingMailer(Mailer):
+    """Keeps every message it was asked to send; `fail_with` makes the next sends fail."""
+
+    def __init__(self) -> None:
+        self.sent: list[MailMessage] = []
+        self.failures: list[Exception] = []
+
+    def fail_with(self, *errors: Exception) -> None:
+        self.failures.extend(errors)
+
+    async def send(self, message: MailMessage) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(message)
+
+
+class RecordingMailObserver(MailDeliveryObserver):
+    """Keeps what the sender reported, by event name."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, MailMessageId | None]] = []
+        self.pending: Mapping[MailKind, int] = {}
+        self.oldest_age: timedelta | None = None
+        self.pass_errors: list[Exception] = []
+
+    def sent(self, message: MailMessage, attempts: int) -> None:
+        self.events.append(("sent", message.id))
+
+    def failed(self, message: MailMessage, error: MailNotSent, retry_at: datetime) -> None:
+        self.events.append(("failed", message.id))
+
+    def gave_up(self, message: MailMessage, error: MailNotSent, attempts: int) -> None:
+        self.events.append(("gave_up", message.id))
+
+    def backlog(self, pending: Mapping[MailKind, int], oldest_age: timedelta | None) -> None:
+        self.pending, self.oldest_age = pending, oldest_age
+
+    def pass_failed(self, error: Exception) -> None:
+        self.pass_errors.append(error)

@@ -30,6 +30,7 @@ from domain.users import Role
 from entrypoints.container import (
     Container,
     check_database,
+    command_container,
     database_location,
     migrate_database,
     open_resources,
@@ -184,7 +185,7 @@ def create_admin(
 
 
 async def _create_admin(settings: Settings, email: str, password: str, full_name: str) -> str:
-    container = Container(settings=settings)
+    container = command_container(settings)
     await open_resources(container)
     try:
         register: RegisterUser = await resolve(container.register_user)
@@ -216,7 +217,7 @@ def _purge(command: str, counted: str, use_case: Callable[[Container], Provider[
     settings = _settings()
 
     async def run() -> int:
-        container = Container(settings=settings)
+        container = command_container(settings)
         await open_resources(container)
         try:
             purge: Purge = await resolve(use_case(container))

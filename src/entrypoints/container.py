@@ -8,6 +8,8 @@ takes it with `Depends(provided(Container.<name>))`.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -24,6 +26,10 @@ from adapters.identity.password_hasher import Argon2PasswordHasher
 from adapters.identity.pseudonyms import HmacPseudonymizer
 from adapters.identity.secret_box import AesGcmSecretBox
 from adapters.identity.totp import CryptographyOneTimePasswords
+from adapters.mail.compose import parse_sender
+from adapters.mail.file_sink import FileMailer
+from adapters.mail.smtp import SmtpMailer, SmtpServer
+from adapters.mail.templates import MailTemplates
 from adapters.persistence.database import (
     SqlAlchemyDatabaseProbe,
     create_engine,
@@ -40,7 +46,9 @@ from adapters.system.ids import UuidV7Generator
 from adapters.system.secrets import OsSecretGenerator
 from application.audit import AuditEvents
 from application.external_accounts import ExternalAccounts
+from application.mail_sender import MailDoorbell, MailSender
 from application.ports import ExternalTokenVerifier
+from application.ports.mail import MailDeliveryObserver, Mailer
 from application.ports.rate_limiting import RateLimiter
 from application.rate_limiting import Throttle
 from application.second_factor import SecondFactorCodes
@@ -53,6 +61,7 @@ from application.use_cases.confirm_totp_enrolment import ConfirmTotpEnrolment
 from application.use_cases.create_api_key import CreateApiKey
 from application.use_cases.delete_account import DeleteAccount
 from application.use_cases.delete_api_key import DeleteApiKey
+from application.use_cases.deliver_mail import DeliverMail, RetrySchedule
 from application.use_cases.disable_totp import DisableTotp
 from application.use_cases.end_all_sessions import EndAllSessions
 from application.use_cases.end_session import EndSession
@@ -75,7 +84,7 @@ from application.use_cases.start_totp_enrolment import StartTotpEnrolment
 from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
 from domain.users import PasswordPolicy
-from entrypoints.metrics import Metrics, PrometheusRateLimitObserver
+from entrypoints.metrics import Metrics, PrometheusMailObserver, PrometheusRateLimitObserver
 from entrypoints.settings import Settings, workers_from_environment
 
 
@@ -179,6 +188,45 @@ def _throttle(enabled: bool, **arguments: Any) -> Throttle | None:
     return Throttle(**arguments) if enabled else None
 
 
+def _mailer(settings: Settings) -> Mailer:
+    """SMTP, or the `.eml` folder of `file:DIR` (development only)."""
+    templates = MailTemplates()
+    sender = parse_sender(settings.mail.sender)
+    folder = settings.mail.folder
+    if folder is not None:
+        return FileMailer(folder, templates, sender)
+    return SmtpMailer(
+        SmtpServer.from_url(settings.mail.url.get_secret_value()),
+        templates,
+        sender,
+        timeout_seconds=settings.mail.timeout_seconds,
+    )
+
+
+async def _mail_sender(
+    settings: Settings,
+    deliver: DeliverMail,
+    observer: MailDeliveryObserver,
+    doorbell: MailDoorbell,
+) -> AsyncIterator[MailSender | None]:
+    """This worker's background sender, for the lifetime of the app (when enabled).
+
+    Stopped between messages at shutdown; a send still under way after its time limit is
+    cancelled, and that message comes due again when its lease ends.
+    """
+    if not settings.mail.sender_enabled:
+        yield None
+        return
+    sender = MailSender(deliver, observer, doorbell, poll_seconds=settings.mail.poll_seconds)
+    task = asyncio.create_task(sender.run(), name="mail-sender")
+    try:
+        yield sender
+    finally:
+        sender.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, settings.mail.timeout_seconds)
+
+
 def _watch_pool(metrics: Metrics, engine: AsyncEngine) -> None:
     metrics.watch_pool(engine)
 
@@ -195,7 +243,10 @@ class Container(containers.DeclarativeContainer):
         size=settings.provided.database.connections,
         timeout=settings.provided.database.pool_timeout_seconds,
     )
-    uow = providers.Singleton(unit_of_work_factory, session_factory, gate)
+    mail_doorbell = providers.Singleton(MailDoorbell)
+    uow = providers.Singleton(
+        unit_of_work_factory, session_factory, gate, mail_doorbell.provided.ring
+    )
     principal_reader = providers.Singleton(SqlAlchemyPrincipalReader, engine, gate)
 
     clock = providers.Singleton(SystemClock)
@@ -370,11 +421,37 @@ class Container(containers.DeclarativeContainer):
         fail_open=settings.provided.rate_limits.fail_open,
     )
     pool_metrics = providers.Resource(_watch_pool, metrics, engine)
+
+    mailer = providers.Singleton(_mailer, settings)
+    mail_observer = providers.Singleton(PrometheusMailObserver, metrics)
+    deliver_mail = providers.Singleton(
+        DeliverMail,
+        uow=uow,
+        mailer=mailer,
+        clock=clock,
+        observer=mail_observer,
+        schedule=providers.Callable(
+            lambda s: RetrySchedule(max_attempts=s.mail.max_attempts), settings
+        ),
+        send_time_limit=providers.Callable(
+            lambda s: timedelta(seconds=s.mail.timeout_seconds), settings
+        ),
+    )
+    mail_sender = providers.Resource(
+        _mail_sender, settings, deliver_mail, mail_observer, mail_doorbell
+    )
     check_readiness = providers.Singleton(
         CheckReadiness,
         database=providers.Singleton(SqlAlchemyDatabaseProbe, engine),
         throttle=throttle,
     )
+
+
+def command_container(settings: Settings) -> Container:
+    """The container of a one-off command (`create-admin`, the purges): the same wiring
+    without the background mail sender, which belongs to the service's workers."""
+    mail = settings.mail.model_copy(update={"sender_enabled": False})
+    return Container(settings=settings.model_copy(update={"mail": mail}))
 
 
 async def resolve(provider: providers.Provider[Any]) -> Any:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -30,7 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import Scope
 
 from application.errors import StorageUnavailable
+from application.ports.mail import MailDeliveryObserver, MailNotSent
 from application.ports.rate_limiting import RateLimitObserver
+from domain.mail import MailKind, MailMessage
 
 # prometheus-client leaves this constructor unannotated; its signature is (registry, path=None).
 _multiprocess_collector: Callable[..., object] = MultiProcessCollector
@@ -94,6 +97,44 @@ class Metrics:
             "by what happened to them (allowed: failing open; refused: failing closed).",
             ["outcome"],
             registry=self.registry,
+        )
+
+        self.mail_sent = Counter(
+            "accounts_mail_sent",
+            "Mail messages the mail server (or the file sink) accepted, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.mail_failed_attempts = Counter(
+            "accounts_mail_failed_attempts",
+            "Attempts to send a message that failed and will be retried, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.mail_given_up = Counter(
+            "accounts_mail_given_up",
+            "Messages that will never be sent (attempts used up, or unusable), by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.mail_pass_failures = Counter(
+            "accounts_mail_pass_failures",
+            "Delivery passes that could not run (the database did not answer).",
+            registry=self.registry,
+        )
+        # Every worker reads the same outbox: the freshest reading of any live worker.
+        self.mail_pending = Gauge(
+            "accounts_mail_pending_messages",
+            "Messages in the outbox still to be sent (neither sent nor given up), by kind.",
+            ["kind"],
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self.mail_oldest_pending_age = Gauge(
+            "accounts_mail_oldest_pending_age_seconds",
+            "How long the oldest message still to be sent has waited since it was queued.",
+            registry=self.registry,
+            multiprocess_mode="livemax",
         )
 
     def render(self) -> bytes:
@@ -169,3 +210,76 @@ class PrometheusRateLimitObserver(RateLimitObserver):
         )
         self._last_warning = now
         self._suppressed = 0
+
+
+class PrometheusMailObserver(MailDeliveryObserver):
+    """Counts and logs what the mail sender does; never logs a template value or link.
+
+    A pass that cannot run is logged at most once per interval (the sender retries every
+    poll while the database is down), with how many were not logged meanwhile.
+    """
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        warn_interval_seconds: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._metrics = metrics
+        self._interval = warn_interval_seconds
+        self._monotonic = monotonic
+        self._last_warning: float | None = None
+        self._suppressed = 0
+
+    def sent(self, message: MailMessage, attempts: int) -> None:
+        self._metrics.mail_sent.labels(message.kind.value).inc()
+        _mail_log().info(
+            "mail_sent", message_id=str(message.id), kind=message.kind.value, attempts=attempts
+        )
+
+    def failed(self, message: MailMessage, error: MailNotSent, retry_at: datetime) -> None:
+        self._metrics.mail_failed_attempts.labels(message.kind.value).inc()
+        _mail_log().warning(
+            "mail_not_sent",
+            message_id=str(message.id),
+            kind=message.kind.value,
+            reason=error.reason,
+            retry_at=retry_at.isoformat(),
+        )
+
+    def gave_up(self, message: MailMessage, error: MailNotSent, attempts: int) -> None:
+        self._metrics.mail_given_up.labels(message.kind.value).inc()
+        _mail_log().error(
+            "mail_given_up",
+            message_id=str(message.id),
+            kind=message.kind.value,
+            reason=error.reason,
+            attempts=attempts,
+        )
+
+    def backlog(self, pending: Mapping[MailKind, int], oldest_age: timedelta | None) -> None:
+        for kind in MailKind:
+            self._metrics.mail_pending.labels(kind.value).set(pending.get(kind, 0))
+        seconds = 0.0 if oldest_age is None else oldest_age.total_seconds()
+        self._metrics.mail_oldest_pending_age.set(seconds)
+
+    def pass_failed(self, error: Exception) -> None:
+        self._metrics.mail_pass_failures.inc()
+        now = self._monotonic()
+        if self._last_warning is not None and now - self._last_warning < self._interval:
+            self._suppressed += 1
+            return
+        cause = error.__cause__ or error
+        _mail_log().warning(
+            "mail_pass_failed",
+            error=type(cause).__name__,
+            suppressed_since_last_warning=self._suppressed,
+        )
+        self._last_warning = now
+        self._suppressed = 0
+
+
+def _mail_log() -> Any:
+    # Fresh per call, like the rate-limit observer's: capture_logs in tests must see it.
+    return structlog.get_logger("accounts.mail")

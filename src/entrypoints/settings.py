@@ -10,10 +10,12 @@ from __future__ import annotations
 import functools
 import os
 import secrets
+from email.utils import parseaddr
 from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 import limits
 import structlog
@@ -650,6 +652,87 @@ class AuditSettings(_Group):
     )
 
 
+MAIL_SCHEMES = ("smtp://", "smtps://", "file:")
+
+
+class MailSettings(_Group):
+    """Where mail goes, who it is from, and how the background sender works."""
+
+    url: SecretStr = Field(
+        SecretStr("file:./var/mail"),
+        validation_alias="mail_url",
+        description="Where mail goes: `smtp://[user:password@]host:port` (STARTTLS when "
+        "offered), `smtps://…` (implicit TLS), or `file:DIR` (each message an `.eml` file in "
+        "DIR; refused in production). Percent-encode `@` and `:` in the user and password.",
+    )
+    sender: str = Field(
+        "accounts@localhost",
+        validation_alias="mail_from",
+        description="Sender address, `addr@host` or `Name <addr@host>`.",
+    )
+    timeout_seconds: float = Field(
+        30,
+        gt=0,
+        le=300,
+        validation_alias="mail_timeout_seconds",
+        description="Time limit of each SMTP operation, and of the whole send of one message.",
+    )
+    poll_seconds: float = Field(
+        5,
+        gt=0,
+        le=3600,
+        validation_alias="mail_poll_seconds",
+        description="How often each worker's sender looks for due mail in the outbox.",
+    )
+    max_attempts: int = Field(
+        12,
+        ge=1,
+        le=100,
+        validation_alias="mail_max_attempts",
+        description="Attempts before a message is given up (backoff from 30 s, doubling, "
+        "capped at 1 hour: 12 attempts span about 6 hours).",
+    )
+    sender_enabled: bool = Field(
+        True,
+        validation_alias="mail_sender_enabled",
+        description="Whether this process runs the background sender (every worker may: "
+        "claims never overlap). `false` leaves mail queued for other processes.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if not url.startswith(MAIL_SCHEMES):
+            raise ValueError("must be smtp://host:port, smtps://host:port or file:DIR")
+        if url.startswith("file:") and not url.removeprefix("file:"):
+            raise ValueError("file: needs a folder, e.g. file:./var/mail")
+        if not url.startswith("file:"):
+            parts = urlsplit(url)
+            try:
+                parts.port  # noqa: B018 - reading it validates it
+            except ValueError:
+                raise ValueError("has an invalid port") from None
+            if not parts.hostname:
+                raise ValueError("must name the mail server's host")
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _one_address(cls, value: str) -> str:
+        _, address = parseaddr(value)
+        local, at, domain = address.rpartition("@")
+        if any(c in value for c in "\r\n,;") or not (at and local and domain):
+            raise ValueError("must be one address like accounts@example.com")
+        return value
+
+    @property
+    def folder(self) -> Path | None:
+        """The folder of the `file:` sink, or None when mail goes to an SMTP server."""
+        url = self.url.get_secret_value()
+        return Path(url.removeprefix("file:")) if url.startswith("file:") else None
+
+
 class _FlatEnvironment(PydanticBaseSettingsSource):
     """Every `ACCOUNTS_*` variable the settings know, under its flat name (case-insensitive)."""
 
@@ -685,6 +768,7 @@ class Settings(BaseSettings):
     docs: DocsSettings
     logging: LoggingSettings
     audit: AuditSettings
+    mail: MailSettings
 
     @classmethod
     def settings_customise_sources(
@@ -739,6 +823,8 @@ class Settings(BaseSettings):
             raise ValueError(
                 "ACCOUNTS_PUBLIC_URL must be set in production to the service's external URL"
             )
+        if self.mail.folder is not None:
+            raise ValueError("ACCOUNTS_MAIL_URL must name an SMTP server in production")
         return self
 
     @property
@@ -891,6 +977,8 @@ def configuration_table() -> str:
             default = "empty"
         elif info.default is None:
             default = "unset"
+        elif isinstance(info.default, SecretStr):
+            default = f"`{info.default.get_secret_value()}`"
         else:
             default = f"`{getattr(info.default, 'value', info.default)}`"
         rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {default} | {info.description} |")

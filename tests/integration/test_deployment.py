@@ -135,6 +135,7 @@ def chain(
         **{k: v for k, v in os.environ.items() if not k.startswith("ACCOUNTS_")},
         "ACCOUNTS_ENV": "production",
         "ACCOUNTS_PUBLIC_URL": "https://accounts.example.com",
+        "ACCOUNTS_MAIL_URL": "smtp://127.0.0.1:25",
         "ACCOUNTS_DATABASE_URL": deployment_database,
         "ACCOUNTS_JWT_SECRET": secrets.token_urlsafe(48),
         "ACCOUNTS_RATE_LIMIT_STORAGE_URL": redis_url,

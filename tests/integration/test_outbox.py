@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 
@@ -64,3 +64,51 @@ async def test_a_rolled_back_change_queues_nothing(
         await uow.outbox.add(a_message())
 
     assert await queued(engine) == []
+
+
+async def test_a_claim_holds_messages_from_other_claims_until_its_lease_ends(
+    uow_factory: UowFactory,
+) -> None:
+    async with uow_factory() as uow:
+        await uow.outbox.add(a_message(1))
+        await uow.outbox.add(a_message(2))
+        await uow.commit()
+    lease_until = NOW + timedelta(minutes=5)
+
+    async with uow_factory() as first, uow_factory() as second:
+        mine = await first.outbox.claim_due(NOW, lease_until, limit=1)
+        await first.commit()
+        theirs = await second.outbox.claim_due(NOW, lease_until, limit=10)
+        await second.commit()
+    async with uow_factory() as uow:
+        later = await uow.outbox.claim_due(lease_until, lease_until + timedelta(minutes=5), 10)
+        await uow.commit()
+
+    assert [q.message.id for q in mine] == [a_message(1).id]
+    assert [q.message.id for q in theirs] == [a_message(2).id]
+    assert {q.message.id for q in later} == {a_message(1).id, a_message(2).id}
+    assert later[0].message.values == a_message().values
+
+
+async def test_sent_and_given_up_messages_leave_the_backlog_without_their_values(
+    uow_factory: UowFactory, engine: AsyncEngine
+) -> None:
+    async with uow_factory() as uow:
+        for n in (1, 2, 3):
+            await uow.outbox.add(a_message(n))
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        await uow.outbox.record_sent(a_message(1).id, NOW)
+        await uow.outbox.record_failure(a_message(2).id, "gave up", None)
+        await uow.outbox.record_failure(a_message(3).id, "refused", NOW + timedelta(minutes=1))
+        backlog = await uow.outbox.backlog()
+        await uow.commit()
+
+    rows = {row["id"]: row for row in await queued(engine)}
+    assert backlog.pending == {MailKind.VERIFY_EMAIL: 1}
+    assert backlog.oldest_queued_at == NOW
+    assert rows[a_message(1).id]["template_values"] is None
+    assert rows[a_message(2).id]["template_values"] is None
+    assert rows[a_message(3).id]["template_values"] == dict(a_message().values)
+    assert [rows[a_message(n).id]["attempts"] for n in (1, 2, 3)] == [1, 1, 1]

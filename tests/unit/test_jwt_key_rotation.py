@@ -116,6 +116,7 @@ def test_settings_accept_a_rotation() -> None:
     settings = Settings(
         env="production",
         public_url="https://id.example.com",
+        mail_url="smtp://mail.example.com:587",
         jwt_secret=NEW,
         jwt_key_id="k2",
         jwt_previous_key_id="k1",

@@ -12,7 +12,12 @@ from entrypoints.settings import Settings
 # RFC 6238 appendix B: the SHA-1 seed "12345678901234567890", in base32.
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
 KEY = "a-key-encryption-key-of-enough-length-0123456789"
-PRODUCTION = {"env": "production", "public_url": "https://accounts.example", "jwt_secret": KEY}
+PRODUCTION = {
+    "env": "production",
+    "public_url": "https://accounts.example",
+    "jwt_secret": KEY,
+    "mail_url": "smtp://mail.example.com:587",
+}
 
 
 @pytest.mark.parametrize(

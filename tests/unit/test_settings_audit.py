@@ -11,7 +11,11 @@ import pytest
 from entrypoints.settings import Settings, SettingsError, development_key, load_settings
 
 STRONG = "another-strong-secret-with-enough-entropy-0123456789"
-PRODUCTION = {"env": "production", "public_url": "https://accounts.example.com"}
+PRODUCTION = {
+    "env": "production",
+    "public_url": "https://accounts.example.com",
+    "mail_url": "smtp://mail.example.com:587",
+}
 
 
 def test_retention_defaults_to_400_days_and_refuses_zero(monkeypatch: pytest.MonkeyPatch) -> None:

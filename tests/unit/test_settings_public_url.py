@@ -48,7 +48,11 @@ def test_an_explicit_error_docs_base_wins(monkeypatch: pytest.MonkeyPatch) -> No
 def test_production_stops_without_a_public_url_in_one_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    production = {"ACCOUNTS_ENV": "production", "ACCOUNTS_JWT_SECRET": STRONG_SECRET}
+    production = {
+        "ACCOUNTS_ENV": "production",
+        "ACCOUNTS_JWT_SECRET": STRONG_SECRET,
+        "ACCOUNTS_MAIL_URL": "smtp://mail.example.com:587",
+    }
 
     with pytest.raises(SettingsError) as raised:
         load_with(monkeypatch, production)

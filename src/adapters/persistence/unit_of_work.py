@@ -53,10 +53,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     mfa_challenges: MfaChallengeRepository
 
     def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], gate: ConnectionGate
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        gate: ConnectionGate,
+        mail_committed: Callable[[], None] | None = None,
     ) -> None:
         self._session_factory = session_factory
         self._gate = gate
+        self._mail_committed = mail_committed
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> Self:
@@ -70,7 +74,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.api_keys = SqlAlchemyApiKeyRepository(self._session)
         self.external_identities = SqlAlchemyExternalIdentityRepository(self._session)
         self.audit = SqlAlchemyAuditLog(self._session)
-        self.outbox = SqlAlchemyOutbox(self._session)
+        self._outbox = SqlAlchemyOutbox(self._session)
+        self.outbox = self._outbox
         self.second_factors = SqlAlchemySecondFactorRepository(self._session)
         self.mfa_challenges = SqlAlchemyMfaChallengeRepository(self._session)
         return self
@@ -102,6 +107,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             raise RuntimeError("Commit outside `async with`: the unit of work has no session.")
         with translate_errors():
             await self._session.commit()
+        if self._outbox.queued and self._mail_committed is not None:
+            self._outbox.queued = False
+            self._mail_committed()
 
 
 @contextmanager
@@ -118,11 +126,14 @@ def _reported_unless(failing: bool) -> Iterator[None]:
 
 
 def unit_of_work_factory(
-    session_factory: async_sessionmaker[AsyncSession], gate: ConnectionGate
+    session_factory: async_sessionmaker[AsyncSession],
+    gate: ConnectionGate,
+    mail_committed: Callable[[], None] | None = None,
 ) -> Callable[[], SqlAlchemyUnitOfWork]:
-    """A factory that makes a fresh unit of work per call, for use cases to hold."""
+    """A factory that makes a fresh unit of work per call, for use cases to hold;
+    `mail_committed` is called after each commit that queued mail."""
 
     def make() -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(session_factory, gate)
+        return SqlAlchemyUnitOfWork(session_factory, gate, mail_committed)
 
     return make

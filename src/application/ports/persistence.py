@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -10,7 +10,7 @@ from typing import Protocol, Self
 
 from domain.audit import AuditEvent, AuditEventId, AuditEventType
 from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
-from domain.mail import MailMessage
+from domain.mail import MailKind, MailMessage, MailMessageId
 from domain.mfa import MfaChallenge, TotpFactor
 from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, Role, User, UserId
@@ -263,6 +263,45 @@ class Outbox(Protocol):
     async def add(self, message: MailMessage) -> None:
         """Queue the message; it is delivered only if the unit of work commits."""
         ...
+
+    async def claim_due(self, now: datetime, lease_until: datetime, limit: int) -> list[QueuedMail]:
+        """Up to `limit` unsent messages due at `now`, oldest first, held until `lease_until`:
+        other senders skip them (rows another transaction holds are skipped, not waited for)."""
+        ...
+
+    async def record_sent(self, message_id: MailMessageId, now: datetime) -> None:
+        """The message was accepted: mark it sent and forget its values (they may hold a link)."""
+        ...
+
+    async def record_failure(
+        self, message_id: MailMessageId, error: str, retry_at: datetime | None
+    ) -> None:
+        """One more failed attempt; due again at `retry_at`, or never (values forgotten)."""
+        ...
+
+    async def release(self, message_ids: Sequence[MailMessageId], due_at: datetime) -> None:
+        """Hand claimed messages back, untried: due again at `due_at`, attempts unchanged."""
+        ...
+
+    async def backlog(self) -> MailBacklog:
+        """What is still to be sent: neither sent nor given up."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedMail:
+    """A message claimed for sending, with the attempts already made before this one."""
+
+    message: MailMessage
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class MailBacklog:
+    """Messages still to be sent, by kind, and when the oldest of them was queued."""
+
+    pending: Mapping[MailKind, int]
+    oldest_queued_at: datetime | None
 
 
 class PrincipalReader(Protocol):

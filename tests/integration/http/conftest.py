@@ -29,6 +29,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "jwt_secret": JWT_SECRET,
         "log_level": "WARNING",
         "db_pool_timeout_seconds": 2,
+        # Mail stays in the outbox for the test to read; a test of delivery turns it on.
+        "mail_url": "smtp://127.0.0.1:25",
+        "mail_sender_enabled": False,
         **overrides,
     }
     return Settings(**values)
