@@ -35,6 +35,7 @@ from application.ports import (
     ExternalIdentityRepository,
     ExternalTokenVerifier,
     IdGenerator,
+    OneTimeTokenRepository,
     PasswordHasher,
     PasswordVerification,
     PrincipalReader,
@@ -56,7 +57,14 @@ from application.ports.rate_limiting import (
     RateLimitStatus,
 )
 from domain.audit import AuditEvent, without_personal_data
-from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
+from domain.credentials import (
+    ApiKey,
+    ApiKeyId,
+    OneTimeToken,
+    RefreshToken,
+    SecretDigest,
+    TokenPurpose,
+)
 from domain.mail import MailMessage
 from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, HashedPassword, Role, User, UserId
@@ -272,9 +280,51 @@ class InMemoryApiKeyRepository(ApiKeyRepository):
     async def delete(self, key_id: ApiKeyId) -> None:
         self.keys.pop(key_id, None)
 
+    async def delete_all_of(self, user_id: UserId) -> int:
+        mine = [k for k, v in self.keys.items() if v.user_id == user_id]
+        for key_id in mine:
+            del self.keys[key_id]
+        return len(mine)
+
     async def record_use(self, key: ApiKey) -> None:
         self.use_writes += 1
         self.keys[key.id] = dataclasses.replace(self.keys[key.id], last_used_at=key.last_used_at)
+
+
+class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
+    """One-time tokens in a dict, with the real table's unique digest."""
+
+    def __init__(self, tokens: Iterable[OneTimeToken] = ()) -> None:
+        self.tokens = {t.id: dataclasses.replace(t) for t in tokens}
+
+    def clone(self) -> InMemoryOneTimeTokenRepository:
+        return InMemoryOneTimeTokenRepository(self.tokens.values())
+
+    def of(self, user_id: UserId, purpose: TokenPurpose) -> list[OneTimeToken]:
+        """The stored tokens of one user and purpose, for assertions."""
+        return [t for t in self.tokens.values() if t.user_id == user_id and t.purpose is purpose]
+
+    async def add(self, token: OneTimeToken) -> None:
+        if token.id in self.tokens or any(t.digest == token.digest for t in self.tokens.values()):
+            raise ValueError("duplicate one-time token")
+        self.tokens[token.id] = dataclasses.replace(token)
+
+    async def get_by_digest(
+        self, digest: SecretDigest, *, for_update: bool = False
+    ) -> OneTimeToken | None:
+        for token in self.tokens.values():
+            if token.digest == digest:
+                return dataclasses.replace(token)
+        return None
+
+    async def update(self, token: OneTimeToken) -> None:
+        self.tokens[token.id] = dataclasses.replace(token)
+
+    async def delete_for(self, user_id: UserId, purpose: TokenPurpose) -> int:
+        doomed = [t.id for t in self.of(user_id, purpose)]
+        for token_id in doomed:
+            del self.tokens[token_id]
+        return len(doomed)
 
 
 class InMemoryExternalIdentityRepository(ExternalIdentityRepository):
@@ -396,6 +446,7 @@ class FakeUnitOfWork(UnitOfWork):
     refresh_tokens: InMemoryRefreshTokenRepository
     api_keys: InMemoryApiKeyRepository
     external_identities: InMemoryExternalIdentityRepository
+    one_time_tokens: InMemoryOneTimeTokenRepository
     audit: InMemoryAuditLog
     outbox: InMemoryOutbox
 
@@ -405,6 +456,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_store = InMemoryRefreshTokenRepository()
         self.api_key_store = InMemoryApiKeyRepository()
         self.external_store = InMemoryExternalIdentityRepository()
+        self.one_time_store = InMemoryOneTimeTokenRepository()
         self.audit_store = InMemoryAuditLog()
         self.outbox_store = InMemoryOutbox()
         self._publish()
@@ -418,6 +470,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_tokens = self.refresh_store
         self.api_keys = self.api_key_store
         self.external_identities = self.external_store
+        self.one_time_tokens = self.one_time_store
         self.audit = self.audit_store
         self.outbox = self.outbox_store
 
@@ -447,6 +500,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_tokens = self.refresh_store.clone()
         self.api_keys = self.api_key_store.clone()
         self.external_identities = self.external_store.clone()
+        self.one_time_tokens = self.one_time_store.clone()
         self.audit = self.audit_store.clone()
         self.outbox = self.outbox_store.clone()
         return self
@@ -469,6 +523,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_store = self.refresh_tokens.clone()
         self.api_key_store = self.api_keys.clone()
         self.external_store = self.external_identities.clone()
+        self.one_time_store = self.one_time_tokens.clone()
         self.audit_store = self.audit.clone()
         self.outbox_store = self.outbox.clone()
         self.committed = True
@@ -490,6 +545,9 @@ class FakeUnitOfWork(UnitOfWork):
         self.api_keys.keys = {k: v for k, v in self.api_keys.keys.items() if v.user_id != user_id}
         self.external_identities.links = {
             k: v for k, v in self.external_identities.links.items() if v != user_id
+        }
+        self.one_time_tokens.tokens = {
+            k: t for k, t in self.one_time_tokens.tokens.items() if t.user_id != user_id
         }
 
 

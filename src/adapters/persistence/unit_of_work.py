@@ -13,6 +13,7 @@ from adapters.persistence.audit_log import SqlAlchemyAuditLog
 from adapters.persistence.credential_repositories import (
     SqlAlchemyApiKeyRepository,
     SqlAlchemyExternalIdentityRepository,
+    SqlAlchemyOneTimeTokenRepository,
     SqlAlchemyRefreshTokenRepository,
     SqlAlchemySessionRepository,
 )
@@ -25,6 +26,7 @@ from application.ports.persistence import (
     ApiKeyRepository,
     AuditLog,
     ExternalIdentityRepository,
+    OneTimeTokenRepository,
     Outbox,
     RefreshTokenRepository,
     SessionRepository,
@@ -41,6 +43,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     refresh_tokens: RefreshTokenRepository
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
+    one_time_tokens: OneTimeTokenRepository
     audit: AuditLog
     outbox: Outbox
 
@@ -61,6 +64,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.refresh_tokens = SqlAlchemyRefreshTokenRepository(self._session)
         self.api_keys = SqlAlchemyApiKeyRepository(self._session)
         self.external_identities = SqlAlchemyExternalIdentityRepository(self._session)
+        self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(self._session)
         self.audit = SqlAlchemyAuditLog(self._session)
         self.outbox = SqlAlchemyOutbox(self._session)
         return self

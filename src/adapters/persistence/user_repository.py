@@ -12,6 +12,7 @@ from adapters.persistence.errors import translate_errors
 from adapters.persistence.tables import (
     api_keys,
     external_identities,
+    one_time_tokens,
     refresh_tokens,
     sessions,
     users,
@@ -98,7 +99,13 @@ class SqlAlchemyUserRepository(UserRepository):
         """Children first, in the order refreshes lock them (tokens, then sessions): SQLite
         does not enforce ON DELETE CASCADE, which on PostgreSQL removes them anyway."""
         with translate_errors():
-            for table in (refresh_tokens, sessions, api_keys, external_identities):
+            for table in (
+                refresh_tokens,
+                sessions,
+                api_keys,
+                external_identities,
+                one_time_tokens,
+            ):
                 await self._session.execute(delete(table).where(table.c.user_id == user_id))
             await self._session.execute(delete(users).where(users.c.id == user_id))
 
@@ -120,6 +127,7 @@ def _to_row(user: User) -> dict[str, Any]:
         "created_at": to_utc(user.created_at),
         "updated_at": to_utc(user.updated_at),
         "version": user.version,
+        "email_verified": user.email_verified,
     }
 
 
@@ -134,4 +142,5 @@ def user_from_row(row: Mapping[Any, Any]) -> User:
         created_at=from_db_time(row["created_at"]),
         updated_at=from_db_time(row["updated_at"]),
         version=int(row["version"]),
+        email_verified=bool(row["email_verified"]),
     )

@@ -9,7 +9,14 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from domain.audit import AuditEvent, AuditEventId, AuditEventType
-from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
+from domain.credentials import (
+    ApiKey,
+    ApiKeyId,
+    OneTimeToken,
+    RefreshToken,
+    SecretDigest,
+    TokenPurpose,
+)
 from domain.mail import MailMessage
 from domain.sessions import Session, SessionId
 from domain.users import EmailAddress, Role, User, UserId
@@ -63,8 +70,8 @@ class UserRepository(Protocol):
         ...
 
     async def delete(self, user_id: UserId) -> None:
-        """Remove the user with everything attached: sessions, refresh tokens, API keys and
-        external identity links."""
+        """Remove the user with everything attached: sessions, refresh tokens, API keys,
+        external identity links and one-time tokens."""
         ...
 
 
@@ -145,8 +152,35 @@ class ApiKeyRepository(Protocol):
         """Remove the key; it stops working at once."""
         ...
 
+    async def delete_all_of(self, user_id: UserId) -> int:
+        """Remove every key of the user; returns how many were removed."""
+        ...
+
     async def record_use(self, key: ApiKey) -> None:
         """Write the key's `last_used_at`."""
+        ...
+
+
+class OneTimeTokenRepository(Protocol):
+    """Stores the one-time tokens sent in mailed links, by digest only."""
+
+    async def add(self, token: OneTimeToken) -> None:
+        """Insert a new token."""
+        ...
+
+    async def get_by_digest(
+        self, digest: SecretDigest, *, for_update: bool = False
+    ) -> OneTimeToken | None:
+        """The token with this digest, or None; `for_update` locks it."""
+        ...
+
+    async def update(self, token: OneTimeToken) -> None:
+        """Write the token's `used_at`."""
+        ...
+
+    async def delete_for(self, user_id: UserId, purpose: TokenPurpose) -> int:
+        """Remove every token of the user for `purpose`, spent or not: none of them works
+        afterwards. Returns how many were removed."""
         ...
 
 
@@ -258,6 +292,7 @@ class UnitOfWork(Protocol):
     refresh_tokens: RefreshTokenRepository
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
+    one_time_tokens: OneTimeTokenRepository
     audit: AuditLog
     outbox: Outbox
 

@@ -15,6 +15,9 @@ class User:
     `password_hash` is None for accounts provisioned from an external identity provider:
     they sign in there, and a password grant for them fails like a wrong password.
 
+    `email_verified` says the owner proved they receive mail at `email`: a new account and
+    a changed address start unverified, and only a mailed link (or a reset) verifies them.
+
     `version` counts committed changes; the persistence layer bumps it on every update and
     uses it for optimistic locking, and the HTTP layer shows it as the ETag.
     """
@@ -28,6 +31,7 @@ class User:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    email_verified: bool = False
 
     @classmethod
     def register(
@@ -54,6 +58,19 @@ class User:
         now: datetime,
     ) -> User:
         """A new, active account for someone an external identity provider vouches for."""
+        return cls(user_id, email, full_name, role, True, None, now, now)
+
+    @classmethod
+    def create_without_password(
+        cls,
+        *,
+        user_id: UserId,
+        email: EmailAddress,
+        full_name: FullName,
+        role: Role,
+        now: datetime,
+    ) -> User:
+        """A new, active account made by an admin: its owner sets a password by mail."""
         return cls(user_id, email, full_name, role, True, None, now, now)
 
     def __eq__(self, other: object) -> bool:
@@ -95,4 +112,16 @@ class User:
     def change_password_hash(self, password_hash: HashedPassword, now: datetime) -> None:
         """Store a new hash: after a password change, or a rehash with stronger parameters."""
         self.password_hash = password_hash
+        self.updated_at = now
+
+    def mark_email_verified(self, now: datetime) -> None:
+        """The owner proved they receive mail at the current address."""
+        if not self.email_verified:
+            self.email_verified = True
+            self.updated_at = now
+
+    def change_email(self, email: EmailAddress, now: datetime) -> None:
+        """Take `email` as the address, confirmed by a link mailed to it, hence verified."""
+        self.email = email
+        self.email_verified = True
         self.updated_at = now

@@ -203,6 +203,7 @@ class AdminUpdateUserRequest(_Input):
 _USER_EXAMPLE: dict[str, Any] = {
     "id": "019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
     "email": "ada@example.com",
+    "email_verified": True,
     "full_name": "Ada Lovelace",
     "role": "user",
     "is_active": True,
@@ -214,6 +215,10 @@ _USER_EXAMPLE: dict[str, Any] = {
 class UserResponse(BaseModel):
     id: UUID
     email: str
+    email_verified: bool = Field(
+        description="Whether the owner confirmed the address through a mailed link; a new "
+        "account and a changed address start `false`."
+    )
     full_name: str
     role: Role
     is_active: bool
@@ -227,6 +232,7 @@ class UserResponse(BaseModel):
         return cls(
             id=user.id,
             email=user.email.value,
+            email_verified=user.email_verified,
             full_name=user.full_name.value,
             role=user.role,
             is_active=user.is_active,

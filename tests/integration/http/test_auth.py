@@ -10,7 +10,16 @@ import jwt
 
 from tests.integration.http.conftest import JWT_SECRET, PASSWORD, Api, assert_problem
 
-USER_FIELDS = {"id", "email", "full_name", "role", "is_active", "created_at", "updated_at"}
+USER_FIELDS = {
+    "id",
+    "email",
+    "email_verified",
+    "full_name",
+    "role",
+    "is_active",
+    "created_at",
+    "updated_at",
+}
 
 
 async def test_register_creates_an_active_user_with_location(api: Api) -> None:
