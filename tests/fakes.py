@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
+from urllib.parse import unquote
 from uuid import UUID
 
 from application.audit import AuditEvents
@@ -23,6 +24,7 @@ from application.errors import (
     StorageNotMigrated,
     StorageUnavailable,
 )
+from application.mail_links import LinkSettings, MailLinks
 from application.ports import (
     AccessToken,
     AccessTokenClaims,
@@ -51,6 +53,7 @@ from application.ports import (
 from application.ports.persistence import DatabaseProbe, Outbox, UserFilter
 from application.ports.rate_limiting import (
     Charge,
+    MailQuota,
     RateLimiter,
     RateLimitObserver,
     RateLimitPolicy,
@@ -807,9 +810,13 @@ class RecordingRateLimitObserver(RateLimitObserver):
 
     def __init__(self) -> None:
         self.failures: list[tuple[StorageUnavailable, bool]] = []
+        self.refused_mail: list[str] = []
 
     def storage_unavailable(self, error: StorageUnavailable, *, failed_open: bool) -> None:
         self.failures.append((error, failed_open))
+
+    def mail_refused(self, kind: str) -> None:
+        self.refused_mail.append(kind)
 
 
 class FakeDatabaseProbe(DatabaseProbe):
@@ -823,3 +830,49 @@ class FakeDatabaseProbe(DatabaseProbe):
             raise StorageNotMigrated("The fake database has no schema.")
         if self.state == "unavailable":
             raise StorageUnavailable("The fake database is down.")
+
+
+class FakeMailQuota(MailQuota):
+    """`limit` mails per recipient address; remembers what it refused."""
+
+    def __init__(self, limit: int = 1_000) -> None:
+        self.limit = limit
+        self.spent: dict[str, int] = {}
+        self.refused: list[tuple[str, str]] = []
+
+    async def allows(self, recipient: str, kind: str) -> bool:
+        spent = self.spent.get(recipient, 0)
+        if spent >= self.limit:
+            self.refused.append((recipient, kind))
+            return False
+        self.spent[recipient] = spent + 1
+        return True
+
+
+VERIFY_EMAIL_URL = "https://app.example.com/verify?token={token}"
+RESET_PASSWORD_URL = "https://app.example.com/reset?token={token}"
+
+
+def mail_links(
+    quota: MailQuota | None = None,
+    *,
+    secrets: SecretGenerator | None = None,
+    ids: IdGenerator | None = None,
+) -> MailLinks:
+    """Mailed links with sequential secrets, a 24-hour verification and 30-minute reset TTL."""
+    return MailLinks(
+        secrets=secrets or SequentialSecrets(),
+        ids=ids or SequentialIds(start=next(_AUDIT_ID_RANGES) << 64),
+        quota=quota or FakeMailQuota(),
+        settings=LinkSettings(
+            verify_email_url=VERIFY_EMAIL_URL,
+            reset_password_url=RESET_PASSWORD_URL,
+            verification_lifetime=timedelta(hours=24),
+            reset_lifetime=timedelta(minutes=30),
+        ),
+    )
+
+
+def token_of(message: MailMessage) -> str:
+    """The token in a queued mail's link, as the person clicking it would send it."""
+    return unquote(message.values["link"].rpartition("token=")[2])

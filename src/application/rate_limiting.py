@@ -11,6 +11,7 @@ from types import MappingProxyType
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import (
     Charge,
+    MailQuota,
     RateLimiter,
     RateLimitObserver,
     RateLimitPolicy,
@@ -32,6 +33,7 @@ class PolicyName(StrEnum):
     LOGIN_ACCOUNT_SHARE = "login_account_share"
     LOGIN_ACCOUNT = "login_account"
     REGISTER = "register"
+    MAIL = "mail"
 
 
 # Each policy has its own setting, but for the account share: half the account ceiling.
@@ -51,6 +53,8 @@ class Operation(StrEnum):
     PASSWORD_CHANGE = "password_change"  # noqa: S105 - an operation's name, not a secret
     API_KEY_REQUEST = "api_key_request"
     REJECTED_CREDENTIALS = "rejected_credentials"
+    MAILED_LINK = "mailed_link"
+    MAIL = "mail"
 
 
 # The one table of which policies each operation spends, in the order they are spent.
@@ -82,6 +86,9 @@ OPERATION_POLICIES: Mapping[Operation, tuple[PolicyName, ...]] = MappingProxyTyp
         ),
         Operation.API_KEY_REQUEST: (PolicyName.API_KEY,),
         Operation.REJECTED_CREDENTIALS: (PolicyName.ANONYMOUS,),
+        # Anonymous requests about mailed links (reset, verification), and each mail sent.
+        Operation.MAILED_LINK: (PolicyName.ANONYMOUS,),
+        Operation.MAIL: (PolicyName.MAIL,),
     }
 )
 
@@ -94,6 +101,7 @@ class Caller:
     client: str
     username: str | None = None
     principal: Principal | None = None
+    recipient: str | None = None
 
 
 def _client(caller: Caller) -> str | None:
@@ -109,6 +117,10 @@ def _username_at_client(caller: Caller) -> str | None:
     # A client identity holds no space, so the first one ends it: no two pairs share a key.
     username = _username(caller)
     return f"{caller.client} {username}" if username is not None else None
+
+
+def _recipient(caller: Caller) -> str | None:
+    return caller.recipient.strip().lower() if caller.recipient is not None else None
 
 
 def _user(caller: Caller) -> str | None:
@@ -130,6 +142,7 @@ _IDENTITY: Mapping[PolicyName, Callable[[Caller], str | None]] = MappingProxyTyp
         PolicyName.LOGIN_ACCOUNT: _username,
         PolicyName.USER: _user,
         PolicyName.API_KEY: _api_key,
+        PolicyName.MAIL: _recipient,
     }
 )
 
@@ -238,3 +251,21 @@ class Throttle:
     async def check_storage(self) -> None:
         """Raise `StorageUnavailable` unless the rate-limit store answers."""
         await self._limiter.check()
+
+
+class ThrottledMailQuota(MailQuota):
+    """The `mail` policy, per recipient address; every mail may go when rate limits are off."""
+
+    def __init__(self, throttle: Throttle | None, observer: RateLimitObserver) -> None:
+        self._throttle = throttle
+        self._observer = observer
+
+    async def allows(self, recipient: str, kind: str) -> bool:
+        if self._throttle is None:
+            return True
+        decision = await self._throttle.spend(
+            Operation.MAIL, Caller(client="", recipient=recipient)
+        )
+        if not decision.allowed:
+            self._observer.mail_refused(kind)
+        return decision.allowed

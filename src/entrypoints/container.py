@@ -38,9 +38,10 @@ from adapters.system.ids import UuidV7Generator
 from adapters.system.secrets import OsSecretGenerator
 from application.audit import AuditEvents
 from application.external_accounts import ExternalAccounts
+from application.mail_links import LinkSettings, MailLinks
 from application.ports import ExternalTokenVerifier
 from application.ports.rate_limiting import RateLimiter
-from application.rate_limiting import Throttle
+from application.rate_limiting import Throttle, ThrottledMailQuota
 from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
@@ -64,8 +65,10 @@ from application.use_cases.register_user import RegisterUser
 from application.use_cases.resolve_api_key_principal import ResolveApiKeyPrincipal
 from application.use_cases.resolve_principal import ResolvePrincipal
 from application.use_cases.revoke_token import RevokeToken
+from application.use_cases.send_verification_email import SendVerificationEmail
 from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
+from application.use_cases.verify_email import VerifyEmail
 from domain.users import PasswordPolicy
 from entrypoints.metrics import Metrics, PrometheusRateLimitObserver
 from entrypoints.settings import Settings, workers_from_environment
@@ -171,6 +174,15 @@ def _throttle(enabled: bool, **arguments: Any) -> Throttle | None:
     return Throttle(**arguments) if enabled else None
 
 
+def _link_settings(settings: Settings) -> LinkSettings:
+    return LinkSettings(
+        verify_email_url=settings.effective_verify_email_url,
+        reset_password_url=settings.effective_reset_password_url,
+        verification_lifetime=timedelta(seconds=settings.mail_links.email_verification_ttl_seconds),
+        reset_lifetime=timedelta(seconds=settings.mail_links.password_reset_ttl_seconds),
+    )
+
+
 def _watch_pool(metrics: Metrics, engine: AsyncEngine) -> None:
     metrics.watch_pool(engine)
 
@@ -228,6 +240,25 @@ class Container(containers.DeclarativeContainer):
         ExternalAccounts, uow=uow, clock=clock, ids=ids, events=audit_events
     )
 
+    metrics = providers.Singleton(Metrics)
+    rate_limiter = providers.Resource(_rate_limiter, settings)
+    rate_limit_observer = providers.Singleton(PrometheusRateLimitObserver, metrics)
+    throttle = providers.Singleton(
+        _throttle,
+        enabled=settings.provided.rate_limits.enabled,
+        limiter=rate_limiter,
+        policies=settings.provided.rate_limits.policies.call(),
+        observer=rate_limit_observer,
+        fail_open=settings.provided.rate_limits.fail_open,
+    )
+    mail_links = providers.Singleton(
+        MailLinks,
+        secrets=secrets,
+        ids=ids,
+        quota=providers.Singleton(ThrottledMailQuota, throttle, rate_limit_observer),
+        settings=providers.Callable(_link_settings, settings),
+    )
+
     register_user = providers.Singleton(
         RegisterUser,
         uow=uow,
@@ -236,6 +267,11 @@ class Container(containers.DeclarativeContainer):
         ids=ids,
         policy=password_policy,
         events=audit_events,
+        links=mail_links,
+    )
+    verify_email = providers.Singleton(VerifyEmail, uow=uow, clock=clock, events=audit_events)
+    send_verification_email = providers.Singleton(
+        SendVerificationEmail, uow=uow, clock=clock, links=mail_links
     )
     authenticate = providers.Singleton(
         AuthenticateWithPassword,
@@ -313,17 +349,6 @@ class Container(containers.DeclarativeContainer):
     )
     export_account = providers.Singleton(ExportAccount, uow=uow, clock=clock)
 
-    metrics = providers.Singleton(Metrics)
-    rate_limiter = providers.Resource(_rate_limiter, settings)
-    rate_limit_observer = providers.Singleton(PrometheusRateLimitObserver, metrics)
-    throttle = providers.Singleton(
-        _throttle,
-        enabled=settings.provided.rate_limits.enabled,
-        limiter=rate_limiter,
-        policies=settings.provided.rate_limits.policies.call(),
-        observer=rate_limit_observer,
-        fail_open=settings.provided.rate_limits.fail_open,
-    )
     pool_metrics = providers.Resource(_watch_pool, metrics, engine)
     check_readiness = providers.Singleton(
         CheckReadiness,

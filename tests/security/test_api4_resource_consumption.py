@@ -52,9 +52,17 @@ def hasher() -> Iterator[CountingHasher]:
     counting.close()
 
 
+# POST operations that take no body at all: nothing reads one, so none is refused.
+BODILESS = {("POST", "/api/v1/users/me/verification-email")}
+
+
 def _body_routes(api: Api) -> list[tuple[str, str]]:
     """Every (method, path) of the app that accepts a request body."""
-    return [(op.method, op.url) for op in operations(api.app) if op.method in {"POST", "PATCH"}]
+    return [
+        (op.method, op.url)
+        for op in operations(api.app)
+        if op.method in {"POST", "PATCH"} and (op.method, op.path) not in BODILESS
+    ]
 
 
 async def test_every_body_route_refuses_oversized_bodies_with_connection_close(

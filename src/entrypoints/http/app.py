@@ -27,6 +27,7 @@ from entrypoints.http.routes import (
     errors,
     health,
     metrics,
+    pages,
     sessions,
     users,
 )
@@ -125,6 +126,7 @@ def create_app(
         audit_events.router,
         health.router,
         errors.router,
+        pages.router,
     )
     # With a metrics port, Prometheus scrapes there, never through the API's port or a proxy.
     if settings.http.metrics_port is None:

@@ -102,6 +102,19 @@ CurrentPasswordField = Annotated[
 ]
 
 
+# A mailed link's token as the link carries it; longer input is no token this service made.
+MAX_LINK_TOKEN_LENGTH = 256
+LinkTokenField = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_LINK_TOKEN_LENGTH,
+        examples=["q7Xx0mJ1C0k8yTz6bPqW3nHc5VJ8yCk4gZ6tVw0aP_s"],
+        description="The `token` parameter of the mailed link, URL-decoded.",
+    ),
+]
+
+
 # RFC 3339 §5.6 `date-time`, which JSON Schema's `format` only annotates: the pattern asserts it.
 _DATE, _TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}", r"[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
 RFC3339_DATE_TIME = "^" + _DATE + "[Tt]" + _TIME + r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
@@ -296,6 +309,15 @@ class ChangePasswordRequest(_Input):
                 }
             ]
         },
+    )
+
+
+class VerifyEmailRequest(_Input):
+    token: LinkTokenField
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"token": "q7Xx0mJ1C0k8yTz6bPqW3nHc5VJ8yCk4gZ6tVw0aP_s"}]},
     )
 
 

@@ -23,6 +23,7 @@ from application.use_cases.refresh_access_token import (
 )
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
 from application.use_cases.revoke_token import RevokeToken, RevokeTokenCommand, TokenTypeHint
+from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.users import Role
 from entrypoints.container import Container
 from entrypoints.http.dependencies import require_json
@@ -33,7 +34,12 @@ from entrypoints.http.provided import provided
 from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
-from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
+from entrypoints.http.schemas import (
+    RegisterRequest,
+    TokenResponse,
+    UserResponse,
+    VerifyEmailRequest,
+)
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
 
@@ -43,7 +49,10 @@ router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
     operation_id="register_user",
     summary="Register a new account",
     description="Creates an active account with the `user` role. The password must have at "
-    "least `ACCOUNTS_PASSWORD_MIN_LENGTH` characters (15 by default) and not be a common one.",
+    "least `ACCOUNTS_PASSWORD_MIN_LENGTH` characters (15 by default) and not be a common one. "
+    "A verification link is mailed to the address (`email_verified` stays `false` until it is "
+    "used), unless the address's `mail` rate limit is spent: the answer is the same either "
+    "way.",
     status_code=status.HTTP_201_CREATED,
     response_model=UserResponse,
     responses=problem_responses(
@@ -69,6 +78,31 @@ async def register(
         )
     )
     response.headers["Location"] = f"/api/v1/users/{user.id}"
+    return UserResponse.of(user)
+
+
+@router.post(
+    "/verify-email",
+    operation_id="verify_email",
+    summary="Confirm an email address with a mailed link's token",
+    description="The token of a verification link (sent at registration or on request) "
+    "marks the account's address verified; the token of an email-change link makes its new "
+    "address the account's email, verified. Each token works once, before it expires "
+    "(`ACCOUNTS_EMAIL_VERIFICATION_TTL_SECONDS`), and only for the latest link of its kind; "
+    "an unknown, expired, used or tampered token is 400 `invalid_link`, all alike. 409 "
+    "`email_taken` when the new address was registered by someone else meanwhile.",
+    response_model=UserResponse,
+    responses=problem_responses("invalid_link", "email_taken", *JSON_BODY, *ALWAYS),
+    dependencies=[Depends(rate_limited(Operation.MAILED_LINK)), Depends(require_json)],
+)
+async def verify_email(
+    request: Request,
+    body: VerifyEmailRequest,
+    verify: Annotated[VerifyEmail, Depends(provided(Container.verify_email))],
+) -> UserResponse:
+    user = await verify.execute(
+        VerifyEmailCommand(token=body.token, context=request_context_of(request))
+    )
     return UserResponse.of(user)
 
 

@@ -14,6 +14,10 @@ from application.use_cases.export_account import ExportAccount
 from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.get_user import GetUser, GetUserQuery
 from application.use_cases.list_users import ListUsers, ListUsersQuery
+from application.use_cases.send_verification_email import (
+    SendVerificationEmail,
+    SendVerificationEmailCommand,
+)
 from application.use_cases.update_own_profile import UpdateOwnProfile, UpdateOwnProfileCommand
 from application.use_cases.update_user import UpdateUser, UpdateUserCommand
 from domain.users import Role, UserId
@@ -144,6 +148,32 @@ async def change_password(
         )
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/me/verification-email",
+    operation_id="send_verification_email",
+    summary="Mail a new verification link",
+    description="Mails a new link to confirm your address; the link sent before stops "
+    "working. Nothing is sent when the address is verified already, or when its `mail` rate "
+    "limit (`ACCOUNTS_RATE_LIMIT_MAIL`) is spent; the answer is 202 either way. Needs a "
+    "bearer token (an API key gets 403 `forbidden`).",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    responses={
+        202: {"description": "Accepted: a link is on its way unless none was due."},
+        **problem_responses(*AUTHENTICATED, "forbidden", *ALWAYS),
+    },
+)
+async def send_verification_email(
+    request: Request,
+    principal: BearerPrincipal,
+    send: Annotated[SendVerificationEmail, Depends(provided(Container.send_verification_email))],
+) -> Response:
+    await send.execute(
+        SendVerificationEmailCommand(principal=principal, context=request_context_of(request))
+    )
+    return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
 @router.delete(

@@ -51,9 +51,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_one_time_tokens")),
         sa.UniqueConstraint("digest", name=op.f("uq_one_time_tokens_digest")),
     )
-    op.create_index(
-        "ix_one_time_tokens_user_id_purpose", "one_time_tokens", ["user_id", "purpose"]
-    )
+    op.create_index("ix_one_time_tokens_user_id_purpose", "one_time_tokens", ["user_id", "purpose"])
 
 
 def downgrade() -> None:
