@@ -297,11 +297,13 @@ class InMemoryApiKeyRepository(ApiKeyRepository):
 class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
     """One-time tokens in a dict, with the real table's unique digest."""
 
-    def __init__(self, tokens: Iterable[OneTimeToken] = ()) -> None:
+    def __init__(self, tokens: Iterable[OneTimeToken] = (), rehearsals: int = 0) -> None:
         self.tokens = {t.id: dataclasses.replace(t) for t in tokens}
+        self.rehearsals = rehearsals
+        """How many `rehearse_add` calls ran: the equal-work paths' statements."""
 
     def clone(self) -> InMemoryOneTimeTokenRepository:
-        return InMemoryOneTimeTokenRepository(self.tokens.values())
+        return InMemoryOneTimeTokenRepository(self.tokens.values(), self.rehearsals)
 
     def of(self, user_id: UserId, purpose: TokenPurpose) -> list[OneTimeToken]:
         """The stored tokens of one user and purpose, for assertions."""
@@ -322,6 +324,9 @@ class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
 
     async def update(self, token: OneTimeToken) -> None:
         self.tokens[token.id] = dataclasses.replace(token)
+
+    async def rehearse_add(self, token: OneTimeToken) -> None:
+        self.rehearsals += 1
 
     async def delete_for(self, user_id: UserId, purpose: TokenPurpose) -> int:
         doomed = [t.id for t in self.of(user_id, purpose)]

@@ -46,6 +46,7 @@ from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.check_readiness import CheckReadiness
+from application.use_cases.confirm_password_reset import ConfirmPasswordReset
 from application.use_cases.create_api_key import CreateApiKey
 from application.use_cases.delete_account import DeleteAccount
 from application.use_cases.delete_api_key import DeleteApiKey
@@ -62,6 +63,7 @@ from application.use_cases.purge_audit_events import PurgeAuditEvents
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from application.use_cases.refresh_access_token import RefreshAccessToken
 from application.use_cases.register_user import RegisterUser
+from application.use_cases.request_password_reset import RequestPasswordReset
 from application.use_cases.resolve_api_key_principal import ResolveApiKeyPrincipal
 from application.use_cases.resolve_principal import ResolvePrincipal
 from application.use_cases.revoke_token import RevokeToken
@@ -272,6 +274,24 @@ class Container(containers.DeclarativeContainer):
     verify_email = providers.Singleton(VerifyEmail, uow=uow, clock=clock, events=audit_events)
     send_verification_email = providers.Singleton(
         SendVerificationEmail, uow=uow, clock=clock, links=mail_links
+    )
+    request_password_reset = providers.Singleton(
+        RequestPasswordReset,
+        uow=uow,
+        clock=clock,
+        ids=ids,
+        links=mail_links,
+        events=audit_events,
+        pseudonyms=pseudonyms,
+    )
+    confirm_password_reset = providers.Singleton(
+        ConfirmPasswordReset,
+        uow=uow,
+        hasher=hasher,
+        clock=clock,
+        policy=password_policy,
+        links=mail_links,
+        events=audit_events,
     )
     authenticate = providers.Singleton(
         AuthenticateWithPassword,

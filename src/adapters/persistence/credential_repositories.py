@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
+from sqlalchemy import CursorResult, delete, false, func, insert, literal, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -280,6 +280,19 @@ async def _execute(session: AsyncSession, statement: Any) -> CursorResult[Any]:
         return cast(CursorResult[Any], await session.execute(statement))
 
 
+def _one_time_row(token: OneTimeToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user_id": token.user_id,
+        "purpose": token.purpose.value,
+        "email": token.email.value,
+        "digest": token.digest.value,
+        "created_at": to_utc(token.created_at),
+        "expires_at": to_utc(token.expires_at),
+        "used_at": optional_to_utc(token.used_at),
+    }
+
+
 def _session_row(session: Session) -> dict[str, Any]:
     return {
         "id": session.id,
@@ -342,19 +355,18 @@ class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
         self._session = session
 
     async def add(self, token: OneTimeToken) -> None:
-        await _execute(
-            self._session,
-            insert(one_time_tokens).values(
-                id=token.id,
-                user_id=token.user_id,
-                purpose=token.purpose.value,
-                email=token.email.value,
-                digest=token.digest.value,
-                created_at=to_utc(token.created_at),
-                expires_at=to_utc(token.expires_at),
-                used_at=optional_to_utc(token.used_at),
-            ),
-        )
+        await _execute(self._session, insert(one_time_tokens).values(**_one_time_row(token)))
+
+    async def rehearse_add(self, token: OneTimeToken) -> None:
+        # INSERT … SELECT … WHERE false: parsed, planned and sent like `add`, inserts no row.
+        row = _one_time_row(token)
+        rows = select(
+            *(
+                literal(value, one_time_tokens.c[name].type).label(name)
+                for name, value in row.items()
+            )
+        ).where(false())
+        await _execute(self._session, insert(one_time_tokens).from_select(list(row), rows))
 
     async def get_by_digest(
         self, digest: SecretDigest, *, for_update: bool = False

@@ -183,6 +183,11 @@ class OneTimeTokenRepository(Protocol):
         afterwards. Returns how many were removed."""
         ...
 
+    async def rehearse_add(self, token: OneTimeToken) -> None:
+        """Run the statement `add` runs, storing nothing: the same cost for a path that must
+        take as long as one that stores a token (and no account needs to own `token`)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ExternalIdentityLink:

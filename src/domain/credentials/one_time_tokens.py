@@ -80,8 +80,8 @@ class OneTimeToken:
         if self.purpose not in purposes or self.used_at is not None or now >= self.expires_at:
             raise InvalidLink("The link is invalid or has expired.")
 
-    def redeem(self, user: User, purposes: frozenset[TokenPurpose], now: datetime) -> None:
-        """Spend the token for `user`, who must be its active owner.
+    def check_for(self, user: User, purposes: frozenset[TokenPurpose], now: datetime) -> None:
+        """Raise `InvalidLink` unless `user`, its active owner, may spend the token now.
 
         A verification or reset token also needs the user's address to be the one it was
         sent to: a link mailed to an address the account no longer has is void.
@@ -91,4 +91,8 @@ class OneTimeToken:
             raise InvalidLink("The link is invalid or has expired.")
         if self.purpose is not TokenPurpose.EMAIL_CHANGE and user.email != self.email:
             raise InvalidLink("The link is invalid or has expired.")
+
+    def redeem(self, user: User, purposes: frozenset[TokenPurpose], now: datetime) -> None:
+        """Spend the token for `user` (see `check_for`)."""
+        self.check_for(user, purposes, now)
         self.used_at = now

@@ -321,6 +321,31 @@ class VerifyEmailRequest(_Input):
     )
 
 
+class PasswordResetRequest(_Input):
+    email: EmailField
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email": "ada@example.com"}]}
+    )
+
+
+class ConfirmPasswordResetRequest(_Input):
+    token: LinkTokenField
+    new_password: NewPasswordField
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "q7Xx0mJ1C0k8yTz6bPqW3nHc5VJ8yCk4gZ6tVw0aP_s",
+                    "new_password": "tangerine-umbrella-quietly-1987",
+                }
+            ]
+        },
+    )
+
+
 ApiKeyNameField = Annotated[
     str,
     Field(

@@ -16,12 +16,20 @@ from application.use_cases.authenticate_with_password import (
     AuthenticateWithPassword,
     PasswordGrantCommand,
 )
+from application.use_cases.confirm_password_reset import (
+    ConfirmPasswordReset,
+    ConfirmPasswordResetCommand,
+)
 from application.use_cases.refresh_access_token import (
     RefreshAccessToken,
     RefreshGrantCommand,
     RefreshTokenReuseDetected,
 )
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
+from application.use_cases.request_password_reset import (
+    RequestPasswordReset,
+    RequestPasswordResetCommand,
+)
 from application.use_cases.revoke_token import RevokeToken, RevokeTokenCommand, TokenTypeHint
 from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.users import Role
@@ -35,6 +43,8 @@ from entrypoints.http.rate_limits import rate_limit_token_request, rate_limited
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
+    ConfirmPasswordResetRequest,
+    PasswordResetRequest,
     RegisterRequest,
     TokenResponse,
     UserResponse,
@@ -104,6 +114,64 @@ async def verify_email(
         VerifyEmailCommand(token=body.token, context=request_context_of(request))
     )
     return UserResponse.of(user)
+
+
+@router.post(
+    "/password-reset",
+    operation_id="request_password_reset",
+    summary="Ask for a password-reset link",
+    description="Mails a link to set a new password (`ACCOUNTS_RESET_PASSWORD_URL`, valid "
+    "`ACCOUNTS_PASSWORD_RESET_TTL_SECONDS`, 1800 by default) to the address when it belongs "
+    "to an active account; the link sent before stops working. The answer is 202 with no "
+    "body whether or not the account exists, and takes the same time: nothing here tells "
+    "which addresses are registered. Each request spends the address's `mail` rate limit "
+    "(`ACCOUNTS_RATE_LIMIT_MAIL`); once it is spent, no mail is sent until the window moves "
+    "on, and the answer is still 202.",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    responses={
+        202: {"description": "Accepted: a link is on its way if the account exists."},
+        **problem_responses(*JSON_BODY, *ALWAYS),
+    },
+    dependencies=[Depends(rate_limited(Operation.MAILED_LINK)), Depends(require_json)],
+)
+async def request_password_reset(
+    request: Request,
+    body: PasswordResetRequest,
+    reset: Annotated[RequestPasswordReset, Depends(provided(Container.request_password_reset))],
+) -> Response:
+    await reset.execute(
+        RequestPasswordResetCommand(email=body.email, context=request_context_of(request))
+    )
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    operation_id="confirm_password_reset",
+    summary="Set a new password with a reset link's token",
+    description="The token of a password-reset (or set-password) link and the new password, "
+    "which follows the registration policy (422 `validation_failed` at `#/new_password` when "
+    "weak; the link stays usable then). On success the password is set, the address verified, "
+    "every login session ended, every API key of the account deleted (whoever held the "
+    "account may have made one) and a notice mailed. An unknown, expired, used or tampered "
+    "token is 400 `invalid_link`, all alike; so is a link of a deactivated account.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses("invalid_link", *JSON_BODY, *ALWAYS),
+    dependencies=[Depends(rate_limited(Operation.MAILED_LINK)), Depends(require_json)],
+)
+async def confirm_password_reset(
+    request: Request,
+    body: ConfirmPasswordResetRequest,
+    confirm: Annotated[ConfirmPasswordReset, Depends(provided(Container.confirm_password_reset))],
+) -> Response:
+    await confirm.execute(
+        ConfirmPasswordResetCommand(
+            token=body.token, new_password=body.new_password, context=request_context_of(request)
+        )
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 _TOKEN_FORM_SCHEMA = {

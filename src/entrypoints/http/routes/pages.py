@@ -15,8 +15,13 @@ from fastapi.responses import HTMLResponse
 
 from application.errors import EmailAlreadyRegistered
 from application.rate_limiting import Operation
+from application.use_cases.confirm_password_reset import (
+    ConfirmPasswordReset,
+    ConfirmPasswordResetCommand,
+)
 from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
-from domain.errors import InvalidLink
+from domain.errors import InvalidLink, WeakPassword
+from domain.users.policies import ABSOLUTE_MAX_PASSWORD_LENGTH
 from entrypoints.container import Container
 from entrypoints.http.media_types import FORM, media_type_of
 from entrypoints.http.openapi import problem_responses
@@ -169,3 +174,79 @@ async def verify_email_submit(
             409,
         )
     return page("Email address confirmed", message(f"{user.email.value} is confirmed."))
+
+
+def _reset_form(token: str, problem: str | None = None) -> str:
+    return (
+        (message(problem, error=True) if problem else "")
+        + '<form method="post" action="reset-password">'
+        + hidden_token(token)
+        + '<label for="new_password">New password</label>'
+        '<input id="new_password" name="new_password" type="password" '
+        'autocomplete="new-password" required>'
+        '<button type="submit">Set my password</button></form>'
+    )
+
+
+@router.get(
+    "/reset-password",
+    operation_id="show_reset_password_page",
+    summary="Page: set a new password",
+    description="The page a password-reset or set-password link opens: a form holding the "
+    "token, with a field for the new password and a button that posts both to "
+    "`POST /reset-password`. Showing it spends nothing. Without a token it says the link is "
+    "incomplete. No script; safe under `script-src 'none'`.",
+    response_class=HTMLResponse,
+    responses={
+        200: _html('<form method="post" action="reset-password">…</form>', "The page."),
+        **_SHOWN,
+    },
+)
+async def reset_password_page(token: LinkToken = None) -> HTMLResponse:
+    usable = usable_token(token)
+    if usable is None:
+        return page("Set a new password", message(INVALID_LINK, error=True))
+    return page("Set a new password", _reset_form(usable))
+
+
+@router.post(
+    "/reset-password",
+    operation_id="submit_reset_password_page",
+    summary="Page: set a new password (the form's button)",
+    description="Takes the page's form (`application/x-www-form-urlencoded`, fields `token` "
+    "and `new_password`) and sets the password as `POST /api/v1/auth/password-reset/confirm` "
+    "does, answering with an HTML page: 200 when set, 400 for an invalid or expired link, "
+    "422 with the form again when the password is too weak. Rate limited as anonymous "
+    "requests.",
+    response_class=HTMLResponse,
+    responses={
+        200: _html("<p>Your password is set.</p>", "The outcome, as a page."),
+        **_POSTED,
+    },
+    dependencies=[Depends(rate_limited(Operation.MAILED_LINK))],
+)
+async def reset_password_submit(
+    request: Request,
+    confirm: Annotated[ConfirmPasswordReset, Depends(provided(Container.confirm_password_reset))],
+) -> HTMLResponse:
+    title = "Set a new password"
+    token = usable_token(await form_field(request, "token"))
+    password = await form_field(request, "new_password")
+    if token is None:
+        return page(title, message(INVALID_LINK, error=True), 400)
+    if not password or len(password) > ABSOLUTE_MAX_PASSWORD_LENGTH:
+        return page(title, _reset_form(token, "Enter a new password."), 422)
+    try:
+        await confirm.execute(
+            ConfirmPasswordResetCommand(
+                token=token, new_password=password, context=request_context_of(request)
+            )
+        )
+    except InvalidLink:
+        return page(title, message(INVALID_LINK, error=True), 400)
+    except WeakPassword as exc:
+        return page(title, _reset_form(token, str(exc)), 422)
+    return page(
+        "Password set",
+        message("Your password is set. Every session was ended: log in with the new password."),
+    )
