@@ -63,6 +63,7 @@ from application.use_cases.purge_audit_events import PurgeAuditEvents
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from application.use_cases.refresh_access_token import RefreshAccessToken
 from application.use_cases.register_user import RegisterUser
+from application.use_cases.request_email_change import RequestEmailChange
 from application.use_cases.request_password_reset import RequestPasswordReset
 from application.use_cases.resolve_api_key_principal import ResolveApiKeyPrincipal
 from application.use_cases.resolve_principal import ResolvePrincipal
@@ -283,6 +284,14 @@ class Container(containers.DeclarativeContainer):
         links=mail_links,
         events=audit_events,
         pseudonyms=pseudonyms,
+    )
+    request_email_change = providers.Singleton(
+        RequestEmailChange,
+        uow=uow,
+        hasher=hasher,
+        clock=clock,
+        policy=password_policy,
+        links=mail_links,
     )
     confirm_password_reset = providers.Singleton(
         ConfirmPasswordReset,

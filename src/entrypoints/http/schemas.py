@@ -321,6 +321,23 @@ class VerifyEmailRequest(_Input):
     )
 
 
+class ChangeEmailRequest(_Input):
+    new_email: EmailField
+    current_password: CurrentPasswordField
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "new_email": "ada.king@example.com",
+                    "current_password": "correct-horse-battery-staple-42",
+                }
+            ]
+        },
+    )
+
+
 class PasswordResetRequest(_Input):
     email: EmailField
 

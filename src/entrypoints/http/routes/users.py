@@ -14,6 +14,10 @@ from application.use_cases.export_account import ExportAccount
 from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.get_user import GetUser, GetUserQuery
 from application.use_cases.list_users import ListUsers, ListUsersQuery
+from application.use_cases.request_email_change import (
+    RequestEmailChange,
+    RequestEmailChangeCommand,
+)
 from application.use_cases.send_verification_email import (
     SendVerificationEmail,
     SendVerificationEmailCommand,
@@ -38,6 +42,7 @@ from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
     AccountExportResponse,
     AdminUpdateUserRequest,
+    ChangeEmailRequest,
     ChangePasswordRequest,
     EmailField,
     UpdateProfileRequest,
@@ -148,6 +153,51 @@ async def change_password(
         )
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/me/email",
+    operation_id="change_email",
+    summary="Change your email address",
+    description="Needs a bearer token (an API key gets 403 `forbidden`) and the current "
+    "password (400 `invalid_current_password` when wrong; password guesses spend the login "
+    "rate limits). Mails a confirmation link (`ACCOUNTS_VERIFY_EMAIL_URL`, valid "
+    "`ACCOUNTS_EMAIL_VERIFICATION_TTL_SECONDS`) to the new address and a notice to the "
+    "current one. Nothing changes until the link is confirmed through "
+    "`POST /api/v1/auth/verify-email`: then the new address becomes the account's email, "
+    "verified. Asking again voids the earlier link. 409 `email_taken` when the new address "
+    "is registered, yours included. A mail whose recipient's `mail` rate limit is spent is "
+    "not sent; the answer is 202 either way.",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    responses={
+        202: {"description": "Accepted: the confirmation link is on its way."},
+        **problem_responses(
+            *AUTHENTICATED,
+            "forbidden",
+            "invalid_current_password",
+            "email_taken",
+            *JSON_BODY,
+            *ALWAYS,
+        ),
+    },
+    dependencies=[Depends(require_json)],
+)
+async def change_email(
+    request: Request,
+    body: ChangeEmailRequest,
+    principal: PasswordChangePrincipal,
+    change: Annotated[RequestEmailChange, Depends(provided(Container.request_email_change))],
+) -> Response:
+    await change.execute(
+        RequestEmailChangeCommand(
+            principal=principal,
+            new_email=body.new_email,
+            current_password=body.current_password,
+            context=request_context_of(request),
+        )
+    )
+    return Response(status_code=status.HTTP_202_ACCEPTED)
 
 
 @router.post(
