@@ -48,6 +48,7 @@ from application.use_cases.change_password import ChangePassword
 from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.confirm_password_reset import ConfirmPasswordReset
 from application.use_cases.create_api_key import CreateApiKey
+from application.use_cases.create_user import CreateUser
 from application.use_cases.delete_account import DeleteAccount
 from application.use_cases.delete_api_key import DeleteApiKey
 from application.use_cases.end_all_sessions import EndAllSessions
@@ -284,6 +285,9 @@ class Container(containers.DeclarativeContainer):
         links=mail_links,
         events=audit_events,
         pseudonyms=pseudonyms,
+    )
+    create_user = providers.Singleton(
+        CreateUser, uow=uow, clock=clock, ids=ids, links=mail_links, events=audit_events
     )
     request_email_change = providers.Singleton(
         RequestEmailChange,

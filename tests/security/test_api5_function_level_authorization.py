@@ -11,7 +11,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.integration.http.conftest import Api, assert_problem
+from tests.integration.http.conftest import Api, AppFactory, assert_problem
 from tests.security.inventory import SOME_ID, Operation, operations
 
 ANONYMOUS = {
@@ -37,6 +37,7 @@ ANONYMOUS = {
 }
 ADMIN = {
     ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
     ("GET", "/api/v1/users/{user_id}"),
     ("PATCH", "/api/v1/users/{user_id}"),
     ("GET", "/api/v1/audit-events"),
@@ -59,7 +60,11 @@ async def test_the_inventory_sees_every_kind_of_route(api: Api) -> None:
     assert len(found) >= len(ANONYMOUS) + len(ADMIN) + 6
 
 
-async def test_every_operation_not_listed_as_anonymous_answers_401_to_nobody(api: Api) -> None:
+async def test_every_operation_not_listed_as_anonymous_answers_401_to_nobody(
+    api_factory: AppFactory,
+) -> None:
+    # Three anonymous calls per operation: more than the default anonymous allowance.
+    api = await api_factory(rate_limit_anonymous="1000/minute")
     protected = [op for op in operations(api.app) if (op.method, op.path) not in ANONYMOUS]
     assert protected
 
@@ -85,7 +90,7 @@ async def test_every_admin_operation_answers_403_to_a_normal_user(
         # The made-up id and a real user's id: neither may reach the function.
         urls = {operation.url, operation.url.replace(SOME_ID, victim_id)}
         for url in urls:
-            body = {"json": {"role": "admin"}} if operation.method == "PATCH" else {}
+            body = {"json": {"role": "admin"}} if operation.method in {"PATCH", "POST"} else {}
             response = await api.client.request(operation.method, url, headers=headers, **body)
             assert_problem(response, 403, "forbidden")
             assert "insufficient_scope" in response.headers["www-authenticate"]

@@ -178,6 +178,22 @@ class RegisterRequest(_Input):
     )
 
 
+class CreateUserRequest(_Input):
+    email: EmailField
+    full_name: FullNameField = ""
+    role: Role = Role.USER
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"email": "grace@example.com", "full_name": "Grace Hopper", "role": "admin"},
+                {"email": "alan@example.com"},
+            ]
+        },
+    )
+
+
 class UpdateProfileRequest(_Input):
     full_name: FullNameField
 

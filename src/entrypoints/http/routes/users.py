@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
+from application.use_cases.create_user import CreateUser, CreateUserCommand
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
 from application.use_cases.export_account import ExportAccount
 from application.use_cases.get_own_profile import GetOwnProfile
@@ -44,6 +45,7 @@ from entrypoints.http.schemas import (
     AdminUpdateUserRequest,
     ChangeEmailRequest,
     ChangePasswordRequest,
+    CreateUserRequest,
     EmailField,
     UpdateProfileRequest,
     UserPageResponse,
@@ -273,6 +275,53 @@ async def export_me(
     export = await export_account.execute(principal)
     response.headers["Cache-Control"] = "no-store"
     return AccountExportResponse.of(export)
+
+
+@router.post(
+    "",
+    operation_id="create_user",
+    summary="Create a user (admin)",
+    description="Creates an active account with the given role (`user` by default), no "
+    "usable password and `email_verified` false. Its owner gets a mail with a link to set a "
+    "password (`ACCOUNTS_RESET_PASSWORD_URL`, valid `ACCOUNTS_EMAIL_VERIFICATION_TTL_SECONDS`), "
+    "spent through `POST /api/v1/auth/password-reset/confirm`, which also verifies the "
+    "address; a new link can be had with `POST /api/v1/auth/password-reset`. 409 "
+    "`email_taken` when the address is registered (case-insensitively).",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserResponse,
+    responses={
+        201: {
+            "headers": {
+                "Location": {
+                    "description": "The new user's URL.",
+                    "schema": {"type": "string", "example": "/api/v1/users/019ab2c4-5e6f"},
+                },
+                **_ETAG_HEADER,
+            }
+        },
+        **problem_responses(*AUTHENTICATED, "forbidden", "email_taken", *JSON_BODY, *ALWAYS),
+    },
+    dependencies=[Depends(require_json)],
+)
+async def create_user(
+    request: Request,
+    body: CreateUserRequest,
+    principal: AdminPrincipal,
+    response: Response,
+    create: Annotated[CreateUser, Depends(provided(Container.create_user))],
+) -> UserResponse:
+    user = await create.execute(
+        CreateUserCommand(
+            principal=principal,
+            email=body.email,
+            full_name=body.full_name,
+            role=body.role,
+            context=request_context_of(request),
+        )
+    )
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    response.headers["ETag"] = etag_of(user)
+    return UserResponse.of(user)
 
 
 @router.get(
