@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from html import unescape
 
@@ -151,3 +152,29 @@ async def test_a_password_change_voids_an_outstanding_reset_link(api: Api) -> No
         json={"token": token, "new_password": NEW_PASSWORD + "-x"},
     )
     assert_problem(late, 400, "invalid_link")
+
+
+async def test_two_confirmations_racing_with_one_token_set_one_password(api: Api) -> None:
+    await api.register("race@example.com")
+    token = await ask_reset(api, "race@example.com")
+
+    first, second = await asyncio.gather(
+        api.client.post(
+            "/api/v1/auth/password-reset/confirm",
+            json={"token": token, "new_password": NEW_PASSWORD},
+        ),
+        api.client.post(
+            "/api/v1/auth/password-reset/confirm",
+            json={"token": token, "new_password": NEW_PASSWORD + "-other"},
+        ),
+    )
+
+    assert sorted([first.status_code, second.status_code]) == [204, 400]
+    winner = NEW_PASSWORD if first.status_code == 204 else NEW_PASSWORD + "-other"
+    assert (await api.token("race@example.com", winner)).status_code == 200
+    notices = [
+        m
+        for m in await queued_mail(api, "race@example.com")
+        if m["kind"] == "password_changed_notice"
+    ]
+    assert len(notices) == 1
