@@ -56,9 +56,13 @@ class User:
         full_name: FullName,
         role: Role,
         now: datetime,
+        email_verified: bool = False,
     ) -> User:
-        """A new, active account for someone an external identity provider vouches for."""
-        return cls(user_id, email, full_name, role, True, None, now, now)
+        """A new, active account for someone an external identity provider vouches for; its
+        address counts as verified when the provider says so."""
+        return cls(
+            user_id, email, full_name, role, True, None, now, now, email_verified=email_verified
+        )
 
     @classmethod
     def create_without_password(
