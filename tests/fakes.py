@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Self
+from urllib.parse import unquote
 from uuid import UUID
 
 from application.audit import AuditEvents
@@ -28,6 +29,7 @@ from application.errors import (
     StorageNotMigrated,
     StorageUnavailable,
 )
+from application.mail_links import LinkSettings, MailLinks
 from application.ports import (
     AccessToken,
     AccessTokenClaims,
@@ -42,6 +44,7 @@ from application.ports import (
     IdGenerator,
     MfaChallengeRepository,
     OneTimePasswords,
+    OneTimeTokenRepository,
     PasswordHasher,
     PasswordVerification,
     PrincipalReader,
@@ -66,13 +69,21 @@ from application.ports.persistence import (
 )
 from application.ports.rate_limiting import (
     Charge,
+    MailQuota,
     RateLimiter,
     RateLimitObserver,
     RateLimitPolicy,
     RateLimitStatus,
 )
 from domain.audit import AuditEvent, without_personal_data
-from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
+from domain.credentials import (
+    ApiKey,
+    ApiKeyId,
+    OneTimeToken,
+    RefreshToken,
+    SecretDigest,
+    TokenPurpose,
+)
 from domain.mail import MailKind, MailMessage, MailMessageId
 from domain.mfa import MfaChallenge, TotpFactor
 from domain.sessions import Session, SessionId
@@ -351,9 +362,56 @@ class InMemoryApiKeyRepository(ApiKeyRepository):
     async def delete(self, key_id: ApiKeyId) -> None:
         self.keys.pop(key_id, None)
 
+    async def delete_all_of(self, user_id: UserId) -> int:
+        mine = [k for k, v in self.keys.items() if v.user_id == user_id]
+        for key_id in mine:
+            del self.keys[key_id]
+        return len(mine)
+
     async def record_use(self, key: ApiKey) -> None:
         self.use_writes += 1
         self.keys[key.id] = dataclasses.replace(self.keys[key.id], last_used_at=key.last_used_at)
+
+
+class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
+    """One-time tokens in a dict, with the real table's unique digest."""
+
+    def __init__(self, tokens: Iterable[OneTimeToken] = (), rehearsals: int = 0) -> None:
+        self.tokens = {t.id: dataclasses.replace(t) for t in tokens}
+        self.rehearsals = rehearsals
+        """How many `rehearse_add` calls ran: the equal-work paths' statements."""
+
+    def clone(self) -> InMemoryOneTimeTokenRepository:
+        return InMemoryOneTimeTokenRepository(self.tokens.values(), self.rehearsals)
+
+    def of(self, user_id: UserId, purpose: TokenPurpose) -> list[OneTimeToken]:
+        """The stored tokens of one user and purpose, for assertions."""
+        return [t for t in self.tokens.values() if t.user_id == user_id and t.purpose is purpose]
+
+    async def add(self, token: OneTimeToken) -> None:
+        if token.id in self.tokens or any(t.digest == token.digest for t in self.tokens.values()):
+            raise ValueError("duplicate one-time token")
+        self.tokens[token.id] = dataclasses.replace(token)
+
+    async def get_by_digest(
+        self, digest: SecretDigest, *, for_update: bool = False
+    ) -> OneTimeToken | None:
+        for token in self.tokens.values():
+            if token.digest == digest:
+                return dataclasses.replace(token)
+        return None
+
+    async def update(self, token: OneTimeToken) -> None:
+        self.tokens[token.id] = dataclasses.replace(token)
+
+    async def rehearse_add(self, token: OneTimeToken) -> None:
+        self.rehearsals += 1
+
+    async def delete_for(self, user_id: UserId, purpose: TokenPurpose) -> int:
+        doomed = [t.id for t in self.of(user_id, purpose)]
+        for token_id in doomed:
+            del self.tokens[token_id]
+        return len(doomed)
 
 
 class InMemoryExternalIdentityRepository(ExternalIdentityRepository):
@@ -534,6 +592,7 @@ class FakeUnitOfWork(UnitOfWork):
     refresh_tokens: InMemoryRefreshTokenRepository
     api_keys: InMemoryApiKeyRepository
     external_identities: InMemoryExternalIdentityRepository
+    one_time_tokens: InMemoryOneTimeTokenRepository
     audit: InMemoryAuditLog
     outbox: InMemoryOutbox
     second_factors: InMemorySecondFactorRepository
@@ -545,6 +604,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_store = InMemoryRefreshTokenRepository()
         self.api_key_store = InMemoryApiKeyRepository()
         self.external_store = InMemoryExternalIdentityRepository()
+        self.one_time_store = InMemoryOneTimeTokenRepository()
         self.audit_store = InMemoryAuditLog()
         self.outbox_store = InMemoryOutbox()
         self.factor_store = InMemorySecondFactorRepository()
@@ -560,6 +620,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_tokens = self.refresh_store
         self.api_keys = self.api_key_store
         self.external_identities = self.external_store
+        self.one_time_tokens = self.one_time_store
         self.audit = self.audit_store
         self.outbox = self.outbox_store
         self.second_factors = self.factor_store
@@ -591,6 +652,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_tokens = self.refresh_store.clone()
         self.api_keys = self.api_key_store.clone()
         self.external_identities = self.external_store.clone()
+        self.one_time_tokens = self.one_time_store.clone()
         self.audit = self.audit_store.clone()
         self.outbox = self.outbox_store.clone()
         self.second_factors = self.factor_store.clone()
@@ -615,6 +677,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.refresh_store = self.refresh_tokens.clone()
         self.api_key_store = self.api_keys.clone()
         self.external_store = self.external_identities.clone()
+        self.one_time_store = self.one_time_tokens.clone()
         self.audit_store = self.audit.clone()
         self.outbox_store = self.outbox.clone()
         self.factor_store = self.second_factors.clone()
@@ -642,6 +705,9 @@ class FakeUnitOfWork(UnitOfWork):
         self.second_factors.factors.pop(user_id, None)
         self.mfa_challenges.challenges = {
             k: c for k, c in self.mfa_challenges.challenges.items() if c.user_id != user_id
+        }
+        self.one_time_tokens.tokens = {
+            k: t for k, t in self.one_time_tokens.tokens.items() if t.user_id != user_id
         }
 
 
@@ -937,9 +1003,13 @@ class RecordingRateLimitObserver(RateLimitObserver):
 
     def __init__(self) -> None:
         self.failures: list[tuple[StorageUnavailable, bool]] = []
+        self.refused_mail: list[str] = []
 
     def storage_unavailable(self, error: StorageUnavailable, *, failed_open: bool) -> None:
         self.failures.append((error, failed_open))
+
+    def mail_refused(self, kind: str) -> None:
+        self.refused_mail.append(kind)
 
 
 class FakeDatabaseProbe(DatabaseProbe):
@@ -994,3 +1064,49 @@ class RecordingMailObserver(MailDeliveryObserver):
 
     def pass_failed(self, error: Exception) -> None:
         self.pass_errors.append(error)
+
+
+class FakeMailQuota(MailQuota):
+    """`limit` mails per recipient address; remembers what it refused."""
+
+    def __init__(self, limit: int = 1_000) -> None:
+        self.limit = limit
+        self.spent: dict[str, int] = {}
+        self.refused: list[tuple[str, str]] = []
+
+    async def allows(self, recipient: str, kind: str) -> bool:
+        spent = self.spent.get(recipient, 0)
+        if spent >= self.limit:
+            self.refused.append((recipient, kind))
+            return False
+        self.spent[recipient] = spent + 1
+        return True
+
+
+VERIFY_EMAIL_URL = "https://app.example.com/verify?token={token}"
+RESET_PASSWORD_URL = "https://app.example.com/reset?token={token}"
+
+
+def mail_links(
+    quota: MailQuota | None = None,
+    *,
+    secrets: SecretGenerator | None = None,
+    ids: IdGenerator | None = None,
+) -> MailLinks:
+    """Mailed links with sequential secrets, a 24-hour verification and 30-minute reset TTL."""
+    return MailLinks(
+        secrets=secrets or SequentialSecrets(),
+        ids=ids or SequentialIds(start=next(_AUDIT_ID_RANGES) << 64),
+        quota=quota or FakeMailQuota(),
+        settings=LinkSettings(
+            verify_email_url=VERIFY_EMAIL_URL,
+            reset_password_url=RESET_PASSWORD_URL,
+            verification_lifetime=timedelta(hours=24),
+            reset_lifetime=timedelta(minutes=30),
+        ),
+    )
+
+
+def token_of(message: MailMessage) -> str:
+    """The token in a queued mail's link, as the person clicking it would send it."""
+    return unquote(message.values["link"].rpartition("token=")[2])

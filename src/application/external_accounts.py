@@ -70,7 +70,12 @@ class ExternalAccounts:
         now = self.clock.now()
         role = Role.ADMIN if ADMIN_ROLE in identity.roles else Role.USER
         user = User.provision_external(
-            user_id=UserId(self.ids.new_id()), email=email, full_name=name, role=role, now=now
+            user_id=UserId(self.ids.new_id()),
+            email=email,
+            full_name=name,
+            role=role,
+            now=now,
+            email_verified=identity.email_verified is True,
         )
         async with self.uow() as uow:
             await uow.users.add(user)

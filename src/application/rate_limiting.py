@@ -11,6 +11,7 @@ from types import MappingProxyType
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import (
     Charge,
+    MailQuota,
     RateLimiter,
     RateLimitObserver,
     RateLimitPolicy,
@@ -33,6 +34,7 @@ class PolicyName(StrEnum):
     LOGIN_ACCOUNT = "login_account"
     REGISTER = "register"
     MFA = "mfa"
+    MAIL = "mail"
 
 
 # Each policy has its own setting, but for the account share: half the account ceiling.
@@ -54,6 +56,8 @@ class Operation(StrEnum):
     REJECTED_CREDENTIALS = "rejected_credentials"
     MFA_CODE = "mfa_code"
     MFA_GRANT = "mfa_grant"
+    MAILED_LINK = "mailed_link"
+    MAIL = "mail"
 
 
 # The one table of which policies each operation spends, in the order they are spent.
@@ -89,6 +93,9 @@ OPERATION_POLICIES: Mapping[Operation, tuple[PolicyName, ...]] = MappingProxyTyp
         # wrong, wherever it is sent: six digits fall to guessing otherwise.
         Operation.MFA_CODE: (PolicyName.USER, PolicyName.MFA),
         Operation.MFA_GRANT: (PolicyName.MFA,),
+        # Anonymous requests about mailed links (reset, verification), and each mail sent.
+        Operation.MAILED_LINK: (PolicyName.ANONYMOUS,),
+        Operation.MAIL: (PolicyName.MAIL,),
     }
 )
 
@@ -103,6 +110,7 @@ class Caller:
     principal: Principal | None = None
     account: str | None = None
     """The account a request acts on before any principal is known (the MFA grant's)."""
+    recipient: str | None = None
 
 
 def _client(caller: Caller) -> str | None:
@@ -118,6 +126,10 @@ def _username_at_client(caller: Caller) -> str | None:
     # A client identity holds no space, so the first one ends it: no two pairs share a key.
     username = _username(caller)
     return f"{caller.client} {username}" if username is not None else None
+
+
+def _recipient(caller: Caller) -> str | None:
+    return caller.recipient.strip().lower() if caller.recipient is not None else None
 
 
 def _user(caller: Caller) -> str | None:
@@ -144,6 +156,7 @@ _IDENTITY: Mapping[PolicyName, Callable[[Caller], str | None]] = MappingProxyTyp
         PolicyName.USER: _user,
         PolicyName.API_KEY: _api_key,
         PolicyName.MFA: _account,
+        PolicyName.MAIL: _recipient,
     }
 )
 
@@ -263,3 +276,21 @@ class Throttle:
     async def check_storage(self) -> None:
         """Raise `StorageUnavailable` unless the rate-limit store answers."""
         await self._limiter.check()
+
+
+class ThrottledMailQuota(MailQuota):
+    """The `mail` policy, per recipient address; every mail may go when rate limits are off."""
+
+    def __init__(self, throttle: Throttle | None, observer: RateLimitObserver) -> None:
+        self._throttle = throttle
+        self._observer = observer
+
+    async def allows(self, recipient: str, kind: str) -> bool:
+        if self._throttle is None:
+            return True
+        decision = await self._throttle.spend(
+            Operation.MAIL, Caller(client="", recipient=recipient)
+        )
+        if not decision.allowed:
+            self._observer.mail_refused(kind)
+        return decision.allowed

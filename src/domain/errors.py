@@ -76,3 +76,9 @@ class RefreshTokenExpired(DomainError):
     """The refresh token, or the login session it belongs to, has expired or was ended."""
 
     code = "invalid_grant"
+
+
+class InvalidLink(DomainError):
+    """A mailed link's token is unknown, expired, already used or no longer applies."""
+
+    code = "invalid_link"

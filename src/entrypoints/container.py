@@ -46,19 +46,22 @@ from adapters.system.ids import UuidV7Generator
 from adapters.system.secrets import OsSecretGenerator
 from application.audit import AuditEvents
 from application.external_accounts import ExternalAccounts
+from application.mail_links import LinkSettings, MailLinks
 from application.mail_sender import MailDoorbell, MailSender
 from application.ports import ExternalTokenVerifier
 from application.ports.mail import MailDeliveryObserver, Mailer
 from application.ports.rate_limiting import RateLimiter
-from application.rate_limiting import Throttle
+from application.rate_limiting import Throttle, ThrottledMailQuota
 from application.second_factor import SecondFactorCodes
 from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.check_readiness import CheckReadiness
 from application.use_cases.complete_mfa_login import CompleteMfaLogin, FindMfaChallenge
+from application.use_cases.confirm_password_reset import ConfirmPasswordReset
 from application.use_cases.confirm_totp_enrolment import ConfirmTotpEnrolment
 from application.use_cases.create_api_key import CreateApiKey
+from application.use_cases.create_user import CreateUser
 from application.use_cases.delete_account import DeleteAccount
 from application.use_cases.delete_api_key import DeleteApiKey
 from application.use_cases.deliver_mail import DeliverMail, RetrySchedule
@@ -77,12 +80,16 @@ from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from application.use_cases.refresh_access_token import RefreshAccessToken
 from application.use_cases.regenerate_recovery_codes import RegenerateRecoveryCodes
 from application.use_cases.register_user import RegisterUser
+from application.use_cases.request_email_change import RequestEmailChange
+from application.use_cases.request_password_reset import RequestPasswordReset
 from application.use_cases.resolve_api_key_principal import ResolveApiKeyPrincipal
 from application.use_cases.resolve_principal import ResolvePrincipal
 from application.use_cases.revoke_token import RevokeToken
+from application.use_cases.send_verification_email import SendVerificationEmail
 from application.use_cases.start_totp_enrolment import StartTotpEnrolment
 from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
+from application.use_cases.verify_email import VerifyEmail
 from domain.users import PasswordPolicy
 from entrypoints.metrics import Metrics, PrometheusMailObserver, PrometheusRateLimitObserver
 from entrypoints.settings import Settings, workers_from_environment
@@ -188,6 +195,15 @@ def _throttle(enabled: bool, **arguments: Any) -> Throttle | None:
     return Throttle(**arguments) if enabled else None
 
 
+def _link_settings(settings: Settings) -> LinkSettings:
+    return LinkSettings(
+        verify_email_url=settings.effective_verify_email_url,
+        reset_password_url=settings.effective_reset_password_url,
+        verification_lifetime=timedelta(seconds=settings.mail_links.email_verification_ttl_seconds),
+        reset_lifetime=timedelta(seconds=settings.mail_links.password_reset_ttl_seconds),
+    )
+
+
 def _mailer(settings: Settings) -> Mailer:
     """SMTP, or the `.eml` folder of `file:DIR` (development only)."""
     templates = MailTemplates()
@@ -287,6 +303,25 @@ class Container(containers.DeclarativeContainer):
         ExternalAccounts, uow=uow, clock=clock, ids=ids, events=audit_events
     )
 
+    metrics = providers.Singleton(Metrics)
+    rate_limiter = providers.Resource(_rate_limiter, settings)
+    rate_limit_observer = providers.Singleton(PrometheusRateLimitObserver, metrics)
+    throttle = providers.Singleton(
+        _throttle,
+        enabled=settings.provided.rate_limits.enabled,
+        limiter=rate_limiter,
+        policies=settings.provided.rate_limits.policies.call(),
+        observer=rate_limit_observer,
+        fail_open=settings.provided.rate_limits.fail_open,
+    )
+    mail_links = providers.Singleton(
+        MailLinks,
+        secrets=secrets,
+        ids=ids,
+        quota=providers.Singleton(ThrottledMailQuota, throttle, rate_limit_observer),
+        settings=providers.Callable(_link_settings, settings),
+    )
+
     register_user = providers.Singleton(
         RegisterUser,
         uow=uow,
@@ -294,6 +329,40 @@ class Container(containers.DeclarativeContainer):
         clock=clock,
         ids=ids,
         policy=password_policy,
+        events=audit_events,
+        links=mail_links,
+    )
+    verify_email = providers.Singleton(VerifyEmail, uow=uow, clock=clock, events=audit_events)
+    send_verification_email = providers.Singleton(
+        SendVerificationEmail, uow=uow, clock=clock, links=mail_links
+    )
+    request_password_reset = providers.Singleton(
+        RequestPasswordReset,
+        uow=uow,
+        clock=clock,
+        ids=ids,
+        links=mail_links,
+        events=audit_events,
+        pseudonyms=pseudonyms,
+    )
+    create_user = providers.Singleton(
+        CreateUser, uow=uow, clock=clock, ids=ids, links=mail_links, events=audit_events
+    )
+    request_email_change = providers.Singleton(
+        RequestEmailChange,
+        uow=uow,
+        hasher=hasher,
+        clock=clock,
+        policy=password_policy,
+        links=mail_links,
+    )
+    confirm_password_reset = providers.Singleton(
+        ConfirmPasswordReset,
+        uow=uow,
+        hasher=hasher,
+        clock=clock,
+        policy=password_policy,
+        links=mail_links,
         events=audit_events,
     )
     authenticate = providers.Singleton(

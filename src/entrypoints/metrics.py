@@ -136,6 +136,12 @@ class Metrics:
             registry=self.registry,
             multiprocess_mode="livemax",
         )
+        self.mail_refused = Counter(
+            "accounts_mail_refused",
+            "Mail not queued because its recipient's `mail` rate limit was spent, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric (of every worker, under Gunicorn)."""
@@ -188,6 +194,7 @@ class PrometheusRateLimitObserver(RateLimitObserver):
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._failures = metrics.rate_limit_storage_failures
+        self._mail_refused = metrics.mail_refused
         self._interval = warn_interval_seconds
         self._monotonic = monotonic
         self._last_warning: float | None = None
@@ -210,6 +217,11 @@ class PrometheusRateLimitObserver(RateLimitObserver):
         )
         self._last_warning = now
         self._suppressed = 0
+
+    def mail_refused(self, kind: str) -> None:
+        self._mail_refused.labels(kind=kind).inc()
+        # The address stays out of the log: it is what an enumeration would be after.
+        structlog.get_logger("accounts.mail").warning("mail_rate_limited", kind=kind)
 
 
 class PrometheusMailObserver(MailDeliveryObserver):

@@ -556,6 +556,13 @@ class RateLimitSettings(_Group):
         description="Second-factor codes checked per account, right or wrong: at the MFA grant, "
         "enrolment, recovery-code regeneration and removal.",
     )
+    mail: RateLimit = Field(
+        "5/hour",
+        validation_alias="rate_limit_mail",
+        description="Mails to one recipient address (verification, reset, email change, "
+        "notices), whatever the client IP. When spent, the request answers as usual and the "
+        "mail is not sent (logged, counted in `accounts_mail_refused_total`).",
+    )
     fail_open: bool = Field(
         True,
         validation_alias="rate_limit_fail_open",
@@ -600,6 +607,7 @@ class RateLimitSettings(_Group):
             PolicyName.LOGIN_ACCOUNT: self.login_account,
             PolicyName.REGISTER: self.registration,
             PolicyName.MFA: self.mfa,
+            PolicyName.MAIL: self.mail,
         }
         return {
             name: RateLimitPolicy(name.value, *parse_rate_limit(rate))
@@ -733,6 +741,48 @@ class MailSettings(_Group):
         return Path(url.removeprefix("file:")) if url.startswith("file:") else None
 
 
+def _link_template(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not value.startswith(("http://", "https://")) or value.count("{token}") != 1:
+        raise ValueError("must be an http(s) URL holding `{token}` once")
+    return value
+
+
+LinkTemplate = Annotated[str | None, AfterValidator(_link_template)]
+
+
+class MailLinkSettings(_Group):
+    """The links mailed to people, and how long their one-time tokens work."""
+
+    verify_email_url: LinkTemplate = Field(
+        None,
+        validation_alias="verify_email_url",
+        description="Link in verification and email-change mail; `{token}` is replaced by the "
+        "URL-encoded token (default: `PUBLIC_URL` + `/verify-email?token={token}`).",
+    )
+    reset_password_url: LinkTemplate = Field(
+        None,
+        validation_alias="reset_password_url",
+        description="Link in password-reset and set-password mail; `{token}` as above "
+        "(default: `PUBLIC_URL` + `/reset-password?token={token}`).",
+    )
+    email_verification_ttl_seconds: int = Field(
+        86_400,
+        ge=300,
+        le=2_592_000,
+        validation_alias="email_verification_ttl_seconds",
+        description="Lifetime of verification, email-change and set-password links.",
+    )
+    password_reset_ttl_seconds: int = Field(
+        1_800,
+        ge=60,
+        le=86_400,
+        validation_alias="password_reset_ttl_seconds",
+        description="Lifetime of password-reset links.",
+    )
+
+
 class _FlatEnvironment(PydanticBaseSettingsSource):
     """Every `ACCOUNTS_*` variable the settings know, under its flat name (case-insensitive)."""
 
@@ -769,6 +819,7 @@ class Settings(BaseSettings):
     logging: LoggingSettings
     audit: AuditSettings
     mail: MailSettings
+    mail_links: MailLinkSettings
 
     @classmethod
     def settings_customise_sources(
@@ -838,6 +889,20 @@ class Settings(BaseSettings):
             return str(self.public_url).rstrip("/")
         host = f"[{self.http.host}]" if ":" in self.http.host else self.http.host
         return f"http://{host}:{self.http.port}"
+
+    @property
+    def effective_verify_email_url(self) -> str:
+        """The verification link template, by default this service's own page."""
+        return self.mail_links.verify_email_url or (
+            f"{self.effective_public_url}/verify-email?token={{token}}"
+        )
+
+    @property
+    def effective_reset_password_url(self) -> str:
+        """The password-reset link template, by default this service's own page."""
+        return self.mail_links.reset_password_url or (
+            f"{self.effective_public_url}/reset-password?token={{token}}"
+        )
 
     @property
     def effective_error_docs_base_url(self) -> str:

@@ -6,9 +6,10 @@ Like the user repository tests, every test runs on PostgreSQL and on a SQLite fi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -19,8 +20,11 @@ from domain.credentials import (
     ApiKey,
     ApiKeyId,
     ApiKeyName,
+    OneTimeToken,
+    OneTimeTokenId,
     ParsedApiKey,
     SecretDigest,
+    TokenPurpose,
 )
 from domain.sessions import SessionId
 from domain.users import UserId
@@ -291,3 +295,47 @@ def _key_of(user_id: UserId, name: str) -> ApiKey:
         now=NOW,
         expires_at=None,
     )
+
+
+async def test_one_time_tokens_are_found_by_digest_replaced_and_rehearsed(
+    uow_factory: UowFactory,
+) -> None:
+    user = await a_user(uow_factory, 4242)
+    token = OneTimeToken.issue(
+        user,
+        TokenPurpose.PASSWORD_RESET,
+        token_id=OneTimeTokenId(uuid4()),
+        digest=SecretDigest.of("one-time"),
+        now=NOW,
+        lifetime=timedelta(minutes=30),
+    )
+    async with uow_factory() as uow:
+        await uow.one_time_tokens.add(token)
+        await uow.one_time_tokens.rehearse_add(
+            dataclasses.replace(token, id=OneTimeTokenId(uuid4()), user_id=UserId(uuid4()))
+        )
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        found = await uow.one_time_tokens.get_by_digest(
+            SecretDigest.of("one-time"), for_update=True
+        )
+        assert found is not None
+        assert (found.id, found.user_id, found.purpose, found.email) == (
+            token.id,
+            user.id,
+            TokenPurpose.PASSWORD_RESET,
+            user.email,
+        )
+        assert found.expires_at == token.expires_at
+        found.redeem(user, frozenset({TokenPurpose.PASSWORD_RESET}), NOW)
+        await uow.one_time_tokens.update(found)
+        await uow.commit()
+
+    async with uow_factory() as uow:
+        spent = await uow.one_time_tokens.get_by_digest(SecretDigest.of("one-time"))
+        assert spent is not None
+        assert spent.used_at == NOW
+        assert await uow.one_time_tokens.delete_for(user.id, TokenPurpose.VERIFY_EMAIL) == 0
+        assert await uow.one_time_tokens.delete_for(user.id, TokenPurpose.PASSWORD_RESET) == 1
+        await uow.commit()

@@ -43,6 +43,7 @@ from tests.fakes import (
     SequentialIds,
     SequentialSecrets,
     audit_events,
+    mail_links,
 )
 from tests.unit.builders import PASSWORD, SessionFlows, UserSeeder
 
@@ -66,7 +67,9 @@ async def test_registration_records_the_new_account_with_the_request(
     ids: SequentialIds,
     policy: PasswordPolicy,
 ) -> None:
-    register = RegisterUser(uow.factory, hasher, clock, ids, policy, events=audit_events())
+    register = RegisterUser(
+        uow.factory, hasher, clock, ids, policy, events=audit_events(), links=mail_links()
+    )
 
     user = await register.execute(RegisterUserCommand("ada@example.com", PASSWORD, context=CONTEXT))
 
@@ -92,7 +95,9 @@ async def test_a_failed_registration_leaves_no_event(
     seed: UserSeeder,
 ) -> None:
     seed("ada@example.com")
-    register = RegisterUser(uow.factory, hasher, clock, ids, policy, events=audit_events())
+    register = RegisterUser(
+        uow.factory, hasher, clock, ids, policy, events=audit_events(), links=mail_links()
+    )
 
     with pytest.raises(EmailAlreadyRegistered):
         await register.execute(RegisterUserCommand("ada@example.com", PASSWORD))

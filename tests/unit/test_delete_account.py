@@ -28,6 +28,7 @@ from tests.fakes import (
     SequentialIds,
     SequentialSecrets,
     audit_events,
+    mail_links,
 )
 from tests.unit.builders import PASSWORD, SessionFlows, UserSeeder
 
@@ -90,7 +91,7 @@ async def test_a_deleted_accounts_email_can_register_again(
     await delete.execute(DeleteAccountCommand(principal=await logged_in(auth, user)))
 
     again = await RegisterUser(
-        uow.factory, hasher, clock, ids, policy, events=audit_events()
+        uow.factory, hasher, clock, ids, policy, events=audit_events(), links=mail_links()
     ).execute(RegisterUserCommand("ADA@example.com", PASSWORD))
 
     assert again.id != user.id

@@ -287,3 +287,15 @@ async def test_concurrent_first_sights_both_get_the_one_provisioned_user(
 
     assert principal.user.id == winner.id
     assert len(uow.store.all()) == 1
+
+
+async def test_the_providers_word_on_the_email_is_kept_as_email_verified(
+    resolve: ResolvePrincipal, external: FakeExternalTokens
+) -> None:
+    vouched = await resolve.execute(external.add("a", identity("sub-1")))
+    silent = await resolve.execute(
+        external.add("b", identity("sub-2", email="b@example.com", email_verified=None))
+    )
+
+    assert vouched.user.email_verified is True
+    assert silent.user.email_verified is False

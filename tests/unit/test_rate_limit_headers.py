@@ -115,6 +115,7 @@ def test_the_defaults_are_the_contracts() -> None:
         PolicyName.LOGIN_ACCOUNT: (100, 3600),
         PolicyName.REGISTER: (10, 3600),
         PolicyName.MFA: (5, 300),
+        PolicyName.MAIL: (5, 3600),
     }
     assert all(name == policy.name for name, policy in limits.policies().items())
     assert limits.fail_open is True

@@ -7,7 +7,14 @@ from application.ports import PasswordVerification
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
 from domain.errors import InvalidEmail, InvalidFullName, WeakPassword
 from domain.users import EmailAddress, FullName, HashedPassword, PasswordPolicy, Role
-from tests.fakes import FakePasswordHasher, FakeUnitOfWork, FixedClock, SequentialIds, audit_events
+from tests.fakes import (
+    FakePasswordHasher,
+    FakeUnitOfWork,
+    FixedClock,
+    SequentialIds,
+    audit_events,
+    mail_links,
+)
 from tests.unit.builders import PASSWORD, UserSeeder
 
 
@@ -19,7 +26,9 @@ def register(
     ids: SequentialIds,
     policy: PasswordPolicy,
 ) -> RegisterUser:
-    return RegisterUser(uow.factory, hasher, clock, ids, policy, events=audit_events())
+    return RegisterUser(
+        uow.factory, hasher, clock, ids, policy, events=audit_events(), links=mail_links()
+    )
 
 
 async def test_stores_an_active_user_with_the_user_role(
@@ -135,7 +144,7 @@ async def test_hashes_outside_the_transaction(
             return await super().hash(password)
 
     register = RegisterUser(
-        uow.factory, WatchingHasher(), clock, ids, policy, events=audit_events()
+        uow.factory, WatchingHasher(), clock, ids, policy, events=audit_events(), links=mail_links()
     )
 
     await register.execute(RegisterUserCommand("ada@example.com", PASSWORD))

@@ -31,6 +31,7 @@ LIMITS = {
     PolicyName.LOGIN_ACCOUNT: (100, 3600),
     PolicyName.REGISTER: (10, 3600),
     PolicyName.MFA: (5, 300),
+    PolicyName.MAIL: (5, 3600),
 }
 KEY_SHAPE = re.compile(r"^[a-z_]+:[0-9a-f]{32}$")
 

@@ -109,6 +109,8 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             "sid": str(session.id),
             "auth_time": int(session.auth_time.timestamp()),
             "amr": list(session.amr),
+            # Informational, as of issuance: resource servers decide what unverified means.
+            "email_verified": user.email_verified,
         }
         token = jwt.encode(
             claims, self._keys.signing_key, algorithm=self._keys.algorithm, headers=self._headers

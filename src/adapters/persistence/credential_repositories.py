@@ -1,4 +1,5 @@
-"""Login sessions, refresh tokens, API keys and external identity links on SQLAlchemy Core."""
+"""Login sessions, refresh tokens, API keys, external identity links and one-time tokens on
+SQLAlchemy Core."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, func, insert, or_, select, update
+from sqlalchemy import CursorResult, delete, false, func, insert, literal, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +15,7 @@ from adapters.persistence.errors import translate_errors
 from adapters.persistence.tables import (
     api_keys,
     external_identities,
+    one_time_tokens,
     refresh_tokens,
     sessions,
 )
@@ -27,6 +29,7 @@ from application.ports.persistence import (
     ApiKeyRepository,
     ExternalIdentityLink,
     ExternalIdentityRepository,
+    OneTimeTokenRepository,
     RefreshTokenRepository,
     SessionRepository,
 )
@@ -34,12 +37,15 @@ from domain.credentials import (
     ApiKey,
     ApiKeyId,
     ApiKeyName,
+    OneTimeToken,
+    OneTimeTokenId,
     RefreshToken,
     RefreshTokenId,
     SecretDigest,
+    TokenPurpose,
 )
 from domain.sessions import Session, SessionId
-from domain.users import UserId
+from domain.users import EmailAddress, UserId
 
 
 class SqlAlchemySessionRepository(SessionRepository):
@@ -205,6 +211,14 @@ class SqlAlchemyApiKeyRepository(ApiKeyRepository):
         with translate_errors():
             await self._session.execute(delete(api_keys).where(api_keys.c.id == key_id))
 
+    async def delete_all_of(self, user_id: UserId) -> int:
+        with translate_errors():
+            result = cast(
+                CursorResult[Any],
+                await self._session.execute(delete(api_keys).where(api_keys.c.user_id == user_id)),
+            )
+        return int(result.rowcount)
+
     async def record_use(self, key: ApiKey) -> None:
         with translate_errors():
             await self._session.execute(
@@ -268,6 +282,19 @@ async def _execute(session: AsyncSession, statement: Any) -> CursorResult[Any]:
         return cast(CursorResult[Any], await session.execute(statement))
 
 
+def _one_time_row(token: OneTimeToken) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "user_id": token.user_id,
+        "purpose": token.purpose.value,
+        "email": token.email.value,
+        "digest": token.digest.value,
+        "created_at": to_utc(token.created_at),
+        "expires_at": to_utc(token.expires_at),
+        "used_at": optional_to_utc(token.used_at),
+    }
+
+
 def _session_row(session: Session) -> dict[str, Any]:
     return {
         "id": session.id,
@@ -321,3 +348,62 @@ def api_key_from_row(row: Mapping[Any, Any]) -> ApiKey:
         expires_at=optional_from_db_time(row["expires_at"]),
         last_used_at=optional_from_db_time(row["last_used_at"]),
     )
+
+
+class SqlAlchemyOneTimeTokenRepository(OneTimeTokenRepository):
+    """Mailed one-time tokens in `one_time_tokens`."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, token: OneTimeToken) -> None:
+        await _execute(self._session, insert(one_time_tokens).values(**_one_time_row(token)))
+
+    async def rehearse_add(self, token: OneTimeToken) -> None:
+        # INSERT … SELECT … WHERE false: parsed, planned and sent like `add`, inserts no row.
+        row = _one_time_row(token)
+        rows = select(
+            *(
+                literal(value, one_time_tokens.c[name].type).label(name)
+                for name, value in row.items()
+            )
+        ).where(false())
+        await _execute(self._session, insert(one_time_tokens).from_select(list(row), rows))
+
+    async def get_by_digest(
+        self, digest: SecretDigest, *, for_update: bool = False
+    ) -> OneTimeToken | None:
+        statement = select(one_time_tokens).where(one_time_tokens.c.digest == digest.value)
+        if for_update:
+            statement = statement.with_for_update()
+        with translate_errors():
+            result = await self._session.execute(statement)
+            row = result.mappings().one_or_none()
+        if row is None:
+            return None
+        return OneTimeToken(
+            id=OneTimeTokenId(row["id"]),
+            user_id=UserId(row["user_id"]),
+            purpose=TokenPurpose(row["purpose"]),
+            email=EmailAddress(row["email"]),
+            digest=SecretDigest(row["digest"]),
+            created_at=from_db_time(row["created_at"]),
+            expires_at=from_db_time(row["expires_at"]),
+            used_at=optional_from_db_time(row["used_at"]),
+        )
+
+    async def update(self, token: OneTimeToken) -> None:
+        await _execute(
+            self._session,
+            update(one_time_tokens)
+            .where(one_time_tokens.c.id == token.id)
+            .values(used_at=optional_to_utc(token.used_at)),
+        )
+
+    async def delete_for(self, user_id: UserId, purpose: TokenPurpose) -> int:
+        statement = delete(one_time_tokens).where(
+            one_time_tokens.c.user_id == user_id, one_time_tokens.c.purpose == purpose.value
+        )
+        with translate_errors():
+            result = cast(CursorResult[Any], await self._session.execute(statement))
+        return int(result.rowcount)

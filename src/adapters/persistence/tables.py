@@ -49,6 +49,7 @@ users = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("version", Integer(), nullable=False),
     Column("mfa_enabled", Boolean(), nullable=False, default=False, server_default=false()),
+    Column("email_verified", Boolean(), nullable=False, default=False, server_default=false()),
     CheckConstraint("role IN ('user', 'admin')", name="role"),
 )
 
@@ -184,6 +185,26 @@ Index(
     audit_events.c.id,
 )
 Index("ix_audit_events_type", audit_events.c.type, audit_events.c.occurred_at, audit_events.c.id)
+
+
+# Tokens mailed in links, by digest only. `email` is the address the link was sent to (for an
+# email change, the new address). Lookups go by digest; invalidation by (user, purpose).
+one_time_tokens = Table(
+    "one_time_tokens",
+    metadata,
+    Column("id", Uuid(), primary_key=True),
+    Column("user_id", Uuid(), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint(
+        "purpose IN ('verify_email', 'email_change', 'password_reset')", name="purpose"
+    ),
+)
+Index("ix_one_time_tokens_user_id_purpose", one_time_tokens.c.user_id, one_time_tokens.c.purpose)
 
 
 # Mail waiting to be sent, written with the change that causes it. A sender claims due rows

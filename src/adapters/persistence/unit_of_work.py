@@ -13,6 +13,7 @@ from adapters.persistence.audit_log import SqlAlchemyAuditLog
 from adapters.persistence.credential_repositories import (
     SqlAlchemyApiKeyRepository,
     SqlAlchemyExternalIdentityRepository,
+    SqlAlchemyOneTimeTokenRepository,
     SqlAlchemyRefreshTokenRepository,
     SqlAlchemySessionRepository,
 )
@@ -30,6 +31,7 @@ from application.ports.persistence import (
     AuditLog,
     ExternalIdentityRepository,
     MfaChallengeRepository,
+    OneTimeTokenRepository,
     Outbox,
     RefreshTokenRepository,
     SecondFactorRepository,
@@ -47,6 +49,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     refresh_tokens: RefreshTokenRepository
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
+    one_time_tokens: OneTimeTokenRepository
     audit: AuditLog
     outbox: Outbox
     second_factors: SecondFactorRepository
@@ -73,6 +76,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.refresh_tokens = SqlAlchemyRefreshTokenRepository(self._session)
         self.api_keys = SqlAlchemyApiKeyRepository(self._session)
         self.external_identities = SqlAlchemyExternalIdentityRepository(self._session)
+        self.one_time_tokens = SqlAlchemyOneTimeTokenRepository(self._session)
         self.audit = SqlAlchemyAuditLog(self._session)
         self._outbox = SqlAlchemyOutbox(self._session)
         self.outbox = self._outbox

@@ -13,6 +13,7 @@ from adapters.persistence.tables import (
     api_keys,
     external_identities,
     mfa_challenges,
+    one_time_tokens,
     refresh_tokens,
     sessions,
     totp_factors,
@@ -107,6 +108,7 @@ class SqlAlchemyUserRepository(UserRepository):
                 external_identities,
                 totp_factors,
                 mfa_challenges,
+                one_time_tokens,
             ):
                 await self._session.execute(delete(table).where(table.c.user_id == user_id))
             await self._session.execute(delete(users).where(users.c.id == user_id))
@@ -130,6 +132,7 @@ def _to_row(user: User) -> dict[str, Any]:
         "updated_at": to_utc(user.updated_at),
         "version": user.version,
         "mfa_enabled": user.mfa_enabled,
+        "email_verified": user.email_verified,
     }
 
 
@@ -145,4 +148,5 @@ def user_from_row(row: Mapping[Any, Any]) -> User:
         updated_at=from_db_time(row["updated_at"]),
         version=int(row["version"]),
         mfa_enabled=bool(row["mfa_enabled"]),
+        email_verified=bool(row["email_verified"]),
     )

@@ -9,7 +9,14 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from domain.audit import AuditEvent, AuditEventId, AuditEventType
-from domain.credentials import ApiKey, ApiKeyId, RefreshToken, SecretDigest
+from domain.credentials import (
+    ApiKey,
+    ApiKeyId,
+    OneTimeToken,
+    RefreshToken,
+    SecretDigest,
+    TokenPurpose,
+)
 from domain.mail import MailKind, MailMessage, MailMessageId
 from domain.mfa import MfaChallenge, TotpFactor
 from domain.sessions import Session, SessionId
@@ -65,7 +72,8 @@ class UserRepository(Protocol):
 
     async def delete(self, user_id: UserId) -> None:
         """Remove the user with everything attached: sessions, refresh tokens, API keys,
-        external identity links, the second factor and pending MFA challenges."""
+        external identity links, one-time tokens, the second factor and pending MFA
+        challenges."""
         ...
 
 
@@ -148,8 +156,40 @@ class ApiKeyRepository(Protocol):
         """Remove the key; it stops working at once."""
         ...
 
+    async def delete_all_of(self, user_id: UserId) -> int:
+        """Remove every key of the user; returns how many were removed."""
+        ...
+
     async def record_use(self, key: ApiKey) -> None:
         """Write the key's `last_used_at`."""
+        ...
+
+
+class OneTimeTokenRepository(Protocol):
+    """Stores the one-time tokens sent in mailed links, by digest only."""
+
+    async def add(self, token: OneTimeToken) -> None:
+        """Insert a new token."""
+        ...
+
+    async def get_by_digest(
+        self, digest: SecretDigest, *, for_update: bool = False
+    ) -> OneTimeToken | None:
+        """The token with this digest, or None; `for_update` locks it."""
+        ...
+
+    async def update(self, token: OneTimeToken) -> None:
+        """Write the token's `used_at`."""
+        ...
+
+    async def delete_for(self, user_id: UserId, purpose: TokenPurpose) -> int:
+        """Remove every token of the user for `purpose`, spent or not: none of them works
+        afterwards. Returns how many were removed."""
+        ...
+
+    async def rehearse_add(self, token: OneTimeToken) -> None:
+        """Run the statement `add` runs, storing nothing: the same cost for a path that must
+        take as long as one that stores a token (and no account needs to own `token`)."""
         ...
 
 
@@ -339,6 +379,7 @@ class UnitOfWork(Protocol):
     refresh_tokens: RefreshTokenRepository
     api_keys: ApiKeyRepository
     external_identities: ExternalIdentityRepository
+    one_time_tokens: OneTimeTokenRepository
     audit: AuditLog
     outbox: Outbox
     second_factors: SecondFactorRepository

@@ -71,6 +71,20 @@ class RateLimiter(Protocol):
 
 
 class RateLimitObserver(Protocol):
-    """Hears about every storage failure the throttle met, whether it let the request through."""
+    """Hears about every storage failure the throttle met, whether it let the request through,
+    and about every mail the `mail` policy kept from being sent."""
 
     def storage_unavailable(self, error: StorageUnavailable, *, failed_open: bool) -> None: ...
+
+    def mail_refused(self, kind: str) -> None:
+        """A mail of `kind` was not queued: its recipient's allowance is spent."""
+        ...
+
+
+class MailQuota(Protocol):
+    """Spends the `mail` allowance of one recipient address, whoever asks for the mail."""
+
+    async def allows(self, recipient: str, kind: str) -> bool:
+        """True when one more mail may go to `recipient` (and spend it); False when the
+        allowance is spent, which the observer hears of."""
+        ...

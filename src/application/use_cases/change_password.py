@@ -11,6 +11,7 @@ from application.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from application.principal import Principal
 from application.request_context import NO_REQUEST, RequestContext
 from domain.audit import AuditEventType
+from domain.credentials import TokenPurpose
 from domain.errors import WeakPassword
 from domain.users import PasswordPolicy
 
@@ -24,8 +25,9 @@ class ChangePasswordCommand:
 
 
 class ChangePassword:
-    """Verify the current password, apply the policy to the new one, store its hash and end
-    every login session of the user (a password change is what one does after a compromise).
+    """Verify the current password, apply the policy to the new one, store its hash, void any
+    outstanding reset link and end every login session of the user (a password change is what
+    one does after a compromise).
 
     Bearer tokens only: a leaked API key must not be able to take the account over.
     """
@@ -67,6 +69,8 @@ class ChangePassword:
                 raise ConcurrentUpdate("The password was changed by another request.")
             stored.change_password_hash(new_hash, now)
             await uow.users.update(stored)
+            # A reset link asked for before the change must not undo it.
+            await uow.one_time_tokens.delete_for(user.id, TokenPurpose.PASSWORD_RESET)
             ended = await uow.sessions.end_all_of(user.id, now)
             changed = self._events.new(
                 AuditEventType.USER_PASSWORD_CHANGED,

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from application.audit import AuditEvents
+from application.mail_links import MailLinks
 from application.ports import Clock, IdGenerator, PasswordHasher, UnitOfWorkFactory
 from application.request_context import NO_REQUEST, RequestContext
 from domain.audit import AuditEventType
+from domain.credentials import TokenPurpose
+from domain.mail import MailKind
 from domain.users import EmailAddress, FullName, PasswordPolicy, Role, User, UserId
 
 
@@ -23,8 +26,9 @@ class RegisterUserCommand:
 class RegisterUser:
     """Create an active account with the command's role; the email must not be registered yet.
 
-    The password is checked and hashed before any transaction opens, so no database
-    connection ever waits on the hash.
+    A verification link goes to the address in the same transaction, while the address's
+    `mail` allowance lasts. The password is checked and hashed before any transaction opens,
+    so no database connection ever waits on the hash.
     """
 
     def __init__(
@@ -36,6 +40,7 @@ class RegisterUser:
         policy: PasswordPolicy,
         *,
         events: AuditEvents,
+        links: MailLinks,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
@@ -43,6 +48,7 @@ class RegisterUser:
         self._ids = ids
         self._policy = policy
         self._events = events
+        self._links = links
 
     async def execute(self, command: RegisterUserCommand) -> User:
         email = EmailAddress(command.email)
@@ -65,8 +71,12 @@ class RegisterUser:
             subject_id=user.id,
             details={"role": user.role.value},
         )
+        mailed = await self._links.allows(email, MailKind.VERIFY_EMAIL)
         async with self._uow() as uow:
             await uow.users.add(user)
             await uow.audit.record(event)
+            if mailed:
+                issued = self._links.issue(user, TokenPurpose.VERIFY_EMAIL, now)
+                await self._links.store_and_mail(uow, issued, MailKind.VERIFY_EMAIL, user, now)
             await uow.commit()
         return user

@@ -16,6 +16,8 @@ class User:
     they sign in there, and a password grant for them fails like a wrong password.
 
     `mfa_enabled` tells whether a login also needs a second factor (a confirmed TOTP factor).
+    `email_verified` says the owner proved they receive mail at `email`: a new account and
+    a changed address start unverified, and only a mailed link (or a reset) verifies them.
 
     `version` counts committed changes; the persistence layer bumps it on every update and
     uses it for optimistic locking, and the HTTP layer shows it as the ETag.
@@ -31,6 +33,7 @@ class User:
     updated_at: datetime
     version: int = 1
     mfa_enabled: bool = False
+    email_verified: bool = False
 
     @classmethod
     def register(
@@ -55,8 +58,25 @@ class User:
         full_name: FullName,
         role: Role,
         now: datetime,
+        email_verified: bool = False,
     ) -> User:
-        """A new, active account for someone an external identity provider vouches for."""
+        """A new, active account for someone an external identity provider vouches for; its
+        address counts as verified when the provider says so."""
+        return cls(
+            user_id, email, full_name, role, True, None, now, now, email_verified=email_verified
+        )
+
+    @classmethod
+    def create_without_password(
+        cls,
+        *,
+        user_id: UserId,
+        email: EmailAddress,
+        full_name: FullName,
+        role: Role,
+        now: datetime,
+    ) -> User:
+        """A new, active account made by an admin: its owner sets a password by mail."""
         return cls(user_id, email, full_name, role, True, None, now, now)
 
     def __eq__(self, other: object) -> bool:
@@ -111,3 +131,15 @@ class User:
         if self.mfa_enabled:
             self.mfa_enabled = False
             self.updated_at = now
+
+    def mark_email_verified(self, now: datetime) -> None:
+        """The owner proved they receive mail at the current address."""
+        if not self.email_verified:
+            self.email_verified = True
+            self.updated_at = now
+
+    def change_email(self, email: EmailAddress, now: datetime) -> None:
+        """Take `email` as the address, confirmed by a link mailed to it, hence verified."""
+        self.email = email
+        self.email_verified = True
+        self.updated_at = now

@@ -28,6 +28,7 @@ from entrypoints.http.routes import (
     health,
     metrics,
     mfa,
+    pages,
     sessions,
     users,
 )
@@ -127,6 +128,7 @@ def create_app(
         audit_events.router,
         health.router,
         errors.router,
+        pages.router,
     )
     # With a metrics port, Prometheus scrapes there, never through the API's port or a proxy.
     if settings.http.metrics_port is None:

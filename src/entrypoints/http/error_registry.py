@@ -248,6 +248,23 @@ ERRORS: dict[str, ErrorSpec] = {
             fix="Send the account's current password in `current_password`.",
         ),
         ErrorSpec(
+            code="invalid_link",
+            status=400,
+            title="Invalid or expired link",
+            detail="The link is invalid or has expired.",
+            meaning="The token of an email-verification, email-change or password-reset link is "
+            "unknown, expired or already used; one answer for all of these.",
+            causes=[
+                "The link was used already, or a newer one was asked for since.",
+                "The link is older than its lifetime (`EMAIL_VERIFICATION_TTL_SECONDS`, "
+                "`PASSWORD_RESET_TTL_SECONDS`).",
+                "The token was copied incompletely from the mail.",
+                "The account's address or password changed since the link was sent.",
+            ],
+            fix="Ask for a new link (`POST /api/v1/auth/password-reset`, "
+            "`POST /api/v1/users/me/verification-email`) and use the newest mail.",
+        ),
+        ErrorSpec(
             code="rate_limited",
             status=429,
             title="Too many requests",

@@ -134,6 +134,13 @@ TAGS: list[dict[str, Any]] = [
     },
     {"name": "health", "description": "Liveness and readiness probes for the orchestrator."},
     {
+        "name": "pages",
+        "description": "Small HTML pages that mailed links open (email verification, password "
+        "reset): a GET shows a form holding the link's token, and only pressing its button "
+        "spends the token. Point `ACCOUNTS_VERIFY_EMAIL_URL` and `ACCOUNTS_RESET_PASSWORD_URL` "
+        "at your own front end to use the API instead.",
+    },
+    {
         "name": "errors",
         "description": "Human-readable pages for every problem `code`: each problem's `type` "
         "links here.",

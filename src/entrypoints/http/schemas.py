@@ -102,6 +102,19 @@ CurrentPasswordField = Annotated[
 ]
 
 
+# A mailed link's token as the link carries it; longer input is no token this service made.
+MAX_LINK_TOKEN_LENGTH = 256
+LinkTokenField = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_LINK_TOKEN_LENGTH,
+        examples=["q7Xx0mJ1C0k8yTz6bPqW3nHc5VJ8yCk4gZ6tVw0aP_s"],
+        description="The `token` parameter of the mailed link, URL-decoded.",
+    ),
+]
+
+
 # RFC 3339 §5.6 `date-time`, which JSON Schema's `format` only annotates: the pattern asserts it.
 _DATE, _TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}", r"[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
 RFC3339_DATE_TIME = "^" + _DATE + "[Tt]" + _TIME + r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
@@ -165,6 +178,22 @@ class RegisterRequest(_Input):
     )
 
 
+class CreateUserRequest(_Input):
+    email: EmailField
+    full_name: FullNameField = ""
+    role: Role = Role.USER
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"email": "grace@example.com", "full_name": "Grace Hopper", "role": "admin"},
+                {"email": "alan@example.com"},
+            ]
+        },
+    )
+
+
 class UpdateProfileRequest(_Input):
     full_name: FullNameField
 
@@ -203,6 +232,7 @@ class AdminUpdateUserRequest(_Input):
 _USER_EXAMPLE: dict[str, Any] = {
     "id": "019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d",
     "email": "ada@example.com",
+    "email_verified": True,
     "full_name": "Ada Lovelace",
     "role": "user",
     "is_active": True,
@@ -215,6 +245,10 @@ _USER_EXAMPLE: dict[str, Any] = {
 class UserResponse(BaseModel):
     id: UUID
     email: str
+    email_verified: bool = Field(
+        description="Whether the owner confirmed the address through a mailed link; a new "
+        "account and a changed address start `false`."
+    )
     full_name: str
     role: Role
     is_active: bool
@@ -229,6 +263,7 @@ class UserResponse(BaseModel):
         return cls(
             id=user.id,
             email=user.email.value,
+            email_verified=user.email_verified,
             full_name=user.full_name.value,
             role=user.role,
             is_active=user.is_active,
@@ -289,6 +324,57 @@ class ChangePasswordRequest(_Input):
             "examples": [
                 {
                     "current_password": "correct-horse-battery-staple-42",
+                    "new_password": "tangerine-umbrella-quietly-1987",
+                }
+            ]
+        },
+    )
+
+
+class VerifyEmailRequest(_Input):
+    token: LinkTokenField
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"token": "q7Xx0mJ1C0k8yTz6bPqW3nHc5VJ8yCk4gZ6tVw0aP_s"}]},
+    )
+
+
+class ChangeEmailRequest(_Input):
+    new_email: EmailField
+    current_password: CurrentPasswordField
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "new_email": "ada.king@example.com",
+                    "current_password": "correct-horse-battery-staple-42",
+                }
+            ]
+        },
+    )
+
+
+class PasswordResetRequest(_Input):
+    email: EmailField
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"email": "ada@example.com"}]}
+    )
+
+
+class ConfirmPasswordResetRequest(_Input):
+    token: LinkTokenField
+    new_password: NewPasswordField
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "q7Xx0mJ1C0k8yTz6bPqW3nHc5VJ8yCk4gZ6tVw0aP_s",
                     "new_password": "tangerine-umbrella-quietly-1987",
                 }
             ]

@@ -13,6 +13,7 @@ from tests.integration.http.conftest import JWT_SECRET, PASSWORD, Api, assert_pr
 USER_FIELDS = {
     "id",
     "email",
+    "email_verified",
     "full_name",
     "role",
     "is_active",

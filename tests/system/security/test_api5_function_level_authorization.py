@@ -18,6 +18,13 @@ ANONYMOUS = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/token"),
     ("POST", "/api/v1/auth/revoke"),
+    ("POST", "/api/v1/auth/verify-email"),
+    ("GET", "/verify-email"),
+    ("POST", "/verify-email"),
+    ("POST", "/api/v1/auth/password-reset"),
+    ("POST", "/api/v1/auth/password-reset/confirm"),
+    ("GET", "/reset-password"),
+    ("POST", "/reset-password"),
     ("GET", "/health/live"),
     ("GET", "/health/ready"),
     ("GET", "/metrics"),
@@ -30,6 +37,7 @@ ANONYMOUS = {
 }
 ADMIN = {
     ("GET", "/api/v1/users"),
+    ("POST", "/api/v1/users"),
     ("GET", "/api/v1/users/{user_id}"),
     ("PATCH", "/api/v1/users/{user_id}"),
     ("GET", "/api/v1/audit-events"),
@@ -83,7 +91,7 @@ async def test_every_admin_operation_answers_403_to_a_normal_user(
         # The made-up id and a real user's id: neither may reach the function.
         urls = {operation.url, operation.url.replace(SOME_ID, victim_id)}
         for url in urls:
-            body = {"json": {"role": "admin"}} if operation.method == "PATCH" else {}
+            body = {"json": {"role": "admin"}} if operation.method in {"PATCH", "POST"} else {}
             response = await api.client.request(operation.method, url, headers=headers, **body)
             assert_problem(response, 403, "forbidden")
             assert "insufficient_scope" in response.headers["www-authenticate"]

@@ -13,6 +13,8 @@ from tests.system.security.inventory import operations
 API_PREFIX = "/api/v1/"
 # Platform routes outside the versioned API, as the README lists them.
 PLATFORM = {
+    "/verify-email",
+    "/reset-password",
     "/health/live",
     "/health/ready",
     "/metrics",

@@ -21,8 +21,12 @@ just outside a `pattern`). Set aside, each because the document cannot state it:
 - a positive API-key expiry lies in the future, an instant the document cannot name;
 - a positive listing (users, API keys, audit events) has no `cursor`: cursors are opaque,
   only the server issues them;
-- a password change may answer 400 `invalid_current_password`: the caller's password is a
-  secret, so a positive case's `current_password` is wrong;
+- a password or email change may answer 400 `invalid_current_password`: the caller's
+  password is a secret, so a positive case's `current_password` is wrong; likewise a mailed
+  link's token, so `verify_email` and `confirm_password_reset` may answer 400 `invalid_link`
+  (and an email change or verification 409 `email_taken`);
+- the form posts of the `/verify-email` and `/reset-password` pages answer HTML pages, not
+  problems, and are left out;
 - the token endpoint may answer 400 to positive cases (schemathesis knows it as the
   `tokenUrl`): credentials decide those, as RFC 6749 says;
 - positive cases skip the coverage phase: drawing strings of exactly `maxLength` that match
@@ -170,16 +174,34 @@ OPERATIONS = [
     },
     # Every registration hashes its password (Argon2id, slow by design).
     {"include-operation-id": "register_user", "generation": {"max-examples": 10}},
-]
-POSITIVE = schemathesis.openapi.from_dict(
-    SPEC,
-    config=SchemathesisConfig.from_dict(
+    # A mailed link's token is a secret only a mail holds: a positive case's is unknown.
+    *(
         {
-            "generation": {**GENERATION, "mode": "positive", "codec": "ascii"},
-            "phases": {"coverage": {"enabled": False}},
-            "operations": OPERATIONS,
+            "include-operation-id": operation_id,
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "400", "401", "403", "409", "429", "5xx"]
+                }
+            },
         }
+        for operation_id in ("verify_email", "confirm_password_reset", "change_email")
     ),
+]
+# The pages' form posts answer in HTML, not problems, by design (a person reads them).
+HTML_FORM_POSTS = ("submit_verify_email_page", "submit_reset_password_page")
+POSITIVE = (
+    schemathesis.openapi.from_dict(
+        SPEC,
+        config=SchemathesisConfig.from_dict(
+            {
+                "generation": {**GENERATION, "mode": "positive", "codec": "ascii"},
+                "phases": {"coverage": {"enabled": False}},
+                "operations": OPERATIONS,
+            }
+        ),
+    )
+    .exclude(operation_id=HTML_FORM_POSTS[0])
+    .exclude(operation_id=HTML_FORM_POSTS[1])
 )
 # Negative cases need something to break: parameters or a body. Any string is a well-formed
 # error code (unknown ones are 404), so that path parameter cannot be broken either.
@@ -191,6 +213,8 @@ NEGATIVE = (
         ),
     )
     .exclude(path="/errors/{code}")
+    .exclude(operation_id=HTML_FORM_POSTS[0])
+    .exclude(operation_id=HTML_FORM_POSTS[1])
     .exclude(lambda ctx: not {"parameters", "requestBody"} & set(ctx.operation.definition.raw))
 )
 CHECKS = [

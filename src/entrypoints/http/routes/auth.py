@@ -22,13 +22,22 @@ from application.use_cases.complete_mfa_login import (
     FindMfaChallenge,
     MfaGrantCommand,
 )
+from application.use_cases.confirm_password_reset import (
+    ConfirmPasswordReset,
+    ConfirmPasswordResetCommand,
+)
 from application.use_cases.refresh_access_token import (
     RefreshAccessToken,
     RefreshGrantCommand,
     RefreshTokenReuseDetected,
 )
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
+from application.use_cases.request_password_reset import (
+    RequestPasswordReset,
+    RequestPasswordResetCommand,
+)
 from application.use_cases.revoke_token import RevokeToken, RevokeTokenCommand, TokenTypeHint
+from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
 from domain.users import Role
 from entrypoints.container import Container
 from entrypoints.http.dependencies import require_json
@@ -44,7 +53,14 @@ from entrypoints.http.rate_limits import (
 )
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
-from entrypoints.http.schemas import RegisterRequest, TokenResponse, UserResponse
+from entrypoints.http.schemas import (
+    ConfirmPasswordResetRequest,
+    PasswordResetRequest,
+    RegisterRequest,
+    TokenResponse,
+    UserResponse,
+    VerifyEmailRequest,
+)
 
 router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
 
@@ -54,7 +70,10 @@ router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
     operation_id="register_user",
     summary="Register a new account",
     description="Creates an active account with the `user` role. The password must have at "
-    "least `ACCOUNTS_PASSWORD_MIN_LENGTH` characters (15 by default) and not be a common one.",
+    "least `ACCOUNTS_PASSWORD_MIN_LENGTH` characters (15 by default) and not be a common one. "
+    "A verification link is mailed to the address (`email_verified` stays `false` until it is "
+    "used), unless the address's `mail` rate limit is spent: the answer is the same either "
+    "way.",
     status_code=status.HTTP_201_CREATED,
     response_model=UserResponse,
     responses=problem_responses(
@@ -84,6 +103,90 @@ async def register(
 
 
 MFA_GRANT_TYPE = "urn:accounts:params:oauth:grant-type:mfa"
+
+
+@router.post(
+    "/verify-email",
+    operation_id="verify_email",
+    summary="Confirm an email address with a mailed link's token",
+    description="The token of a verification link (sent at registration or on request) "
+    "marks the account's address verified; the token of an email-change link makes its new "
+    "address the account's email, verified. Each token works once, before it expires "
+    "(`ACCOUNTS_EMAIL_VERIFICATION_TTL_SECONDS`), and only for the latest link of its kind; "
+    "an unknown, expired, used or tampered token is 400 `invalid_link`, all alike. 409 "
+    "`email_taken` when the new address was registered by someone else meanwhile.",
+    response_model=UserResponse,
+    responses=problem_responses("invalid_link", "email_taken", *JSON_BODY, *ALWAYS),
+    dependencies=[Depends(rate_limited(Operation.MAILED_LINK)), Depends(require_json)],
+)
+async def verify_email(
+    request: Request,
+    body: VerifyEmailRequest,
+    verify: Annotated[VerifyEmail, Depends(provided(Container.verify_email))],
+) -> UserResponse:
+    user = await verify.execute(
+        VerifyEmailCommand(token=body.token, context=request_context_of(request))
+    )
+    return UserResponse.of(user)
+
+
+@router.post(
+    "/password-reset",
+    operation_id="request_password_reset",
+    summary="Ask for a password-reset link",
+    description="Mails a link to set a new password (`ACCOUNTS_RESET_PASSWORD_URL`, valid "
+    "`ACCOUNTS_PASSWORD_RESET_TTL_SECONDS`, 1800 by default) to the address when it belongs "
+    "to an active account; the link sent before stops working. The answer is 202 with no "
+    "body whether or not the account exists, and takes the same time: nothing here tells "
+    "which addresses are registered. Each request spends the address's `mail` rate limit "
+    "(`ACCOUNTS_RATE_LIMIT_MAIL`); once it is spent, no mail is sent until the window moves "
+    "on, and the answer is still 202.",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    responses={
+        202: {"description": "Accepted: a link is on its way if the account exists."},
+        **problem_responses(*JSON_BODY, *ALWAYS),
+    },
+    dependencies=[Depends(rate_limited(Operation.MAILED_LINK)), Depends(require_json)],
+)
+async def request_password_reset(
+    request: Request,
+    body: PasswordResetRequest,
+    reset: Annotated[RequestPasswordReset, Depends(provided(Container.request_password_reset))],
+) -> Response:
+    await reset.execute(
+        RequestPasswordResetCommand(email=body.email, context=request_context_of(request))
+    )
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/password-reset/confirm",
+    operation_id="confirm_password_reset",
+    summary="Set a new password with a reset link's token",
+    description="The token of a password-reset (or set-password) link and the new password, "
+    "which follows the registration policy (422 `validation_failed` at `#/new_password` when "
+    "weak; the link stays usable then). On success the password is set, the address verified, "
+    "every login session ended, every API key of the account deleted (whoever held the "
+    "account may have made one) and a notice mailed. An unknown, expired, used or tampered "
+    "token is 400 `invalid_link`, all alike; so is a link of a deactivated account.",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses=problem_responses("invalid_link", *JSON_BODY, *ALWAYS),
+    dependencies=[Depends(rate_limited(Operation.MAILED_LINK)), Depends(require_json)],
+)
+async def confirm_password_reset(
+    request: Request,
+    body: ConfirmPasswordResetRequest,
+    confirm: Annotated[ConfirmPasswordReset, Depends(provided(Container.confirm_password_reset))],
+) -> Response:
+    await confirm.execute(
+        ConfirmPasswordResetCommand(
+            token=body.token, new_password=body.new_password, context=request_context_of(request)
+        )
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
 
 _TOKEN_FORM_SCHEMA = {
     "type": "object",

@@ -9,11 +9,20 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from application.use_cases.change_password import ChangePassword, ChangePasswordCommand
+from application.use_cases.create_user import CreateUser, CreateUserCommand
 from application.use_cases.delete_account import DeleteAccount, DeleteAccountCommand
 from application.use_cases.export_account import ExportAccount
 from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.get_user import GetUser, GetUserQuery
 from application.use_cases.list_users import ListUsers, ListUsersQuery
+from application.use_cases.request_email_change import (
+    RequestEmailChange,
+    RequestEmailChangeCommand,
+)
+from application.use_cases.send_verification_email import (
+    SendVerificationEmail,
+    SendVerificationEmailCommand,
+)
 from application.use_cases.update_own_profile import UpdateOwnProfile, UpdateOwnProfileCommand
 from application.use_cases.update_user import UpdateUser, UpdateUserCommand
 from domain.users import Role, UserId
@@ -34,7 +43,9 @@ from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
     AccountExportResponse,
     AdminUpdateUserRequest,
+    ChangeEmailRequest,
     ChangePasswordRequest,
+    CreateUserRequest,
     EmailField,
     UpdateProfileRequest,
     UserPageResponse,
@@ -146,6 +157,77 @@ async def change_password(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.post(
+    "/me/email",
+    operation_id="change_email",
+    summary="Change your email address",
+    description="Needs a bearer token (an API key gets 403 `forbidden`) and the current "
+    "password (400 `invalid_current_password` when wrong; password guesses spend the login "
+    "rate limits). Mails a confirmation link (`ACCOUNTS_VERIFY_EMAIL_URL`, valid "
+    "`ACCOUNTS_EMAIL_VERIFICATION_TTL_SECONDS`) to the new address and a notice to the "
+    "current one. Nothing changes until the link is confirmed through "
+    "`POST /api/v1/auth/verify-email`: then the new address becomes the account's email, "
+    "verified. Asking again voids the earlier link. 409 `email_taken` when the new address "
+    "is registered, yours included. A mail whose recipient's `mail` rate limit is spent is "
+    "not sent; the answer is 202 either way.",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    responses={
+        202: {"description": "Accepted: the confirmation link is on its way."},
+        **problem_responses(
+            *AUTHENTICATED,
+            "forbidden",
+            "invalid_current_password",
+            "email_taken",
+            *JSON_BODY,
+            *ALWAYS,
+        ),
+    },
+    dependencies=[Depends(require_json)],
+)
+async def change_email(
+    request: Request,
+    body: ChangeEmailRequest,
+    principal: PasswordChangePrincipal,
+    change: Annotated[RequestEmailChange, Depends(provided(Container.request_email_change))],
+) -> Response:
+    await change.execute(
+        RequestEmailChangeCommand(
+            principal=principal,
+            new_email=body.new_email,
+            current_password=body.current_password,
+            context=request_context_of(request),
+        )
+    )
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
+@router.post(
+    "/me/verification-email",
+    operation_id="send_verification_email",
+    summary="Mail a new verification link",
+    description="Mails a new link to confirm your address; the link sent before stops "
+    "working. Nothing is sent when the address is verified already, or when its `mail` rate "
+    "limit (`ACCOUNTS_RATE_LIMIT_MAIL`) is spent; the answer is 202 either way. Needs a "
+    "bearer token (an API key gets 403 `forbidden`).",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_class=Response,
+    responses={
+        202: {"description": "Accepted: a link is on its way unless none was due."},
+        **problem_responses(*AUTHENTICATED, "forbidden", *ALWAYS),
+    },
+)
+async def send_verification_email(
+    request: Request,
+    principal: BearerPrincipal,
+    send: Annotated[SendVerificationEmail, Depends(provided(Container.send_verification_email))],
+) -> Response:
+    await send.execute(
+        SendVerificationEmailCommand(principal=principal, context=request_context_of(request))
+    )
+    return Response(status_code=status.HTTP_202_ACCEPTED)
+
+
 @router.delete(
     "/me",
     operation_id="delete_current_user",
@@ -193,6 +275,53 @@ async def export_me(
     export = await export_account.execute(principal)
     response.headers["Cache-Control"] = "no-store"
     return AccountExportResponse.of(export)
+
+
+@router.post(
+    "",
+    operation_id="create_user",
+    summary="Create a user (admin)",
+    description="Creates an active account with the given role (`user` by default), no "
+    "usable password and `email_verified` false. Its owner gets a mail with a link to set a "
+    "password (`ACCOUNTS_RESET_PASSWORD_URL`, valid `ACCOUNTS_EMAIL_VERIFICATION_TTL_SECONDS`), "
+    "spent through `POST /api/v1/auth/password-reset/confirm`, which also verifies the "
+    "address; a new link can be had with `POST /api/v1/auth/password-reset`. 409 "
+    "`email_taken` when the address is registered (case-insensitively).",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserResponse,
+    responses={
+        201: {
+            "headers": {
+                "Location": {
+                    "description": "The new user's URL.",
+                    "schema": {"type": "string", "example": "/api/v1/users/019ab2c4-5e6f"},
+                },
+                **_ETAG_HEADER,
+            }
+        },
+        **problem_responses(*AUTHENTICATED, "forbidden", "email_taken", *JSON_BODY, *ALWAYS),
+    },
+    dependencies=[Depends(require_json)],
+)
+async def create_user(
+    request: Request,
+    body: CreateUserRequest,
+    principal: AdminPrincipal,
+    response: Response,
+    create: Annotated[CreateUser, Depends(provided(Container.create_user))],
+) -> UserResponse:
+    user = await create.execute(
+        CreateUserCommand(
+            principal=principal,
+            email=body.email,
+            full_name=body.full_name,
+            role=body.role,
+            context=request_context_of(request),
+        )
+    )
+    response.headers["Location"] = f"/api/v1/users/{user.id}"
+    response.headers["ETag"] = etag_of(user)
+    return UserResponse.of(user)
 
 
 @router.get(
