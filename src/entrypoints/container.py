@@ -478,17 +478,6 @@ class Container(containers.DeclarativeContainer):
         events=audit_events,
     )
 
-    metrics = providers.Singleton(Metrics)
-    rate_limiter = providers.Resource(_rate_limiter, settings)
-    rate_limit_observer = providers.Singleton(PrometheusRateLimitObserver, metrics)
-    throttle = providers.Singleton(
-        _throttle,
-        enabled=settings.provided.rate_limits.enabled,
-        limiter=rate_limiter,
-        policies=settings.provided.rate_limits.policies.call(),
-        observer=rate_limit_observer,
-        fail_open=settings.provided.rate_limits.fail_open,
-    )
     pool_metrics = providers.Resource(_watch_pool, metrics, engine)
 
     mailer = providers.Singleton(_mailer, settings)
