@@ -8,6 +8,7 @@ from application.errors import AccountDisabled, InvalidCredentials, InvalidToken
 from application.external_accounts import ExternalAccounts
 from application.ports import ExternalIdentity
 from application.principal import AuthMethod
+from application.request_context import RequestContext
 from application.use_cases.resolve_principal import ResolvePrincipal
 from domain.users import EmailAddress, FullName, Role, User, UserId
 from tests.fakes import (
@@ -299,3 +300,38 @@ async def test_the_providers_word_on_the_email_is_kept_as_email_verified(
 
     assert vouched.user.email_verified is True
     assert silent.user.email_verified is False
+
+
+async def test_only_external_tokens_ask_for_the_request_context_a_first_login_records(
+    resolve: ResolvePrincipal,
+    external: FakeExternalTokens,
+    uow: FakeUnitOfWork,
+    seed: UserSeeder,
+    tokens: FakeTokens,
+) -> None:
+    context = RequestContext(client_ip="203.0.113.9", user_agent="cli/1", request_id="r-ext")
+    asked: list[RequestContext] = []
+
+    def context_of() -> RequestContext:
+        asked.append(context)
+        return context
+
+    local = seed()
+    await resolve.execute(
+        tokens.issue_for_claims(subject=local.id, role=local.role).value, context_of
+    )
+    assert asked == []
+
+    await resolve.execute(external.add("ext", identity()), context_of)
+
+    assert asked == [context]
+    [registered] = [
+        event
+        for event in uow.audit_store.of_type("user.registered")
+        if event.subject_id != local.id
+    ]
+    assert (registered.client_ip, registered.user_agent, registered.request_id) == (
+        "203.0.113.9",
+        "cli/1",
+        "r-ext",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from application.errors import AccountDisabled, InvalidToken
@@ -37,9 +38,13 @@ class ResolvePrincipal:
         self._external = external
         self._external_accounts = external_accounts
 
-    async def execute(self, token: str, context: RequestContext = NO_REQUEST) -> Principal:
+    async def execute(
+        self, token: str, context_of: Callable[[], RequestContext] = lambda: NO_REQUEST
+    ) -> Principal:
+        """`context_of` gives the request's context; it is asked only by a first external
+        login, which records the client, so the hot path never builds one."""
         if self._external is not None and self._external.claims_issuer(token):
-            return await self._external_principal(token, context)
+            return await self._external_principal(token, context_of())
         claims = self._verifier.verify_access_token(token)
         session_id = SessionId(claims.session_id) if claims.session_id is not None else None
         user, session = await self._reader.user_with_session(claims.subject, session_id)

@@ -58,7 +58,7 @@ async def authenticate(
         raise ProblemError("invalid_token", "Send either a bearer token or an API key, not both.")
     if token:
         principal = await provided_to(request, Container.resolve_principal).execute(
-            token, request_context_of(request)
+            token, lambda: request_context_of(request)
         )
     elif api_key:
         principal = await provided_to(request, Container.resolve_api_key).execute(api_key)
