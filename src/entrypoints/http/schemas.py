@@ -156,6 +156,8 @@ ResponseDateTime = Annotated[
 
 
 class _Input(BaseModel):
+    """A request body: unknown fields are refused (422); subclasses inherit this config."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False, frozen=True)
 
 
@@ -165,7 +167,6 @@ class RegisterRequest(_Input):
     full_name: FullNameField = ""
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -184,7 +185,6 @@ class CreateUserRequest(_Input):
     role: Role = Role.USER
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {"email": "grace@example.com", "full_name": "Grace Hopper", "role": "admin"},
@@ -197,9 +197,7 @@ class CreateUserRequest(_Input):
 class UpdateProfileRequest(_Input):
     full_name: FullNameField
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"full_name": "Ada King"}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"full_name": "Ada King"}]})
 
 
 def _not_nullable(schema: dict[str, Any]) -> None:
@@ -216,7 +214,6 @@ class AdminUpdateUserRequest(_Input):
     is_active: bool | None = Field(None, json_schema_extra=_not_nullable)
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"role": "admin"}, {"is_active": False}]},
     )
 
@@ -319,7 +316,6 @@ class ChangePasswordRequest(_Input):
     new_password: NewPasswordField
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -335,7 +331,6 @@ class VerifyEmailRequest(_Input):
     token: LinkTokenField
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={"examples": [{"token": "q7Xx0mJ1C0k8yTz6bPqW3nHc5VJ8yCk4gZ6tVw0aP_s"}]},
     )
 
@@ -345,7 +340,6 @@ class ChangeEmailRequest(_Input):
     current_password: CurrentPasswordField
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -360,9 +354,7 @@ class ChangeEmailRequest(_Input):
 class PasswordResetRequest(_Input):
     email: EmailField
 
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"email": "ada@example.com"}]}
-    )
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "ada@example.com"}]})
 
 
 class ConfirmPasswordResetRequest(_Input):
@@ -370,7 +362,6 @@ class ConfirmPasswordResetRequest(_Input):
     new_password: NewPasswordField
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [
                 {
@@ -404,7 +395,6 @@ class CreateApiKeyRequest(_Input):
     )
 
     model_config = ConfigDict(
-        extra="forbid",
         json_schema_extra={
             "examples": [{"name": "deploy bot", "expires_at": "2027-06-30T00:00:00Z"}]
         },
@@ -755,7 +745,7 @@ OneTimeCodeField = Annotated[
 class OneTimeCodeRequest(_Input):
     code: OneTimeCodeField
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"code": "492039"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "492039"}]})
 
 
 class TotpEnrolmentResponse(BaseModel):
