@@ -112,9 +112,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             # Informational, as of issuance: resource servers decide what unverified means.
             "email_verified": user.email_verified,
         }
-        token = jwt.encode(
-            claims, self._keys.signing_key, algorithm=self._keys.algorithm, headers=self._headers
-        )
+        token = self._sign(claims)
         return AccessToken(
             value=token, expires_in=int(self._ttl.total_seconds()), expires_at=expires_at
         )
@@ -132,14 +130,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             header = jwt.get_unverified_header(token)
             if str(header.get("typ", "")).lower() not in _ACCEPTED_TYPES:
                 raise InvalidToken("The token is not an access token.")
-            claims = jwt.decode(
-                token,
-                self._verification_key_for(header.get("kid")),
-                algorithms=self._algorithms,
-                audience=self._audience,
-                issuer=self._issuer,
-                options={"require": _REQUIRED_CLAIMS},
-            )
+            claims = self._decode(token, header, _REQUIRED_CLAIMS)
             return AccessTokenClaims(
                 subject=UserId(UUID(str(claims["sub"]))),
                 role=_role(claims["role"]),
@@ -154,6 +145,23 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             raise InvalidToken(client_safe_reason(exc)) from exc
         except (ValueError, TypeError) as exc:
             raise InvalidToken("The token's claims are malformed.") from exc
+
+    def _sign(self, claims: dict[str, Any]) -> str:
+        """The compact JWS of `claims` under the current signing key, with `typ` and `kid`."""
+        return jwt.encode(
+            claims, self._keys.signing_key, algorithm=self._keys.algorithm, headers=self._headers
+        )
+
+    def _decode(self, token: str, header: Mapping[str, Any], required: list[str]) -> dict[str, Any]:
+        """The claims of `token` once its signature, issuer, audience and `required` hold."""
+        return jwt.decode(
+            token,
+            self._verification_key_for(header.get("kid")),
+            algorithms=self._algorithms,
+            audience=self._audience,
+            issuer=self._issuer,
+            options={"require": required},
+        )
 
     def _verification_key_for(self, kid: object) -> jwt.PyJWK:
         """The key a token's `kid` names; a token without `kid` is checked with the current key.
