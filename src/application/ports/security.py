@@ -57,6 +57,23 @@ class AccessTokenClaims:
     """How the user proved it (RFC 8176 method names)."""
 
 
+@dataclass(frozen=True, slots=True)
+class PublishedDocument:
+    """A public document prepared once per change: its bytes and their entity tag."""
+
+    body: bytes
+    etag: str
+
+
+class PublicKeys(Protocol):
+    """The public keys that verify live tokens, as the JWKS (RFC 7517) resource servers fetch.
+
+    Prepared once per key change, never per request; empty with a shared secret (HS256).
+    """
+
+    def jwks(self) -> PublishedDocument: ...
+
+
 class TokenIssuer(Protocol):
     """Signs access tokens for a user."""
 
