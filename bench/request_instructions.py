@@ -94,7 +94,7 @@ async def child(args: argparse.Namespace) -> None:
         await _count(markers, app, "/", [], args)
         return
     settings = settings_for(args.limits, args.database_url, args.redis_url, args.run)
-    async with started(settings, args.limits, args.redis_url) as app:
+    async with started(settings, args.limits, slow=True) as app:
         headers = await credentials(app)
         if args.scenario == FLOOR:
             # The floor app reads its secret and database from the environment at import, as
