@@ -54,6 +54,8 @@ def settings_for(limits: str, database_url: str, redis_url: str, run: str) -> Se
         mail_url="smtp://127.0.0.1:25",
         mail_sender_enabled=False,
         database_url=database_url,
+        # One algorithm across commits, so counts compare; `make bench` has a row per algorithm.
+        jwt_algorithm="HS256",
         jwt_secret=secrets.token_urlsafe(48),
         access_token_ttl_seconds=3600,
         log_level="INFO",
