@@ -37,7 +37,8 @@ AUDIENCE = os.environ.get("ACCOUNTS_JWT_AUDIENCE", "accounts-api")
 DATABASE_URL = os.environ["ACCOUNTS_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
 POOL_SIZE = int(os.environ.get("ACCOUNTS_DB_POOL_SIZE", "10"))
 USER = (
-    "SELECT id, email, full_name, role, is_active, created_at, updated_at FROM users WHERE id = $1"
+    "SELECT id, email, email_verified, full_name, role, is_active, mfa_enabled, created_at,"
+    " updated_at FROM users WHERE id = $1"
 )
 pool: Any = None
 
@@ -77,9 +78,11 @@ async def me(authorization: str = Header("")) -> dict[str, Any]:
     return {
         "id": str(row["id"]),
         "email": row["email"],
+        "email_verified": row["email_verified"],
         "full_name": row["full_name"],
         "role": row["role"],
         "is_active": row["is_active"],
+        "mfa_enabled": row["mfa_enabled"],
         "created_at": row["created_at"].isoformat(),
         "updated_at": row["updated_at"].isoformat(),
     }

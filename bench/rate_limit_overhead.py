@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import secrets
 import statistics
@@ -28,9 +27,9 @@ from typing import Any
 
 import httpx
 from asgi_lifespan import LifespanManager
-from redis_without_pipeline import redis_calls
+from redis_without_pipeline import container_with_redis_limiter
 
-from entrypoints.container import migrate_database
+from entrypoints.container import Container, migrate_database
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
 
@@ -40,8 +39,10 @@ REDIS_ALONE = "redis-alone"
 
 
 @asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
+async def serving(
+    settings: Settings, container: Container | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, container)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -112,12 +113,10 @@ async def main(arguments: argparse.Namespace) -> None:
         async with AsyncExitStack() as stack:
             clients = {}
             for name, settings in configurations.items():
-                # The limiter is built as the app starts: only this one's sends calls alone.
-                calls: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+                container = None
                 if name == REDIS_ALONE:
-                    calls = redis_calls(pipelined=False)
-                with calls:
-                    clients[name] = await stack.enter_async_context(serving(settings))
+                    container = container_with_redis_limiter(settings, pipelined=False)
+                clients[name] = await stack.enter_async_context(serving(settings, container))
             users = await tokens_for_users(clients["disabled"])
             for client in clients.values():
                 await requests_per_second(client, users, arguments.requests // 5, 4)

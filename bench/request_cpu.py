@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 from asgi_lifespan import LifespanManager
 from harness import unlimited_rate_limits
-from redis_without_pipeline import redis_calls
+from redis_without_pipeline import container_with_redis_limiter
 from run import PASSWORD, fresh_database
 
 from entrypoints.http.app import create_app
@@ -34,6 +34,7 @@ from entrypoints.settings import Settings
 
 # Under callgrind (bench-instructions) start-up runs ~50 times slower than natively.
 START_TIMEOUT_SECONDS = 300
+SLOW_REDIS_TIMEOUT = 60.0
 
 # Limits on Redis without the per-turn pipeline: what `pipeline_per_turn` is measured against.
 REDIS_ALONE = "redis-alone"
@@ -53,6 +54,8 @@ def settings_for(limits: str, database_url: str, redis_url: str, run: str) -> Se
         mail_url="smtp://127.0.0.1:25",
         mail_sender_enabled=False,
         database_url=database_url,
+        # One algorithm across commits, so counts compare; `make bench` has a row per algorithm.
+        jwt_algorithm="HS256",
         jwt_secret=secrets.token_urlsafe(48),
         access_token_ttl_seconds=3600,
         log_level="INFO",
@@ -68,20 +71,21 @@ def settings_for(limits: str, database_url: str, redis_url: str, run: str) -> Se
 
 @contextlib.asynccontextmanager
 async def started(
-    settings: Settings, limits: str = "", slow_redis_url: str | None = None
+    settings: Settings, limits: str = "", *, slow: bool = False
 ) -> AsyncIterator[Any]:
     """The app started; with limits `redis-alone`, its Redis limiter sends each call alone.
 
-    `slow_redis_url` (for callgrind): both Redis limiters call through a client of their own on
-    that Redis, with long timeouts (`redis_without_pipeline.redis_calls`).
+    `slow` (for callgrind): a Redis limiter waits up to `SLOW_REDIS_TIMEOUT` seconds to connect
+    and read, pipelined or not (`redis_without_pipeline.container_with_redis_limiter`).
     """
-    app = create_app(settings)
-    calls: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
-    if limits == REDIS_ALONE or (limits == "redis" and slow_redis_url is not None):
-        calls = redis_calls(pipelined=limits == "redis", slow_url=slow_redis_url)
-    with calls:
-        async with LifespanManager(app, startup_timeout=START_TIMEOUT_SECONDS) as manager:
-            yield manager.app
+    container = None
+    if limits == REDIS_ALONE or (limits == "redis" and slow):
+        container = container_with_redis_limiter(
+            settings, pipelined=limits == "redis", timeout=SLOW_REDIS_TIMEOUT if slow else None
+        )
+    app = create_app(settings, container)
+    async with LifespanManager(app, startup_timeout=START_TIMEOUT_SECONDS) as manager:
+        yield manager.app
 
 
 async def credentials(app: Any) -> dict[str, list[tuple[bytes, bytes]]]:

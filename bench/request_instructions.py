@@ -94,11 +94,12 @@ async def child(args: argparse.Namespace) -> None:
         await _count(markers, app, "/", [], args)
         return
     settings = settings_for(args.limits, args.database_url, args.redis_url, args.run)
-    async with started(settings, args.limits, args.redis_url) as app:
+    async with started(settings, args.limits, slow=True) as app:
         headers = await credentials(app)
         if args.scenario == FLOOR:
             # The floor app reads its secret and database from the environment at import, as
             # under Gunicorn in `make bench`; the service's token for the same user is its input.
+            os.environ["ACCOUNTS_JWT_ALGORITHM"] = settings.tokens.algorithm
             os.environ["ACCOUNTS_JWT_SECRET"] = settings.tokens.hmac_secret()
             os.environ["ACCOUNTS_DATABASE_URL"] = args.database_url
             from floor_app import app as floor  # noqa: PLC0415

@@ -5,13 +5,14 @@ place, to measure the per-turn pipeline under wrk (`redis_without_pipeline.py`).
 from __future__ import annotations
 
 from fastapi import FastAPI
-from redis_without_pipeline import redis_calls
+from redis_without_pipeline import container_with_redis_limiter
 
-from entrypoints.asgi import create as create_service
+from entrypoints.http.app import create_app
+from entrypoints.settings import load_settings
 
 
 def create() -> FastAPI:
-    """The service as `entrypoints.asgi:create()` builds it; its limiter, built at start-up in
-    this worker, sends each call alone for the worker's whole life."""
-    redis_calls(pipelined=False).__enter__()
-    return create_service()
+    """The service as `entrypoints.asgi:create()` builds it, its Redis limiter unpipelined."""
+    settings = load_settings()
+    container = container_with_redis_limiter(settings, pipelined=False)
+    return create_app(settings, container, freeze_startup_objects=True)

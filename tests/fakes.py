@@ -717,15 +717,14 @@ class InMemoryPrincipalReader(PrincipalReader):
     def __init__(self, uow: FakeUnitOfWork) -> None:
         self._uow = uow
 
-    async def user_with_session(
+    async def user_with_open_session(
         self, user_id: UserId, session_id: SessionId | None
-    ) -> tuple[User | None, Session | None]:
+    ) -> tuple[User | None, bool]:
         user = await self._uow.store.get_by_id(user_id)
-        if user is None:
-            return None, None
-        if session_id is None:
-            return user, None
-        return user, await self._uow.session_store.get(session_id)
+        if user is None or session_id is None:
+            return user, False
+        session = await self._uow.session_store.get(session_id)
+        return user, session is not None and not session.is_ended and session.belongs_to(user_id)
 
     async def api_key_with_owner(self, prefix: str) -> tuple[ApiKey | None, User | None]:
         key = await self._uow.api_key_store.get_by_prefix(prefix)

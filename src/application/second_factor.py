@@ -6,7 +6,9 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
-from application.ports import OneTimePasswords, SecretBox, SecretGenerator
+from application.errors import AccountDeleted, InvalidOneTimeCode
+from application.ports import OneTimePasswords, SecretBox, SecretGenerator, UnitOfWork
+from application.principal import Principal
 from domain.credentials import SecretDigest
 from domain.mfa import (
     RECOVERY_CODE_COUNT,
@@ -15,6 +17,7 @@ from domain.mfa import (
     is_totp_code,
     normalized_recovery_code,
 )
+from domain.users import User
 
 BASE32_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 TOTP_SECRET_LENGTH = 32
@@ -28,6 +31,8 @@ RECOVERY_CODE_GROUP = 4
 
 MAX_CODE_LENGTH = 64
 """Longer codes are refused before any work is done on them."""
+
+WRONG_CODE = "The one-time code is wrong or was used already."
 
 
 def _grouped(code: str) -> str:
@@ -79,3 +84,20 @@ class SecondFactorCodes:
         if len(normalized_recovery_code(code)) != RECOVERY_CODE_LENGTH:
             return False
         return factor.spend_recovery_code(code)
+
+    def spend(
+        self, factor: TotpFactor, code: str | None, now: datetime, *, recovery_codes: bool = True
+    ) -> None:
+        """Spend `code` on `factor` (save it); `InvalidOneTimeCode` when it is not accepted now."""
+        if code is None or not self.check(factor, code, now, recovery_codes=recovery_codes):
+            raise InvalidOneTimeCode(WRONG_CODE)
+
+
+async def callers_factor(uow: UnitOfWork, principal: Principal) -> tuple[User, TotpFactor | None]:
+    """The calling bearer's account and its second factor, both locked for a change;
+    `AccountDeleted` when the account is gone."""
+    principal.ensure_bearer()
+    user = await uow.users.get_by_id(principal.user.id, for_update=True)
+    if user is None:
+        raise AccountDeleted("The account no longer exists.")
+    return user, await uow.second_factors.get(user.id, for_update=True)

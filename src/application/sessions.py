@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from application.ports import AccessToken, IdGenerator, SecretGenerator, TokenIssuer
+from application.audit import AuditEvents
+from application.ports import AccessToken, IdGenerator, SecretGenerator, TokenIssuer, UnitOfWork
 from application.request_context import RequestContext
 from domain.credentials import RefreshToken, RefreshTokenId, SecretDigest
 from domain.sessions import PASSWORD_AMR, Session, SessionId
-from domain.users import User
+from domain.users import User, UserId
 
 REFRESH_TOKEN_BYTES = 32
 """256 bits from the operating system's CSPRNG: nothing to guess, so a SHA-256 is enough."""
@@ -91,3 +92,26 @@ class SessionIssuer:
         return IssuedTokens(
             access_token=access, refresh_token=new.secret, refresh_expires_at=new.record.expires_at
         )
+
+
+async def end_sessions(
+    uow: UnitOfWork,
+    events: AuditEvents,
+    context: RequestContext,
+    now: datetime,
+    user_id: UserId,
+    *,
+    actor_id: UserId,
+    reason: str,
+    keep: SessionId | None = None,
+) -> int:
+    """End every session of `user_id` but `keep`, with one `session.ended` event for them all
+    when any ended; how many ended."""
+    ended = await uow.sessions.end_all_of(user_id, now, keep=keep)
+    if ended:
+        await uow.audit.record(
+            events.sessions_ended(
+                context, now, user_id, actor_id=actor_id, reason=reason, count=ended
+            )
+        )
+    return ended

@@ -46,7 +46,7 @@ async def test_waiting_units_of_work_are_served_in_the_order_they_asked(
             await unit.users.get_by_id(SOMEONE)
 
     async def read(name: str) -> None:
-        await reader.user_with_session(SOMEONE, None)
+        await reader.user_with_open_session(SOMEONE, None)
         served.append(name)
 
     try:

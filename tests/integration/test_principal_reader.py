@@ -31,39 +31,53 @@ def reader(engine: AsyncEngine, gate: ConnectionGate) -> SqlAlchemyPrincipalRead
     return SqlAlchemyPrincipalReader(engine, gate)
 
 
-async def test_the_user_comes_back_with_the_named_session(
+async def test_the_user_comes_back_with_whether_the_named_session_is_open(
     uow_factory: UowFactory, reader: SqlAlchemyPrincipalReader
 ) -> None:
     user = await a_user(uow_factory, full_name="Ada")
     family, _ = await a_session(uow_factory, session_issuer(FixedClock(NOW)), user)
 
-    loaded, session = await reader.user_with_session(user.id, family.id)
+    loaded, open_before = await reader.user_with_open_session(user.id, family.id)
     async with uow_factory() as uow:
         await uow.sessions.end_all_of(user.id, NOW)
         await uow.commit()
-    _, revoked = await reader.user_with_session(user.id, family.id)
+    _, open_after = await reader.user_with_open_session(user.id, family.id)
 
     assert loaded == user
     assert loaded is not None
     assert (loaded.full_name, loaded.role, loaded.is_active) == (FullName("Ada"), Role.USER, True)
-    assert session is not None
-    assert (session.id, session.user_id, session.is_ended) == (family.id, user.id, False)
-    assert revoked is not None
-    assert revoked.is_ended
+    assert open_before is True
+    assert open_after is False
 
 
-async def test_an_unknown_session_or_user_reads_as_none(
+async def test_another_users_session_is_not_open_for_this_one(
+    uow_factory: UowFactory, reader: SqlAlchemyPrincipalReader
+) -> None:
+    owner = await a_user(uow_factory)
+    other = await a_user(uow_factory, number=2)
+    family, _ = await a_session(uow_factory, session_issuer(FixedClock(NOW)), owner)
+
+    loaded, session_open = await reader.user_with_open_session(other.id, family.id)
+
+    assert (loaded, session_open) == (other, False)
+
+
+async def test_an_unknown_session_or_user_reads_as_not_open(
     uow_factory: UowFactory, reader: SqlAlchemyPrincipalReader
 ) -> None:
     user = await a_user(uow_factory)
 
-    no_session = await reader.user_with_session(user.id, SessionId(UUID(int=99)))
-    not_asked = await reader.user_with_session(user.id, None)
-    nobody = await reader.user_with_session(UserId(UUID(int=42)), None)
+    no_session = await reader.user_with_open_session(user.id, SessionId(UUID(int=99)))
+    not_asked = await reader.user_with_open_session(user.id, None)
+    nobody = await reader.user_with_open_session(UserId(UUID(int=42)), None)
+    nobody_with_session = await reader.user_with_open_session(
+        UserId(UUID(int=42)), SessionId(UUID(int=99))
+    )
 
-    assert no_session == (user, None)
-    assert not_asked == (user, None)
-    assert nobody == (None, None)
+    assert no_session == (user, False)
+    assert not_asked == (user, False)
+    assert nobody == (None, False)
+    assert nobody_with_session == (None, False)
 
 
 async def test_an_api_key_comes_back_with_its_owner(

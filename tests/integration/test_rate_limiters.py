@@ -11,6 +11,7 @@ from contextlib import AsyncExitStack
 import pytest
 from redis.asyncio import Redis
 
+from adapters.rate_limiting.redis_rate_limiter import RedisRateLimiter
 from adapters.rate_limiting.storage import open_rate_limiter
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import Charge, RateLimiter, RateLimitPolicy, Strategy
@@ -24,16 +25,24 @@ LimiterFactory = Callable[..., Awaitable[RateLimiter]]
 
 @pytest.fixture
 async def open_limiter(redis_url: str) -> AsyncIterator[LimiterFactory]:
-    """Opens limiters on `memory` or the test Redis, under a key prefix unique to the test."""
+    """Opens limiters on `memory` or the test Redis (`redis-alone`: each call its own EVALSHA,
+    no pipeline), under a key prefix unique to the test."""
     prefix = f"test-{secrets.token_hex(8)}"
     async with AsyncExitStack() as stack:
 
         async def start(
             storage: str, strategy: Strategy = "moving-window", **options: str
         ) -> RateLimiter:
+            key_prefix = options.get("prefix", prefix)
+            if storage == "redis-alone":
+                limiter = RedisRateLimiter(
+                    redis_url, strategy, key_prefix=key_prefix, pipelined=False
+                )
+                stack.push_async_callback(limiter.aclose)
+                return limiter
             url = None if storage == "memory" else redis_url
             return await stack.enter_async_context(
-                open_rate_limiter(url, strategy, key_prefix=options.get("prefix", prefix))
+                open_rate_limiter(url, strategy, key_prefix=key_prefix)
             )
 
         yield start
@@ -47,7 +56,11 @@ async def hit(limiter: RateLimiter, policy: RateLimitPolicy, key: str) -> tuple[
 
 storages_and_strategies = pytest.mark.parametrize(
     ("storage", "strategy"),
-    [(storage, strategy) for storage in ("memory", "redis") for strategy in STRATEGIES],
+    [
+        (storage, strategy)
+        for storage in ("memory", "redis", "redis-alone")
+        for strategy in STRATEGIES
+    ],
 )
 
 

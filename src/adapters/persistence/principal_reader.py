@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
-from adapters.persistence.credential_repositories import api_key_from_row, session_from_row
+from adapters.persistence.credential_repositories import api_key_from_row
 from adapters.persistence.database import retry_once
 from adapters.persistence.errors import DRIVER_ERRORS, translate_errors
 from adapters.persistence.gate import ConnectionGate
@@ -17,20 +17,27 @@ from adapters.persistence.tables import api_keys, sessions, users
 from adapters.persistence.user_repository import user_from_row
 from application.ports.persistence import PrincipalReader
 from domain.credentials import ApiKey
-from domain.sessions import Session, SessionId
+from domain.sessions import SessionId
 from domain.users import User, UserId
 
-_SESSION = "session_"
+_OPEN_SESSION = "open_session_id"
 _KEY = "key_"
 
 # Built once with bound parameters: no statement construction or cache-key walk per request.
 _USER: Select[Any] = select(users).where(users.c.id == bindparam("user_id"))
-_USER_WITH_SESSION: Select[Any] = (
-    select(
-        users,
-        *(column.label(f"{_SESSION}{column.name}") for column in sessions.c),
+# Only whether the session is open and the user's: its other columns are for session listings.
+_USER_WITH_OPEN_SESSION: Select[Any] = (
+    select(users, sessions.c.id.label(_OPEN_SESSION))
+    .select_from(
+        users.outerjoin(
+            sessions,
+            and_(
+                sessions.c.id == bindparam("session_id"),
+                sessions.c.user_id == users.c.id,
+                sessions.c.ended_at.is_(None),
+            ),
+        )
     )
-    .select_from(users.outerjoin(sessions, sessions.c.id == bindparam("session_id")))
     .where(users.c.id == bindparam("user_id"))
 )
 _API_KEY_WITH_OWNER: Select[Any] = (
@@ -60,24 +67,21 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
         # On asyncpg: each statement's SQL and parameter order, compiled once for the driver.
         self._driver_sql = {
             statement: _for_driver(statement, engine)
-            for statement in (_USER, _USER_WITH_SESSION, _API_KEY_WITH_OWNER)
+            for statement in (_USER, _USER_WITH_OPEN_SESSION, _API_KEY_WITH_OWNER)
         }
 
-    async def user_with_session(
+    async def user_with_open_session(
         self, user_id: UserId, session_id: SessionId | None
-    ) -> tuple[User | None, Session | None]:
+    ) -> tuple[User | None, bool]:
         if session_id is None:
             row = await self._one_or_none(_USER, {"user_id": user_id})
-            return (user_from_row(row) if row is not None else None), None
+            return (user_from_row(row) if row is not None else None), False
         row = await self._one_or_none(
-            _USER_WITH_SESSION, {"user_id": user_id, "session_id": session_id}
+            _USER_WITH_OPEN_SESSION, {"user_id": user_id, "session_id": session_id}
         )
         if row is None:
-            return None, None
-        session = None
-        if row[f"{_SESSION}id"] is not None:
-            session = session_from_row(_unprefixed(row, _SESSION))
-        return user_from_row(row), session
+            return None, False
+        return user_from_row(row), row[_OPEN_SESSION] is not None
 
     async def api_key_with_owner(self, prefix: str) -> tuple[ApiKey | None, User | None]:
         row = await self._one_or_none(_API_KEY_WITH_OWNER, {"prefix": prefix})

@@ -86,3 +86,21 @@ class PipelinePerTurn:
         except ResponseError as error:
             return error
         return reply
+
+
+class EachCallAlone:
+    """`PipelinePerTurn`'s interface without the pipeline: each call is its own `EVALSHA`."""
+
+    def __init__(self, script: AsyncScript) -> None:
+        self._script = script
+
+    async def call(self, keys: list[str], args: list[int]) -> Reply:
+        """The script's reply, or the error that kept this call from one."""
+        try:
+            reply: list[int] = await self._script(keys, args)
+        except (RedisError, OSError) as error:  # ResponseError (WRONGTYPE) is a RedisError
+            return error
+        return reply
+
+    async def drain(self) -> None:
+        """Nothing waits: every call was sent when it was made."""

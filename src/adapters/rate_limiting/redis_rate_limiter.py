@@ -23,7 +23,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from adapters.rate_limiting.pipeline_per_turn import PipelinePerTurn
+from adapters.rate_limiting.pipeline_per_turn import EachCallAlone, PipelinePerTurn
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import Charge, RateLimiter, RateLimitStatus, Strategy
 
@@ -153,6 +153,7 @@ class RedisRateLimiter(RateLimiter):
         key_prefix: str = "accounts",
         connect_timeout: float = 0.25,
         read_timeout: float = 0.5,
+        pipelined: bool = True,
     ) -> None:
         self._redis = Redis.from_url(
             url.removeprefix("async+"),
@@ -163,8 +164,10 @@ class RedisRateLimiter(RateLimiter):
             # one); none on a timeout, where the script may have run and a retry spends twice.
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         )
-        self._pipeline = PipelinePerTurn(
-            self._redis, self._redis.register_script(SCRIPTS[strategy])
+        script = self._redis.register_script(SCRIPTS[strategy])
+        # Unpipelined, each call goes alone: the baseline the benchmarks weigh the pipeline by.
+        self._pipeline: PipelinePerTurn | EachCallAlone = (
+            PipelinePerTurn(self._redis, script) if pipelined else EachCallAlone(script)
         )
         # Each strategy stores another data type: a new strategy must not meet the old keys.
         self._key_prefix = f"{key_prefix}:{strategy}:"

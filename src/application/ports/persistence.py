@@ -351,10 +351,11 @@ class PrincipalReader(Protocol):
     transaction, and the user and their session (or API key) come back together.
     """
 
-    async def user_with_session(
+    async def user_with_open_session(
         self, user_id: UserId, session_id: SessionId | None
-    ) -> tuple[User | None, Session | None]:
-        """The user, and the login session `session_id` names (None when absent or not asked)."""
+    ) -> tuple[User | None, bool]:
+        """The user, and whether `session_id` names a session of theirs that has not ended
+        (False when it does not, or when no session was asked about)."""
         ...
 
     async def api_key_with_owner(self, prefix: str) -> tuple[ApiKey | None, User | None]:

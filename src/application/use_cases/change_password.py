@@ -10,6 +10,7 @@ from application.passwords import verify_password
 from application.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from application.principal import Principal
 from application.request_context import NO_REQUEST, RequestContext
+from application.sessions import end_sessions
 from domain.audit import AuditEventType
 from domain.credentials import TokenPurpose
 from domain.errors import WeakPassword
@@ -71,7 +72,6 @@ class ChangePassword:
             await uow.users.update(stored)
             # A reset link asked for before the change must not undo it.
             await uow.one_time_tokens.delete_for(user.id, TokenPurpose.PASSWORD_RESET)
-            ended = await uow.sessions.end_all_of(user.id, now)
             changed = self._events.new(
                 AuditEventType.USER_PASSWORD_CHANGED,
                 command.context,
@@ -80,15 +80,13 @@ class ChangePassword:
                 subject_id=user.id,
             )
             await uow.audit.record(changed)
-            if ended:
-                await uow.audit.record(
-                    self._events.sessions_ended(
-                        command.context,
-                        now,
-                        user.id,
-                        actor_id=user.id,
-                        reason="password_changed",
-                        count=ended,
-                    )
-                )
+            await end_sessions(
+                uow,
+                self._events,
+                command.context,
+                now,
+                user.id,
+                actor_id=user.id,
+                reason="password_changed",
+            )
             await uow.commit()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from application.audit import AuditEvents
 from application.errors import InvalidCredentials
-from application.ports import Clock, UnitOfWorkFactory
+from application.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from application.request_context import NO_REQUEST, RequestContext
 from application.second_factor import SecondFactorCodes
 from application.sessions import IssuedTokens, SessionIssuer
@@ -28,13 +29,13 @@ class MfaGrantCommand:
 
 
 async def _usable_challenge(
-    uow_factory: UnitOfWorkFactory, clock: Clock, mfa_token: str
+    uow: UnitOfWork, mfa_token: str, now: datetime, *, for_update: bool = False
 ) -> MfaChallenge:
     if len(mfa_token) > MAX_MFA_TOKEN_LENGTH:
         raise InvalidCredentials(_INVALID_TOKEN)
-    async with uow_factory() as uow:
-        challenge = await uow.mfa_challenges.get_by_digest(SecretDigest.of(mfa_token))
-    if challenge is None or not challenge.is_usable(clock.now()):
+    digest = SecretDigest.of(mfa_token)
+    challenge = await uow.mfa_challenges.get_by_digest(digest, for_update=for_update)
+    if challenge is None or not challenge.is_usable(now):
         raise InvalidCredentials(_INVALID_TOKEN)
     return challenge
 
@@ -48,7 +49,8 @@ class FindMfaChallenge:
         self._clock = clock
 
     async def execute(self, mfa_token: str) -> UserId:
-        challenge = await _usable_challenge(self._uow, self._clock, mfa_token)
+        async with self._uow() as uow:
+            challenge = await _usable_challenge(uow, mfa_token, self._clock.now())
         return challenge.user_id
 
 
@@ -76,14 +78,9 @@ class CompleteMfaLogin:
         self._events = events
 
     async def execute(self, command: MfaGrantCommand) -> IssuedTokens:
-        if len(command.mfa_token) > MAX_MFA_TOKEN_LENGTH:
-            raise InvalidCredentials(_INVALID_TOKEN)
-        digest = SecretDigest.of(command.mfa_token)
         async with self._uow() as uow:
-            challenge = await uow.mfa_challenges.get_by_digest(digest, for_update=True)
             now = self._clock.now()
-            if challenge is None or not challenge.is_usable(now):
-                raise InvalidCredentials(_INVALID_TOKEN)
+            challenge = await _usable_challenge(uow, command.mfa_token, now, for_update=True)
             user = await uow.users.get_by_id(challenge.user_id, for_share=True)
             factor = await uow.second_factors.get(challenge.user_id, for_update=True)
             if user is None or not user.is_active or factor is None or not factor.is_enabled:

@@ -8,6 +8,7 @@ from application.audit import AuditEvents
 from application.mail_links import MailLinks
 from application.ports import Clock, PasswordHasher, UnitOfWorkFactory
 from application.request_context import NO_REQUEST, RequestContext
+from application.sessions import end_sessions
 from domain.audit import AuditEventType
 from domain.credentials import SecretDigest, TokenPurpose
 from domain.errors import InvalidLink, WeakPassword
@@ -79,7 +80,6 @@ class ConfirmPasswordReset:
             await uow.users.update(user)
             # Every reset link of the account dies with this one, the one just used included.
             await uow.one_time_tokens.delete_for(user.id, TokenPurpose.PASSWORD_RESET)
-            ended = await uow.sessions.end_all_of(user.id, now)
             keys = await uow.api_keys.delete_all_of(user.id)
             await uow.audit.record(
                 self._events.new(
@@ -101,17 +101,15 @@ class ConfirmPasswordReset:
                         subject_id=user.id,
                     )
                 )
-            if ended:
-                await uow.audit.record(
-                    self._events.sessions_ended(
-                        command.context,
-                        now,
-                        user.id,
-                        actor_id=user.id,
-                        reason="password_reset",
-                        count=ended,
-                    )
-                )
+            await end_sessions(
+                uow,
+                self._events,
+                command.context,
+                now,
+                user.id,
+                actor_id=user.id,
+                reason="password_reset",
+            )
             if notice:
                 await uow.outbox.add(
                     self._links.message(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from application.audit import AuditEvents
-from application.errors import AccountDeleted, InvalidOneTimeCode, MfaAlreadyEnabled
+from application.errors import InvalidOneTimeCode, MfaAlreadyEnabled
 from application.ports import Clock, UnitOfWorkFactory
 from application.principal import Principal
 from application.request_context import NO_REQUEST, RequestContext
-from application.second_factor import SecondFactorCodes
+from application.second_factor import SecondFactorCodes, callers_factor
+from application.sessions import end_sessions
 from domain.audit import AuditEventType
 
 
@@ -46,19 +47,14 @@ class ConfirmTotpEnrolment:
 
     async def execute(self, command: OneTimeCodeCommand) -> RecoveryCodes:
         principal = command.principal
-        principal.ensure_bearer()
         async with self._uow() as uow:
-            user = await uow.users.get_by_id(principal.user.id, for_update=True)
-            if user is None:
-                raise AccountDeleted("The account no longer exists.")
+            user, factor = await callers_factor(uow, principal)
             if user.mfa_enabled:
                 raise MfaAlreadyEnabled("The second factor is on already.")
-            factor = await uow.second_factors.get(user.id, for_update=True)
-            now = self._clock.now()
             if factor is None:
                 raise InvalidOneTimeCode("No enrolment is in progress: start one first.")
-            if not self._codes.check(factor, command.code, now, recovery_codes=False):
-                raise InvalidOneTimeCode("The code does not match the enrolment's secret.")
+            now = self._clock.now()
+            self._codes.spend(factor, command.code, now, recovery_codes=False)
             shown, digests = self._codes.new_recovery_codes()
             factor.confirm(now, digests)
             await uow.second_factors.save(factor)
@@ -74,17 +70,15 @@ class ConfirmTotpEnrolment:
                     details={"method": "totp"},
                 )
             )
-            ended = await uow.sessions.end_all_of(user.id, now, keep=principal.session_id)
-            if ended:
-                await uow.audit.record(
-                    self._events.sessions_ended(
-                        command.context,
-                        now,
-                        user.id,
-                        actor_id=user.id,
-                        reason="mfa_enabled",
-                        count=ended,
-                    )
-                )
+            await end_sessions(
+                uow,
+                self._events,
+                command.context,
+                now,
+                user.id,
+                actor_id=user.id,
+                reason="mfa_enabled",
+                keep=principal.session_id,
+            )
             await uow.commit()
         return RecoveryCodes(shown)

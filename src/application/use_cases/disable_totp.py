@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from application.audit import AuditEvents
-from application.errors import AccountDeleted, InvalidOneTimeCode, UserNotFound
+from application.errors import InvalidOneTimeCode, UserNotFound
 from application.ports import Clock, UnitOfWorkFactory
 from application.principal import Principal
 from application.request_context import NO_REQUEST, RequestContext
-from application.second_factor import SecondFactorCodes
+from application.second_factor import SecondFactorCodes, callers_factor
+from application.sessions import end_sessions
 from domain.audit import AuditEventType
 from domain.users import UserId
 
@@ -43,27 +44,22 @@ class DisableTotp:
     async def execute(self, command: DisableTotpCommand) -> None:
         principal = command.principal
         by_admin = command.user_id is not None
-        if by_admin:
-            principal.ensure_admin()
-        else:
-            principal.ensure_bearer()
-        user_id = command.user_id if command.user_id is not None else principal.user.id
         async with self._uow() as uow:
-            user = await uow.users.get_by_id(user_id, for_update=True)
-            if user is None:
-                if by_admin:
-                    raise UserNotFound("No user has this id.")
-                raise AccountDeleted("The account no longer exists.")
-            factor = await uow.second_factors.get(user_id, for_update=True)
             now = self._clock.now()
-            if not by_admin:
+            if command.user_id is not None:
+                principal.ensure_admin()
+                user = await uow.users.get_by_id(command.user_id, for_update=True)
+                if user is None:
+                    raise UserNotFound("No user has this id.")
+                factor = await uow.second_factors.get(user.id, for_update=True)
+                if factor is None and not user.mfa_enabled:
+                    return
+            else:
+                user, factor = await callers_factor(uow, principal)
                 if factor is None:
                     raise InvalidOneTimeCode("There is no second factor to turn off.")
-                if command.code is None or not self._codes.check(factor, command.code, now):
-                    raise InvalidOneTimeCode("The code is wrong or was used already.")
-            elif factor is None and not user.mfa_enabled:
-                return
-            await uow.second_factors.delete(user_id)
+                self._codes.spend(factor, command.code, now)
+            await uow.second_factors.delete(user.id)
             was_enabled = user.mfa_enabled
             user.disable_mfa(now)
             await uow.users.update(user)
@@ -73,7 +69,7 @@ class DisableTotp:
                     command.context,
                     now,
                     actor_id=principal.user.id,
-                    subject_id=user_id,
+                    subject_id=user.id,
                     details={
                         "method": "totp",
                         "by": "admin" if by_admin else "user",
@@ -81,17 +77,15 @@ class DisableTotp:
                     },
                 )
             )
-            keep = None if by_admin else principal.session_id
-            ended = await uow.sessions.end_all_of(user_id, now, keep=keep) if was_enabled else 0
-            if ended:
-                await uow.audit.record(
-                    self._events.sessions_ended(
-                        command.context,
-                        now,
-                        user_id,
-                        actor_id=principal.user.id,
-                        reason="mfa_disabled",
-                        count=ended,
-                    )
+            if was_enabled:
+                await end_sessions(
+                    uow,
+                    self._events,
+                    command.context,
+                    now,
+                    user.id,
+                    actor_id=principal.user.id,
+                    reason="mfa_disabled",
+                    keep=None if by_admin else principal.session_id,
                 )
             await uow.commit()

@@ -9,6 +9,7 @@ from application.errors import UserNotFound
 from application.ports import Clock, UnitOfWorkFactory
 from application.principal import Principal
 from application.request_context import NO_REQUEST, RequestContext
+from application.sessions import end_sessions
 from domain.users import UserId
 
 
@@ -44,17 +45,14 @@ class EndAllSessions:
             if user_id != principal.user.id and await uow.users.get_by_id(user_id) is None:
                 raise UserNotFound("No user has this id.")
             now = self._clock.now()
-            ended = await uow.sessions.end_all_of(user_id, now)
-            if ended:
-                await uow.audit.record(
-                    self._events.sessions_ended(
-                        command.context,
-                        now,
-                        user_id,
-                        actor_id=principal.user.id,
-                        reason="ended_by_user" if command.user_id is None else "ended_by_admin",
-                        count=ended,
-                    )
-                )
+            ended = await end_sessions(
+                uow,
+                self._events,
+                command.context,
+                now,
+                user_id,
+                actor_id=principal.user.id,
+                reason="ended_by_user" if command.user_id is None else "ended_by_admin",
+            )
             await uow.commit()
         return ended

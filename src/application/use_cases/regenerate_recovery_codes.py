@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from application.audit import AuditEvents
-from application.errors import AccountDeleted, InvalidOneTimeCode
+from application.errors import InvalidOneTimeCode
 from application.ports import Clock, UnitOfWorkFactory
-from application.second_factor import SecondFactorCodes
+from application.second_factor import SecondFactorCodes, callers_factor
 from application.use_cases.confirm_totp_enrolment import OneTimeCodeCommand, RecoveryCodes
 from domain.audit import AuditEventType
 
@@ -22,18 +22,12 @@ class RegenerateRecoveryCodes:
         self._events = events
 
     async def execute(self, command: OneTimeCodeCommand) -> RecoveryCodes:
-        principal = command.principal
-        principal.ensure_bearer()
         async with self._uow() as uow:
-            user = await uow.users.get_by_id(principal.user.id)
-            if user is None:
-                raise AccountDeleted("The account no longer exists.")
-            factor = await uow.second_factors.get(user.id, for_update=True)
+            user, factor = await callers_factor(uow, command.principal)
             if factor is None or not factor.is_enabled:
                 raise InvalidOneTimeCode("The second factor is not on.")
             now = self._clock.now()
-            if not self._codes.check(factor, command.code, now):
-                raise InvalidOneTimeCode("The code is wrong or was used already.")
+            self._codes.spend(factor, command.code, now)
             shown, digests = self._codes.new_recovery_codes()
             factor.replace_recovery_codes(digests)
             await uow.second_factors.save(factor)

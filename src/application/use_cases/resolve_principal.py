@@ -47,15 +47,13 @@ class ResolvePrincipal:
             return await self._external_principal(token, context_of())
         claims = self._verifier.verify_access_token(token)
         session_id = SessionId(claims.session_id) if claims.session_id is not None else None
-        user, session = await self._reader.user_with_session(claims.subject, session_id)
+        user, session_open = await self._reader.user_with_open_session(claims.subject, session_id)
         if user is None:
             raise InvalidToken("The token's subject does not exist.")
         if not user.is_active:
             # Deactivation revokes the sessions too; the account's state is the truer answer.
             raise AccountDisabled("This account is deactivated.")
-        if session_id is not None and (
-            session is None or session.is_ended or not session.belongs_to(user.id)
-        ):
+        if session_id is not None and not session_open:
             raise InvalidToken("The token's session has ended.")
         return _principal(user, session_id=session_id, auth_time=claims.auth_time)
 

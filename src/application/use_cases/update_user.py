@@ -9,6 +9,7 @@ from application.errors import Forbidden, PreconditionFailed, UserNotFound
 from application.ports import Clock, UnitOfWorkFactory
 from application.principal import Principal
 from application.request_context import NO_REQUEST, RequestContext
+from application.sessions import end_sessions
 from domain.audit import AuditEventType
 from domain.users import FullName, Role, User, UserId, ensure_an_active_admin_remains
 
@@ -88,17 +89,14 @@ class UpdateUser:
                 )
                 if not user.is_active:
                     # Same transaction: a deactivated account keeps no session to refresh.
-                    ended = await uow.sessions.end_all_of(user.id, now)
-                    if ended:
-                        await uow.audit.record(
-                            self._events.sessions_ended(
-                                command.context,
-                                now,
-                                user.id,
-                                actor_id=actor_id,
-                                reason="deactivated",
-                                count=ended,
-                            )
-                        )
+                    await end_sessions(
+                        uow,
+                        self._events,
+                        command.context,
+                        now,
+                        user.id,
+                        actor_id=actor_id,
+                        reason="deactivated",
+                    )
                 await uow.commit()
         return user

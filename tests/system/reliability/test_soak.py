@@ -12,7 +12,6 @@ import os
 import random
 import secrets
 import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from tests.integration.http.conftest import JWT_SECRET, PASSWORD
-from tests.integration.servers import _accepts, free_port, stop, wait_until
+from tests.integration.servers import start_gunicorn, stop_gunicorn
 
 SECONDS = float(os.environ.get("SOAK_SECONDS", "15"))
 CONNECTIONS = 64
@@ -34,14 +33,10 @@ WORKERS = 2
 MAX_RSS_GROWTH = 0.10
 
 
-ROOT = Path(__file__).resolve().parents[3]
-
-
 @pytest.fixture
 def gunicorn(
     migrated_database_url: str, redis_url: str, tmp_path: Path, clean_tables: None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    port = free_port()
     env = {
         **os.environ,
         "ACCOUNTS_DATABASE_URL": migrated_database_url,
@@ -50,28 +45,15 @@ def gunicorn(
         "ACCOUNTS_RATE_LIMIT_STORAGE_URL": redis_url,
         "ACCOUNTS_RATE_LIMIT_KEY_PREFIX": f"soak-{secrets.token_hex(4)}",
         **unlimited_rate_limits(),
-        "WEB_CONCURRENCY": str(WORKERS),
-        "ACCOUNTS_HOST": "127.0.0.1",
-        "ACCOUNTS_PORT": str(port),
         "GUNICORN_GRACEFUL_TIMEOUT": "10",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
     }
-    log = tmp_path / "gunicorn.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and app
-            # The image's command: the repo's Gunicorn config, so the soak tests what ships.
-            [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py")],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    # The image's command: the repo's Gunicorn config, so the soak tests what ships.
+    server = start_gunicorn(env, tmp_path / "gunicorn.log", workers=WORKERS)
     try:
-        wait_until(lambda: process.poll() is not None or _accepts(port), "gunicorn", 30)
-        assert process.poll() is None, log.read_text(errors="replace")
-        yield f"http://127.0.0.1:{port}", process
+        yield server.base_url, server.process
     finally:
-        stop(process)
-    assert "Traceback" not in log.read_text(errors="replace")
+        stop_gunicorn(server)
+    assert "Traceback" not in server.log.read_text(errors="replace")
 
 
 def _rss_kib(master: int) -> dict[int, int]:
