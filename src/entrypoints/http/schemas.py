@@ -29,6 +29,7 @@ from domain.clients import (
     Client,
     ClientName,
     Scope,
+    is_client_id,
 )
 from domain.credentials import ApiKey, ApiKeyName
 from domain.credentials.api_keys import API_KEY_NAME_PATTERN
@@ -479,12 +480,26 @@ class ApiKeyPageResponse(BaseModel):
     )
 
 
-ClientIdField = Annotated[
+def _actor_id(value: str) -> str:
+    try:
+        return str(UUID(value))
+    except ValueError:
+        if is_client_id(value):
+            return value
+        raise ValueError("An account id (a UUID) or a client id (cli_…).") from None
+
+
+ActorIdField = Annotated[
     str,
     Field(
-        pattern=rf"^{CLIENT_ID_PREFIX}[{CLIENT_ID_ALPHABET}]{{{CLIENT_ID_RANDOM_LENGTH}}}$",
-        examples=["cli_k3xq7mz2pdw4h6jn"],
+        max_length=64,
+        examples=["019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d", "cli_k3xq7mz2pdw4h6jn"],
+        json_schema_extra={
+            "pattern": rf"^(?:[0-9a-fA-F-]{{32,36}}|{CLIENT_ID_PREFIX}"
+            rf"[{CLIENT_ID_ALPHABET}]{{{CLIENT_ID_RANDOM_LENGTH}}})$"
+        },
     ),
+    AfterValidator(_actor_id),
 ]
 
 ClientNameField = Annotated[

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from application.use_cases.list_audit_events import ListAuditEvents, ListAuditEventsQuery
 from domain.audit import ActorId, AuditEventType
-from domain.clients import ClientId
+from domain.clients import ClientId, is_client_id
 from domain.users import UserId
 from entrypoints.container import Container
 from entrypoints.http.dependencies import AdminPrincipal
@@ -18,9 +18,9 @@ from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
 from entrypoints.http.provided import provided
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
+    ActorIdField,
     AuditEventPageResponse,
     AuditEventResponse,
-    ClientIdField,
     RequestDateTime,
 )
 
@@ -46,7 +46,7 @@ async def list_audit_events(
     principal: AdminPrincipal,
     list_audit_events: Annotated[ListAuditEvents, Depends(provided(Container.list_audit_events))],
     actor_id: Annotated[
-        UUID | ClientIdField | None,
+        ActorIdField | None,
         Query(description="Events of requests this account (a UUID) or client (`cli_…`) made."),
     ] = None,
     subject_id: Annotated[UUID | None, Query(description="Events about this account.")] = None,
@@ -80,9 +80,9 @@ async def list_audit_events(
     )
 
 
-def _actor(actor_id: UUID | str | None) -> ActorId | None:
+def _actor(actor_id: str | None) -> ActorId | None:
     if actor_id is None:
         return None
-    if isinstance(actor_id, UUID):
-        return UserId(actor_id)
-    return ClientId(actor_id)
+    if is_client_id(actor_id):
+        return ClientId(actor_id)
+    return UserId(UUID(actor_id))

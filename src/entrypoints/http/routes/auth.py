@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Request, Response, status
+from pydantic import BaseModel
 from starlette.datastructures import FormData
 
 from application.errors import InvalidClient, InvalidCredentials
@@ -257,6 +258,11 @@ _TOKEN_FORM_SCHEMA = {
 logger = structlog.get_logger("accounts.auth")
 
 
+def _example_of(model: type[BaseModel]) -> Any:
+    """The first example a response model declares."""
+    return model.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+
+
 @router.post(
     "/token",
     operation_id="issue_token",
@@ -289,16 +295,35 @@ logger = structlog.get_logger("accounts.auth")
     "Errors are RFC 6749 §5.2 JSON (`error`, `error_description`) alongside the problem "
     "members; every answer carries `Cache-Control: no-store`.",
     response_model=TokenResponse | ClientTokenResponse,
-    responses=problem_responses(
-        "invalid_request",
-        "invalid_grant",
-        "unsupported_grant_type",
-        "mfa_required",
-        "invalid_scope",
-        "invalid_client",
-        "payload_too_large",
-        *ALWAYS,
-    ),
+    responses={
+        200: {
+            "description": "A user's tokens, or (client credentials) a client's access token.",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "user": {
+                            "summary": "Password, refresh-token or MFA grant",
+                            "value": _example_of(TokenResponse),
+                        },
+                        "client": {
+                            "summary": "Client-credentials grant: no refresh token",
+                            "value": _example_of(ClientTokenResponse),
+                        },
+                    }
+                }
+            },
+        },
+        **problem_responses(
+            "invalid_request",
+            "invalid_grant",
+            "unsupported_grant_type",
+            "mfa_required",
+            "invalid_scope",
+            "invalid_client",
+            "payload_too_large",
+            *ALWAYS,
+        ),
+    },
     dependencies=[Depends(rate_limit_token_request)],
     openapi_extra={
         "security": [{}, {CLIENT_BASIC_SCHEME: []}],
