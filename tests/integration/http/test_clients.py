@@ -54,9 +54,7 @@ async def client_bearer(api: Api, client: dict[str, Any], **form: str) -> dict[s
     return bearer(response.json()["access_token"])
 
 
-async def introspect(
-    api: Api, client: dict[str, Any], token: str, **form: str
-) -> dict[str, Any]:
+async def introspect(api: Api, client: dict[str, Any], token: str, **form: str) -> dict[str, Any]:
     response = await api.client.post(
         INTROSPECT,
         data={"token": token, **form},
@@ -116,9 +114,7 @@ async def test_client_management_refuses_unknown_scopes_users_and_api_keys(api: 
     unknown = await api.client.post(
         "/api/v1/clients", json={"name": "x", "scopes": ["users:delete"]}, headers=admin
     )
-    none = await api.client.post(
-        "/api/v1/clients", json={"name": "x", "scopes": []}, headers=admin
-    )
+    none = await api.client.post("/api/v1/clients", json={"name": "x", "scopes": []}, headers=admin)
     as_user = await api.client.get("/api/v1/clients", headers=user)
     key = await api.api_key(admin)
     with_key = await api.client.get("/api/v1/clients", headers={"X-API-Key": key["key"]})
@@ -375,9 +371,7 @@ async def test_a_revoked_session_is_inactive_at_introspection(api: Api) -> None:
         {"Authorization": "Basic " + base64.b64encode(b"cli_aaaaaaaaaaaaaaaa:x").decode()},
     ],
 )
-async def test_introspection_needs_a_registered_client(
-    api: Api, headers: dict[str, str]
-) -> None:
+async def test_introspection_needs_a_registered_client(api: Api, headers: dict[str, str]) -> None:
     await api.user("ada@example.com")
     tokens = await api.tokens("ada@example.com")
 
