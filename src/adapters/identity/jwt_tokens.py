@@ -106,7 +106,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
         # revocation is the principal read's business. Failures are never cached.
         self._verified = functools.lru_cache(maxsize=cache_size)(self._verify)
         self._verified_client = functools.lru_cache(maxsize=cache_size)(self._verify_client)
-        self._client_shaped = functools.lru_cache(maxsize=cache_size)(_has_client_claims)
+        self._client_shaped = functools.lru_cache(maxsize=cache_size)(self._names_a_client)
 
     def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
         issued_at = now.replace(microsecond=0)
@@ -215,6 +215,20 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
         except (ValueError, TypeError, ScopeNotGranted) as exc:
             raise InvalidToken("The token's claims are malformed.") from exc
 
+    def _names_a_client(self, token: str) -> bool:
+        """Whether the unverified payload is ours and names a client and no login session.
+
+        Only routes the token to the client verifier, which checks everything again; another
+        issuer's token (an external provider's may carry `client_id`) is never routed there.
+        """
+        try:
+            payload = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            return False
+        return (
+            payload.get("iss") == self._issuer and "client_id" in payload and "sid" not in payload
+        )
+
     def _sign(self, claims: dict[str, Any]) -> str:
         """The compact JWS of `claims` under the current signing key, with `typ` and `kid`."""
         return jwt.encode(
@@ -242,18 +256,6 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
         if isinstance(kid, str) and kid in self._previous_keys:
             return self._previous_keys[kid]
         raise InvalidToken("The token was signed with a key this service does not know.")
-
-
-def _has_client_claims(token: str) -> bool:
-    """Whether the unverified payload names a client and no login session: a client's token.
-
-    Only routes the token to the client verifier, which checks everything again.
-    """
-    try:
-        payload = jwt.decode(token, options={"verify_signature": False})
-    except jwt.InvalidTokenError:
-        return False
-    return "client_id" in payload and "sid" not in payload
 
 
 def _role(value: object) -> Role | None:
