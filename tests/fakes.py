@@ -36,6 +36,9 @@ from application.ports import (
     ApiKeyRepository,
     AuditEventFilter,
     AuditLog,
+    ClientAccessTokenClaims,
+    ClientRepository,
+    ClientTokens,
     Clock,
     ExternalIdentity,
     ExternalIdentityLink,
@@ -76,6 +79,7 @@ from application.ports.rate_limiting import (
     RateLimitStatus,
 )
 from domain.audit import AuditEvent, without_personal_data
+from domain.clients import Client, ClientId, Scope
 from domain.credentials import (
     ApiKey,
     ApiKeyId,
@@ -373,6 +377,32 @@ class InMemoryApiKeyRepository(ApiKeyRepository):
         self.keys[key.id] = dataclasses.replace(self.keys[key.id], last_used_at=key.last_used_at)
 
 
+class InMemoryClientRepository(ClientRepository):
+    """Clients in a dict, in registration order."""
+
+    def __init__(self, clients: Iterable[Client] = ()) -> None:
+        self.clients = {c.id: dataclasses.replace(c) for c in clients}
+
+    def clone(self) -> InMemoryClientRepository:
+        return InMemoryClientRepository(self.clients.values())
+
+    async def add(self, client: Client) -> None:
+        if client.id in self.clients:
+            raise ValueError("duplicate client id")
+        self.clients[client.id] = dataclasses.replace(client)
+
+    async def get(self, client_id: ClientId) -> Client | None:
+        client = self.clients.get(client_id)
+        return None if client is None else dataclasses.replace(client)
+
+    async def list_all(self) -> list[Client]:
+        ordered = sorted(self.clients.values(), key=lambda c: (c.created_at, c.id))
+        return [dataclasses.replace(c) for c in ordered]
+
+    async def delete(self, client_id: ClientId) -> bool:
+        return self.clients.pop(client_id, None) is not None
+
+
 class InMemoryOneTimeTokenRepository(OneTimeTokenRepository):
     """One-time tokens in a dict, with the real table's unique digest."""
 
@@ -597,6 +627,7 @@ class FakeUnitOfWork(UnitOfWork):
     outbox: InMemoryOutbox
     second_factors: InMemorySecondFactorRepository
     mfa_challenges: InMemoryMfaChallengeRepository
+    clients: InMemoryClientRepository
 
     def __init__(self, users: Iterable[User] = ()) -> None:
         self.store = InMemoryUserRepository(users)
@@ -609,6 +640,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.outbox_store = InMemoryOutbox()
         self.factor_store = InMemorySecondFactorRepository()
         self.challenge_store = InMemoryMfaChallengeRepository()
+        self.client_store = InMemoryClientRepository()
         self._publish()
         self.committed = False
         self.commit_count = 0
@@ -625,6 +657,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.outbox = self.outbox_store
         self.second_factors = self.factor_store
         self.mfa_challenges = self.challenge_store
+        self.clients = self.client_store
 
     @property
     def in_transaction(self) -> bool:
@@ -657,6 +690,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.outbox = self.outbox_store.clone()
         self.second_factors = self.factor_store.clone()
         self.mfa_challenges = self.challenge_store.clone()
+        self.clients = self.client_store.clone()
         return self
 
     async def __aexit__(
@@ -682,6 +716,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.outbox_store = self.outbox.clone()
         self.factor_store = self.second_factors.clone()
         self.challenge_store = self.mfa_challenges.clone()
+        self.client_store = self.clients.clone()
         self.committed = True
         self.commit_count += 1
 
@@ -731,6 +766,9 @@ class InMemoryPrincipalReader(PrincipalReader):
         if key is None:
             return None, None
         return key, await self._uow.store.get_by_id(key.user_id)
+
+    async def client(self, client_id: ClientId) -> Client | None:
+        return await self._uow.client_store.get(client_id)
 
 
 class FakeSecretBox(SecretBox):
@@ -853,14 +891,50 @@ class FakePasswordHasher(PasswordHasher):
         self.dummy_calls += 1
 
 
-class FakeTokens(TokenIssuer, TokenVerifier):
-    """Opaque tokens backed by a table of claims; expiry is judged by the shared clock."""
+class FakeTokens(TokenIssuer, TokenVerifier, ClientTokens):
+    """Opaque tokens backed by a table of claims; expiry is judged by the shared clock.
+
+    A client's tokens read `fake-client-token-N` and are refused as a user's, and the reverse.
+    """
 
     def __init__(self, clock: Clock, ttl: timedelta = timedelta(minutes=15)) -> None:
         self._clock = clock
         self._ttl = ttl
         self._claims: dict[str, AccessTokenClaims] = {}
+        self._client_claims: dict[str, ClientAccessTokenClaims] = {}
         self._serial = 0
+
+    def issue_client_token(
+        self, client_id: ClientId, scopes: frozenset[Scope], now: datetime
+    ) -> AccessToken:
+        self._serial += 1
+        value = f"fake-client-token-{self._serial}"
+        claims = ClientAccessTokenClaims(
+            client_id=client_id,
+            scopes=scopes,
+            token_id=str(self._serial),
+            issued_at=now,
+            expires_at=now + self._ttl,
+        )
+        self._client_claims[value] = claims
+        return AccessToken(
+            value=value, expires_in=int(self._ttl.total_seconds()), expires_at=claims.expires_at
+        )
+
+    def client_claims_of(self, token: str) -> ClientAccessTokenClaims:
+        """What a client's token says, without the expiry check."""
+        return self._client_claims[token]
+
+    def is_client_token(self, token: str) -> bool:
+        return token.startswith("fake-client-token-")
+
+    def verify_client_token(self, token: str) -> ClientAccessTokenClaims:
+        claims = self._client_claims.get(token)
+        if claims is None:
+            raise InvalidToken("Unknown client token.")
+        if self._clock.now() >= claims.expires_at:
+            raise InvalidToken("The token has expired.")
+        return claims
 
     def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
         return self.issue_for_claims(

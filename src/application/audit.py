@@ -10,6 +10,7 @@ from application.ports import IdGenerator
 from application.request_context import RequestContext
 from domain.audit import (
     MAX_USER_AGENT_LENGTH,
+    ActorId,
     AuditDetails,
     AuditEvent,
     AuditEventId,
@@ -31,7 +32,7 @@ class AuditEvents:
         context: RequestContext,
         now: datetime,
         *,
-        actor_id: UserId | None = None,
+        actor_id: ActorId | None = None,
         subject_id: UserId | None = None,
         details: AuditDetails | None = None,
     ) -> AuditEvent:
@@ -55,7 +56,7 @@ class AuditEvents:
         now: datetime,
         subject_id: UserId,
         *,
-        actor_id: UserId | None,
+        actor_id: ActorId | None,
         reason: str,
         count: int = 1,
         session_id: UUID | None = None,

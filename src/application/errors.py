@@ -153,3 +153,25 @@ class SecondFactorUnavailable(ApplicationError):
     set `KEY_ENCRYPTION_KEY`, or restore the one the secrets were sealed with)."""
 
     code = "service_unavailable"
+
+
+class InsufficientScope(Forbidden):
+    """A client's token lacks the scope an operation needs; `scope` names it, or is None
+    where no scope opens the operation to clients."""
+
+    def __init__(self, message: str, *, scope: str | None = None) -> None:
+        super().__init__(message)
+        self.scope = scope
+
+
+class InvalidClient(ApplicationError):
+    """Client authentication failed: unknown client, wrong secret or no credentials (RFC 6749
+    `invalid_client`); one error for all, on purpose."""
+
+    code = "invalid_client"
+
+
+class ClientNotFound(ApplicationError):
+    """No client has this id."""
+
+    code = "client_not_found"

@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from application.errors import Forbidden, ReauthenticationRequired
+from application.errors import Forbidden, InsufficientScope, ReauthenticationRequired
+from domain.clients import ClientId, Scope, effective_scopes
 from domain.sessions import SessionId
-from domain.users import User
+from domain.users import User, UserId
 
 
 class AuthMethod(StrEnum):
@@ -17,6 +18,7 @@ class AuthMethod(StrEnum):
 
     BEARER = "bearer"
     API_KEY = "api_key"
+    CLIENT = "client"
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +59,55 @@ class Principal:
         """Raise `Forbidden` unless the principal is an admin right now."""
         if not self.user.is_admin:
             raise Forbidden("This operation needs the admin role.")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPrincipal:
+    """A client calling on its own behalf with a client-credentials token: no account, only
+    the scopes its token was granted (the client itself is checked to exist at each request)."""
+
+    client_id: ClientId
+    scopes: frozenset[Scope]
+    method: AuthMethod = AuthMethod.CLIENT
+
+    def ensure_scope(self, scope: Scope) -> None:
+        """Raise `InsufficientScope` unless the token holds `scope` (or a scope implying it)."""
+        if scope not in effective_scopes(self.scopes):
+            raise InsufficientScope(
+                f"This operation needs the {scope.value} scope.", scope=scope.value
+            )
+
+
+AnyPrincipal = Principal | ClientPrincipal
+"""Whoever may call an operation that clients may call too."""
+
+
+def refuse_clients(principal: AnyPrincipal) -> Principal:
+    """The user principal; a client's token gets `InsufficientScope`: clients never act as a user
+    nor reach an operation no scope opens."""
+    if isinstance(principal, ClientPrincipal):
+        raise InsufficientScope("A client's token cannot call this operation.")
+    return principal
+
+
+def ensure_can_read_users(principal: AnyPrincipal) -> None:
+    """An admin, or a client holding `users:read`."""
+    if isinstance(principal, ClientPrincipal):
+        principal.ensure_scope(Scope.USERS_READ)
+    else:
+        principal.ensure_admin()
+
+
+def ensure_can_write_users(principal: AnyPrincipal) -> None:
+    """An admin, or a client holding `users:write`."""
+    if isinstance(principal, ClientPrincipal):
+        principal.ensure_scope(Scope.USERS_WRITE)
+    else:
+        principal.ensure_admin()
+
+
+def actor_of(principal: AnyPrincipal) -> UserId | ClientId:
+    """Who an audit event names as the actor: the account, or the client."""
+    if isinstance(principal, ClientPrincipal):
+        return principal.client_id
+    return principal.user.id

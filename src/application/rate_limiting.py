@@ -17,7 +17,7 @@ from application.ports.rate_limiting import (
     RateLimitPolicy,
     RateLimitStatus,
 )
-from application.principal import AuthMethod, Principal
+from application.principal import AnyPrincipal, AuthMethod, ClientPrincipal, Principal
 
 KEY_DIGEST_CHARS = 32
 
@@ -28,6 +28,7 @@ class PolicyName(StrEnum):
     ANONYMOUS = "anonymous"
     USER = "user"
     API_KEY = "api_key"
+    CLIENT = "client"
     LOGIN_IP = "login_ip"
     LOGIN_USERNAME = "login_username"
     LOGIN_ACCOUNT_SHARE = "login_account_share"
@@ -53,6 +54,7 @@ class Operation(StrEnum):
     BEARER_REQUEST = "bearer_request"
     PASSWORD_CHANGE = "password_change"  # noqa: S105 - an operation's name, not a secret
     API_KEY_REQUEST = "api_key_request"
+    CLIENT_REQUEST = "client_request"
     REJECTED_CREDENTIALS = "rejected_credentials"
     MFA_CODE = "mfa_code"
     MFA_GRANT = "mfa_grant"
@@ -88,6 +90,8 @@ OPERATION_POLICIES: Mapping[Operation, tuple[PolicyName, ...]] = MappingProxyTyp
             PolicyName.LOGIN_ACCOUNT_SHARE,
         ),
         Operation.API_KEY_REQUEST: (PolicyName.API_KEY,),
+        # A client's token, and a client's introspection calls once it is authenticated.
+        Operation.CLIENT_REQUEST: (PolicyName.CLIENT,),
         Operation.REJECTED_CREDENTIALS: (PolicyName.ANONYMOUS,),
         # Every one-time code checked spends the account's second-factor allowance, right or
         # wrong, wherever it is sent: six digits fall to guessing otherwise.
@@ -107,7 +111,7 @@ class Caller:
 
     client: str
     username: str | None = None
-    principal: Principal | None = None
+    principal: AnyPrincipal | None = None
     account: str | None = None
     """The account a request acts on before any principal is known (the MFA grant's)."""
     recipient: str | None = None
@@ -133,7 +137,8 @@ def _recipient(caller: Caller) -> str | None:
 
 
 def _user(caller: Caller) -> str | None:
-    return str(caller.principal.user.id) if caller.principal is not None else None
+    principal = caller.principal
+    return str(principal.user.id) if isinstance(principal, Principal) else None
 
 
 def _account(caller: Caller) -> str | None:
@@ -142,7 +147,14 @@ def _account(caller: Caller) -> str | None:
 
 def _api_key(caller: Caller) -> str | None:
     principal = caller.principal
-    return str(principal.api_key_id) if principal and principal.api_key_id else None
+    if isinstance(principal, Principal) and principal.api_key_id:
+        return str(principal.api_key_id)
+    return None
+
+
+def _client_id(caller: Caller) -> str | None:
+    principal = caller.principal
+    return principal.client_id if isinstance(principal, ClientPrincipal) else None
 
 
 _IDENTITY: Mapping[PolicyName, Callable[[Caller], str | None]] = MappingProxyType(
@@ -155,27 +167,31 @@ _IDENTITY: Mapping[PolicyName, Callable[[Caller], str | None]] = MappingProxyTyp
         PolicyName.LOGIN_ACCOUNT: _username,
         PolicyName.USER: _user,
         PolicyName.API_KEY: _api_key,
+        PolicyName.CLIENT: _client_id,
         PolicyName.MFA: _account,
         PolicyName.MAIL: _recipient,
     }
 )
 
 
-def operation_for(principal: Principal) -> Operation:
-    """The operation an authenticated request counts as: per key for API keys, else per user."""
+def operation_for(principal: AnyPrincipal) -> Operation:
+    """The operation an authenticated request counts as: per key for API keys, per client for
+    client tokens, else per user."""
+    if isinstance(principal, ClientPrincipal):
+        return Operation.CLIENT_REQUEST
     if principal.method is AuthMethod.API_KEY and principal.api_key_id is not None:
         return Operation.API_KEY_REQUEST
     return Operation.BEARER_REQUEST
 
 
-def password_change_for(principal: Principal) -> Operation:
+def password_change_for(principal: AnyPrincipal) -> Operation:
     """A bearer's password change also spends the login allowances of its (user, client) pair."""
     if principal.method is AuthMethod.BEARER:
         return Operation.PASSWORD_CHANGE
     return operation_for(principal)
 
 
-def mfa_code_for(principal: Principal) -> Operation:
+def mfa_code_for(principal: AnyPrincipal) -> Operation:
     """A bearer checking a one-time code also spends its account's second-factor allowance."""
     if principal.method is AuthMethod.BEARER:
         return Operation.MFA_CODE

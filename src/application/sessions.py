@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from application.audit import AuditEvents
 from application.ports import AccessToken, IdGenerator, SecretGenerator, TokenIssuer, UnitOfWork
 from application.request_context import RequestContext
+from domain.audit import ActorId
 from domain.credentials import RefreshToken, RefreshTokenId, SecretDigest
 from domain.sessions import PASSWORD_AMR, Session, SessionId
 from domain.users import User, UserId
@@ -101,7 +102,7 @@ async def end_sessions(
     now: datetime,
     user_id: UserId,
     *,
-    actor_id: UserId,
+    actor_id: ActorId,
     reason: str,
     keep: SessionId | None = None,
 ) -> int:

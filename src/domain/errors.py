@@ -82,3 +82,16 @@ class InvalidLink(DomainError):
     """A mailed link's token is unknown, expired, already used or no longer applies."""
 
     code = "invalid_link"
+
+
+class InvalidClientName(InvalidValue):
+    """The client's name is empty, too long or holds control characters."""
+
+    field = "name"
+    code = "invalid_client_name"
+
+
+class ScopeNotGranted(DomainError):
+    """A client asked for a scope it does not hold (RFC 6749 `invalid_scope`)."""
+
+    code = "invalid_scope"

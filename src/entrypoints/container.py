@@ -57,6 +57,11 @@ from application.sessions import SessionIssuer
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.check_readiness import CheckReadiness
+from application.use_cases.client_credentials import (
+    AuthenticateClient,
+    IssueClientToken,
+    ResolveClientPrincipal,
+)
 from application.use_cases.complete_mfa_login import CompleteMfaLogin, FindMfaChallenge
 from application.use_cases.confirm_password_reset import ConfirmPasswordReset
 from application.use_cases.confirm_totp_enrolment import ConfirmTotpEnrolment
@@ -71,10 +76,12 @@ from application.use_cases.end_session import EndSession
 from application.use_cases.export_account import ExportAccount
 from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.get_user import GetUser
+from application.use_cases.introspect_token import IntrospectToken
 from application.use_cases.list_api_keys import ListApiKeys
 from application.use_cases.list_audit_events import ListAuditEvents
 from application.use_cases.list_sessions import ListSessions
 from application.use_cases.list_users import ListUsers
+from application.use_cases.manage_clients import CreateClient, DeleteClient, ListClients
 from application.use_cases.purge_audit_events import PurgeAuditEvents
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from application.use_cases.refresh_access_token import RefreshAccessToken
@@ -398,6 +405,28 @@ class Container(containers.DeclarativeContainer):
     resolve_api_key = providers.Singleton(
         ResolveApiKeyPrincipal, reader=principal_reader, uow=uow, clock=clock
     )
+    resolve_client_principal = providers.Singleton(
+        ResolveClientPrincipal, reader=principal_reader, tokens=tokens
+    )
+    authenticate_client = providers.Singleton(AuthenticateClient, reader=principal_reader)
+    issue_client_token = providers.Singleton(
+        IssueClientToken, authenticate=authenticate_client, tokens=tokens, clock=clock
+    )
+    introspect_token = providers.Singleton(
+        IntrospectToken,
+        uow=uow,
+        reader=principal_reader,
+        verifier=tokens,
+        client_tokens=tokens,
+        clock=clock,
+        issuer=settings.provided.tokens.issuer,
+        audience=settings.provided.tokens.audience,
+    )
+    create_client = providers.Singleton(
+        CreateClient, uow=uow, clock=clock, secrets=secrets, events=audit_events
+    )
+    list_clients = providers.Singleton(ListClients, uow=uow)
+    delete_client = providers.Singleton(DeleteClient, uow=uow, clock=clock, events=audit_events)
     change_password = providers.Singleton(
         ChangePassword,
         uow=uow,

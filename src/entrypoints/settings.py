@@ -527,6 +527,12 @@ class RateLimitSettings(_Group):
     api_key: RateLimit = Field(
         "1200/minute", validation_alias="rate_limit_api_key", description="Per API key."
     )
+    client: RateLimit = Field(
+        "1200/minute",
+        validation_alias="rate_limit_client",
+        description="Per client (service account): requests with its access token, and its "
+        "introspection calls.",
+    )
     login_ip: RateLimit = Field(
         "30/minute",
         validation_alias="rate_limit_login_ip",
@@ -602,6 +608,7 @@ class RateLimitSettings(_Group):
             PolicyName.ANONYMOUS: self.anonymous,
             PolicyName.USER: self.user,
             PolicyName.API_KEY: self.api_key,
+            PolicyName.CLIENT: self.client,
             PolicyName.LOGIN_IP: self.login_ip,
             PolicyName.LOGIN_USERNAME: self.login_username,
             PolicyName.LOGIN_ACCOUNT: self.login_account,

@@ -198,3 +198,49 @@ async def test_postgres_sessions_migration_keeps_existing_logins_both_ways(
 
 async def test_sqlite_sessions_migration_keeps_existing_logins_both_ways(tmp_path: Path) -> None:
     await assert_sessions_migration_keeps_logins(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")
+
+
+async def assert_actor_migration_keeps_account_actors(url: str) -> None:
+    """0010 turns `audit_events.actor_id` into text: an account's id reads as the same UUID
+    (hyphenated, as the application writes it), by the same index, and back again."""
+    await asyncio.to_thread(migrator.upgrade, url, "0008")
+    params = _typed_for(url)
+    if url.startswith("sqlite"):
+        # What SQLAlchemy's `Uuid` writes on SQLite: 32 hex digits, no hyphens.
+        params["user"] = UUID(_USER_ID).hex
+    await _execute(
+        url,
+        "INSERT INTO audit_events (id, occurred_at, type, actor_id, subject_id, details)"
+        " VALUES (:token, :started, 'user.updated', :user, :user, '{}')",
+        params=params,
+    )
+
+    await asyncio.to_thread(migrator.upgrade, url, "0010")
+
+    rows = await _execute(
+        url, "SELECT actor_id FROM audit_events WHERE actor_id = :actor", params={"actor": _USER_ID}
+    )
+    assert rows == [{"actor_id": _USER_ID}]
+    await _execute(
+        url,
+        "INSERT INTO audit_events (id, occurred_at, type, actor_id, details)"
+        " VALUES (:session, :started, 'user.updated', 'cli_aaaaaaaaaaaaaaaa', '{}')",
+        params=params,
+    )
+
+    await asyncio.to_thread(migrator.downgrade, url, "0008")
+
+    actors = await _execute(url, "SELECT id, actor_id FROM audit_events")
+    by_event = {row["id"]: row["actor_id"] for row in _as_text(actors)}
+    # The account's id is a UUID again; the client actor cannot be one, so it is forgotten.
+    assert by_event == {_TOKEN_ID[-12:]: _USER_ID[-12:], _SESSION_ID[-12:]: None}
+
+
+async def test_postgres_actor_migration_keeps_account_actors_both_ways(
+    empty_postgres_url: str,
+) -> None:
+    await assert_actor_migration_keeps_account_actors(empty_postgres_url)
+
+
+async def test_sqlite_actor_migration_keeps_account_actors_both_ways(tmp_path: Path) -> None:
+    await assert_actor_migration_keeps_account_actors(f"sqlite+aiosqlite:///{tmp_path / 'a.db'}")

@@ -110,6 +110,7 @@ def test_the_defaults_are_the_contracts() -> None:
         PolicyName.ANONYMOUS: (60, 60),
         PolicyName.USER: (600, 60),
         PolicyName.API_KEY: (1200, 60),
+        PolicyName.CLIENT: (1200, 60),
         PolicyName.LOGIN_IP: (30, 60),
         PolicyName.LOGIN_USERNAME: (10, 60),
         PolicyName.LOGIN_ACCOUNT: (100, 3600),

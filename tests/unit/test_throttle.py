@@ -26,6 +26,7 @@ LIMITS = {
     PolicyName.ANONYMOUS: (60, 60),
     PolicyName.USER: (600, 60),
     PolicyName.API_KEY: (1200, 60),
+    PolicyName.CLIENT: (1200, 60),
     PolicyName.LOGIN_IP: (30, 60),
     PolicyName.LOGIN_USERNAME: (10, 60),
     PolicyName.LOGIN_ACCOUNT: (100, 3600),

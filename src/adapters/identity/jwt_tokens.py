@@ -15,13 +15,25 @@ import jwt
 from adapters.identity.numeric_dates import numeric_date
 from adapters.identity.token_errors import EXPIRED, client_safe_reason
 from application.errors import InvalidToken
-from application.ports import AccessToken, AccessTokenClaims, TokenIssuer, TokenVerifier
+from application.ports import (
+    AccessToken,
+    AccessTokenClaims,
+    ClientAccessTokenClaims,
+    ClientTokens,
+    TokenIssuer,
+    TokenVerifier,
+)
+from domain.clients import ClientId, Scope, is_client_id, parse_scope_text, scope_text
+from domain.errors import ScopeNotGranted
 from domain.sessions import Session
 from domain.users import Role, User, UserId
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a JOSE media type, not a secret
 _ACCEPTED_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 _REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "role", "sid", "auth_time", "amr"]
+# A client's token names the client (`client_id`, also its `sub`) and its scopes; no user claims.
+_CLIENT_REQUIRED_CLAIMS = ["iss", "aud", "sub", "exp", "iat", "jti", "client_id", "scope"]
+_USER_ONLY_CLAIMS = ("role", "sid", "auth_time", "amr")
 # Distinct tokens whose verification is remembered (about 1 KiB each): far more than the
 # tokens one worker sees within an access token's lifetime at its request rate.
 VERIFIED_TOKEN_CACHE_SIZE = 4096
@@ -51,7 +63,7 @@ class JwtKeys:
             raise ValueError("A previous key cannot share the current key's id.")
 
 
-class JwtTokenService(TokenIssuer, TokenVerifier):
+class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
     """Issues and verifies access tokens with one configured algorithm.
 
     Verification never takes the algorithm from the token (so no `alg=none` or HS/RS
@@ -93,6 +105,8 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
         # with a restart). Only the expiry moves with time, so it is checked on every use, and
         # revocation is the principal read's business. Failures are never cached.
         self._verified = functools.lru_cache(maxsize=cache_size)(self._verify)
+        self._verified_client = functools.lru_cache(maxsize=cache_size)(self._verify_client)
+        self._client_shaped = functools.lru_cache(maxsize=cache_size)(self._names_a_client)
 
     def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
         issued_at = now.replace(microsecond=0)
@@ -145,6 +159,75 @@ class JwtTokenService(TokenIssuer, TokenVerifier):
             raise InvalidToken(client_safe_reason(exc)) from exc
         except (ValueError, TypeError) as exc:
             raise InvalidToken("The token's claims are malformed.") from exc
+
+    def issue_client_token(
+        self, client_id: ClientId, scopes: frozenset[Scope], now: datetime
+    ) -> AccessToken:
+        issued_at = now.replace(microsecond=0)
+        expires_at = issued_at + self._ttl
+        claims = {
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sub": client_id,
+            "iat": int(issued_at.timestamp()),
+            "exp": int(expires_at.timestamp()),
+            "jti": str(uuid4()),
+            "client_id": client_id,
+            "scope": scope_text(scopes),
+        }
+        token = self._sign(claims)
+        return AccessToken(
+            value=token, expires_in=int(self._ttl.total_seconds()), expires_at=expires_at
+        )
+
+    def is_client_token(self, token: str) -> bool:
+        return self._client_shaped(token)
+
+    def verify_client_token(self, token: str) -> ClientAccessTokenClaims:
+        claims = self._verified_client(token)
+        if claims.expires_at.timestamp() <= self._clock():
+            raise InvalidToken(EXPIRED)
+        return claims
+
+    def _verify_client(self, token: str) -> ClientAccessTokenClaims:
+        try:
+            header = jwt.get_unverified_header(token)
+            if str(header.get("typ", "")).lower() not in _ACCEPTED_TYPES:
+                raise InvalidToken("The token is not an access token.")
+            claims = self._decode(token, header, _CLIENT_REQUIRED_CLAIMS)
+            client_id = claims["client_id"]
+            if not isinstance(client_id, str) or not is_client_id(client_id):
+                raise InvalidToken("The token's client_id is malformed.")
+            if claims["sub"] != client_id or any(name in claims for name in _USER_ONLY_CLAIMS):
+                raise InvalidToken("The token is not a client's access token.")
+            scope = claims["scope"]
+            if not isinstance(scope, str):
+                raise InvalidToken("The token's scope is malformed.")
+            return ClientAccessTokenClaims(
+                client_id=ClientId(client_id),
+                scopes=parse_scope_text(scope),
+                token_id=str(claims["jti"]),
+                issued_at=numeric_date(claims, "iat"),
+                expires_at=numeric_date(claims, "exp"),
+            )
+        except jwt.InvalidTokenError as exc:
+            raise InvalidToken(client_safe_reason(exc)) from exc
+        except (ValueError, TypeError, ScopeNotGranted) as exc:
+            raise InvalidToken("The token's claims are malformed.") from exc
+
+    def _names_a_client(self, token: str) -> bool:
+        """Whether the unverified payload is ours and names a client and no login session.
+
+        Only routes the token to the client verifier, which checks everything again; another
+        issuer's token (an external provider's may carry `client_id`) is never routed there.
+        """
+        try:
+            payload = jwt.decode(token, options={"verify_signature": False})
+        except jwt.InvalidTokenError:
+            return False
+        return (
+            payload.get("iss") == self._issuer and "client_id" in payload and "sid" not in payload
+        )
 
     def _sign(self, claims: dict[str, Any]) -> str:
         """The compact JWS of `claims` under the current signing key, with `typ` and `kid`."""

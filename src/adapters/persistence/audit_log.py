@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, cast
+from uuid import UUID
 
 from sqlalchemy import CursorResult, delete, insert, select, tuple_, update
 from sqlalchemy.engine import RowMapping
@@ -14,7 +15,14 @@ from adapters.persistence.errors import translate_errors
 from adapters.persistence.tables import audit_events
 from adapters.persistence.times import from_db_time, to_utc
 from application.ports.persistence import AuditEventFilter, AuditLog
-from domain.audit import AuditEvent, AuditEventId, AuditEventType, without_personal_data
+from domain.audit import (
+    ActorId,
+    AuditEvent,
+    AuditEventId,
+    AuditEventType,
+    without_personal_data,
+)
+from domain.clients import ClientId, is_client_id
 from domain.users import UserId
 
 
@@ -31,7 +39,7 @@ class SqlAlchemyAuditLog(AuditLog):
                     id=event.id,
                     occurred_at=to_utc(event.occurred_at),
                     type=event.type.value,
-                    actor_id=event.actor_id,
+                    actor_id=str(event.actor_id) if event.actor_id is not None else None,
                     subject_id=event.subject_id,
                     client_ip=event.client_ip,
                     user_agent=event.user_agent,
@@ -53,7 +61,7 @@ class SqlAlchemyAuditLog(AuditLog):
             # index rather than a filter.
             statement = statement.where(tuple_(c.occurred_at, c.id) < tuple_(to_utc(at), last_id))
         if query.actor_id is not None:
-            statement = statement.where(c.actor_id == query.actor_id)
+            statement = statement.where(c.actor_id == str(query.actor_id))
         if query.subject_id is not None:
             statement = statement.where(c.subject_id == query.subject_id)
         if query.type is not None:
@@ -99,10 +107,19 @@ def event_from_row(row: RowMapping | Mapping[str, Any]) -> AuditEvent:
         id=AuditEventId(row["id"]),
         occurred_at=from_db_time(row["occurred_at"]),
         type=AuditEventType(row["type"]),
-        actor_id=UserId(row["actor_id"]) if row["actor_id"] is not None else None,
+        actor_id=actor_from_text(row["actor_id"]),
         subject_id=UserId(row["subject_id"]) if row["subject_id"] is not None else None,
         client_ip=row["client_ip"],
         user_agent=row["user_agent"],
         request_id=row["request_id"],
         details=row["details"],
     )
+
+
+def actor_from_text(text: str | None) -> ActorId | None:
+    """The stored actor: a client id as such, anything else an account's UUID."""
+    if text is None:
+        return None
+    if is_client_id(text):
+        return ClientId(text)
+    return UserId(UUID(text))

@@ -9,13 +9,15 @@ from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
+from adapters.persistence.client_repository import client_from_row
 from adapters.persistence.credential_repositories import api_key_from_row
 from adapters.persistence.database import retry_once
 from adapters.persistence.errors import DRIVER_ERRORS, translate_errors
 from adapters.persistence.gate import ConnectionGate
-from adapters.persistence.tables import api_keys, sessions, users
+from adapters.persistence.tables import api_keys, clients, sessions, users
 from adapters.persistence.user_repository import user_from_row
 from application.ports.persistence import PrincipalReader
+from domain.clients import Client, ClientId
 from domain.credentials import ApiKey
 from domain.sessions import SessionId
 from domain.users import User, UserId
@@ -45,11 +47,13 @@ _API_KEY_WITH_OWNER: Select[Any] = (
     .select_from(api_keys.join(users, users.c.id == api_keys.c.user_id))
     .where(api_keys.c.prefix == bindparam("prefix"))
 )
+_CLIENT: Select[Any] = select(clients).where(clients.c.id == bindparam("client_id"))
 _Row = Mapping[str, Any]
 
 
 class SqlAlchemyPrincipalReader(PrincipalReader):
-    """Reads the user with their session (or the API key with its owner) in one SELECT.
+    """Reads the user with their session (or the API key with its owner, or a client) in one
+    SELECT.
 
     On PostgreSQL the connection runs in autocommit mode: a lone SELECT is its own snapshot,
     so BEGIN and ROLLBACK would only add two round trips. SQLite keeps the engine's own
@@ -67,7 +71,7 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
         # On asyncpg: each statement's SQL and parameter order, compiled once for the driver.
         self._driver_sql = {
             statement: _for_driver(statement, engine)
-            for statement in (_USER, _USER_WITH_OPEN_SESSION, _API_KEY_WITH_OWNER)
+            for statement in (_USER, _USER_WITH_OPEN_SESSION, _API_KEY_WITH_OWNER, _CLIENT)
         }
 
     async def user_with_open_session(
@@ -88,6 +92,10 @@ class SqlAlchemyPrincipalReader(PrincipalReader):
         if row is None:
             return None, None
         return api_key_from_row(_unprefixed(row, _KEY)), user_from_row(row)
+
+    async def client(self, client_id: ClientId) -> Client | None:
+        row = await self._one_or_none(_CLIENT, {"client_id": client_id})
+        return client_from_row(row) if row is not None else None
 
     async def _one_or_none(self, statement: Select[Any], params: dict[str, Any]) -> _Row | None:
         async def read() -> _Row | None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     Uuid,
     false,
     func,
@@ -164,7 +165,8 @@ audit_events = Table(
     Column("id", Uuid(), primary_key=True),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("type", String(64), nullable=False),
-    Column("actor_id", Uuid(), nullable=True),
+    # An account's UUID (as text) or a client's id: whoever made the request.
+    Column("actor_id", Text(), nullable=True),
     Column("subject_id", Uuid(), nullable=True),
     Column("client_ip", String(64), nullable=True),
     Column("user_agent", String(512), nullable=True),
@@ -224,3 +226,17 @@ mail_outbox = Table(
     Column("last_error", String(500), nullable=True),
 )
 Index("ix_mail_outbox_next_attempt_at", mail_outbox.c.next_attempt_at)
+
+
+# Clients (service accounts): the public id, the SHA-256 of the secret, the scopes they hold
+# (space-separated, RFC 6749 §3.3).
+clients = Table(
+    "clients",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("scopes", String(255), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_clients_created_at", clients.c.created_at, clients.c.id)

@@ -10,6 +10,7 @@ from typing import Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.persistence.audit_log import SqlAlchemyAuditLog
+from adapters.persistence.client_repository import SqlAlchemyClientRepository
 from adapters.persistence.credential_repositories import (
     SqlAlchemyApiKeyRepository,
     SqlAlchemyExternalIdentityRepository,
@@ -29,6 +30,7 @@ from application.errors import StorageUnavailable
 from application.ports.persistence import (
     ApiKeyRepository,
     AuditLog,
+    ClientRepository,
     ExternalIdentityRepository,
     MfaChallengeRepository,
     OneTimeTokenRepository,
@@ -54,6 +56,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     outbox: Outbox
     second_factors: SecondFactorRepository
     mfa_challenges: MfaChallengeRepository
+    clients: ClientRepository
 
     def __init__(
         self,
@@ -82,6 +85,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.outbox = self._outbox
         self.second_factors = SqlAlchemySecondFactorRepository(self._session)
         self.mfa_challenges = SqlAlchemyMfaChallengeRepository(self._session)
+        self.clients = SqlAlchemyClientRepository(self._session)
         return self
 
     async def __aexit__(

@@ -8,7 +8,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from domain.audit import AuditEvent, AuditEventId, AuditEventType
+from domain.audit import ActorId, AuditEvent, AuditEventId, AuditEventType
+from domain.clients import Client, ClientId
 from domain.credentials import (
     ApiKey,
     ApiKeyId,
@@ -193,6 +194,26 @@ class OneTimeTokenRepository(Protocol):
         ...
 
 
+class ClientRepository(Protocol):
+    """Stores clients (service accounts), their secrets by digest only."""
+
+    async def add(self, client: Client) -> None:
+        """Insert a new client."""
+        ...
+
+    async def get(self, client_id: ClientId) -> Client | None:
+        """The client with this id, or None."""
+        ...
+
+    async def list_all(self) -> list[Client]:
+        """Every client, oldest first."""
+        ...
+
+    async def delete(self, client_id: ClientId) -> bool:
+        """Remove the client (its tokens stop working at once); False when there was none."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ExternalIdentityLink:
     """A subject at an external identity provider, linked to a local user."""
@@ -268,7 +289,7 @@ class AuditEventFilter:
 
     limit: int
     before: tuple[datetime, AuditEventId] | None = None
-    actor_id: UserId | None = None
+    actor_id: ActorId | None = None
     subject_id: UserId | None = None
     type: AuditEventType | None = None
     since: datetime | None = None
@@ -362,6 +383,10 @@ class PrincipalReader(Protocol):
         """The API key with this public prefix and its owner; (None, None) when there is none."""
         ...
 
+    async def client(self, client_id: ClientId) -> Client | None:
+        """The client with this id, or None once it is deleted."""
+        ...
+
 
 class DatabaseProbe(Protocol):
     """Tells whether the database answers and holds the schema."""
@@ -385,6 +410,7 @@ class UnitOfWork(Protocol):
     outbox: Outbox
     second_factors: SecondFactorRepository
     mfa_challenges: MfaChallengeRepository
+    clients: ClientRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
+from domain.clients import ClientId, Scope
 from domain.sessions import Session
 from domain.users import HashedPassword, Role, User, UserId
 
@@ -79,6 +80,35 @@ class TokenIssuer(Protocol):
 
     def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
         """A token for `user` in `session`, carrying its id, `auth_time` and `amr`."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ClientAccessTokenClaims:
+    """What a verified client access token says: the client and the scopes it was granted."""
+
+    client_id: ClientId
+    scopes: frozenset[Scope]
+    token_id: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+class ClientTokens(Protocol):
+    """Signs and verifies the access tokens of clients (no user, no session: scopes instead)."""
+
+    def issue_client_token(
+        self, client_id: ClientId, scopes: frozenset[Scope], now: datetime
+    ) -> AccessToken:
+        """A token for `client_id` carrying `scopes`."""
+        ...
+
+    def is_client_token(self, token: str) -> bool:
+        """True when the token (unverified) has the shape of a client's token, not a user's."""
+        ...
+
+    def verify_client_token(self, token: str) -> ClientAccessTokenClaims:
+        """The verified claims; raises `InvalidToken` otherwise (a user's token too)."""
         ...
 
 

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 
 from application.errors import UserNotFound
 from application.ports import UnitOfWorkFactory
-from application.principal import Principal
+from application.principal import AnyPrincipal, ensure_can_read_users
 from domain.users import User, UserId
 
 
 @dataclass(frozen=True, slots=True)
 class GetUserQuery:
-    principal: Principal
+    principal: AnyPrincipal
     user_id: UserId
 
 
@@ -23,7 +23,7 @@ class GetUser:
         self._uow = uow
 
     async def execute(self, query: GetUserQuery) -> User:
-        query.principal.ensure_admin()
+        ensure_can_read_users(query.principal)
         async with self._uow() as uow:
             user = await uow.users.get_by_id(query.user_id)
         if user is None:

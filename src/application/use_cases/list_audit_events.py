@@ -15,7 +15,7 @@ from application.pagination import (
 )
 from application.ports import AuditEventFilter, UnitOfWorkFactory
 from application.principal import Principal
-from domain.audit import AuditEvent, AuditEventId, AuditEventType
+from domain.audit import ActorId, AuditEvent, AuditEventId, AuditEventType
 from domain.users import UserId
 
 
@@ -24,7 +24,7 @@ class ListAuditEventsQuery:
     principal: Principal
     limit: int = DEFAULT_PAGE_SIZE
     cursor: str | None = None
-    actor_id: UserId | None = None
+    actor_id: ActorId | None = None
     subject_id: UserId | None = None
     type: AuditEventType | None = None
     since: datetime | None = None

@@ -14,13 +14,13 @@ from application.pagination import (
 )
 from application.ports import UnitOfWorkFactory
 from application.ports.persistence import UserFilter
-from application.principal import Principal
+from application.principal import AnyPrincipal, ensure_can_read_users
 from domain.users import EmailAddress, Role, User, UserId
 
 
 @dataclass(frozen=True, slots=True)
 class ListUsersQuery:
-    principal: Principal
+    principal: AnyPrincipal
     limit: int = DEFAULT_PAGE_SIZE
     cursor: str | None = None
     role: Role | None = None
@@ -35,7 +35,7 @@ class ListUsers:
         self._uow = uow
 
     async def execute(self, query: ListUsersQuery) -> Page[User]:
-        query.principal.ensure_admin()
+        ensure_can_read_users(query.principal)
         check_page_size(query.limit)
         after = UserId(decode_cursor(Listing.USERS, query.cursor)) if query.cursor else None
         email = EmailAddress(query.email) if query.email is not None else None

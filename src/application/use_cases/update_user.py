@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from application.audit import AuditEvents, changed_fields, profile_of
 from application.errors import Forbidden, PreconditionFailed, UserNotFound
 from application.ports import Clock, UnitOfWorkFactory
-from application.principal import Principal
+from application.principal import (
+    AnyPrincipal,
+    ClientPrincipal,
+    actor_of,
+    ensure_can_write_users,
+)
 from application.request_context import NO_REQUEST, RequestContext
 from application.sessions import end_sessions
 from domain.audit import AuditEventType
@@ -16,7 +21,7 @@ from domain.users import FullName, Role, User, UserId, ensure_an_active_admin_re
 
 @dataclass(frozen=True, slots=True)
 class UpdateUserCommand:
-    principal: Principal
+    principal: AnyPrincipal
     user_id: UserId
     full_name: str | None = None
     role: Role | None = None
@@ -43,7 +48,7 @@ class UpdateUser:
         self._events = events
 
     async def execute(self, command: UpdateUserCommand) -> User:
-        command.principal.ensure_admin()
+        ensure_can_write_users(command.principal)
         full_name = FullName(command.full_name) if command.full_name is not None else None
         changes_privileges = command.role is not None or command.is_active is not None
         async with self._uow() as uow:
@@ -52,7 +57,12 @@ class UpdateUser:
                 admin_ids = await uow.users.lock_active_admin_ids()
                 # Re-checked under the lock: an admin demoted while this request waited
                 # must not still grant or take away privileges.
-                if command.principal.user.id not in admin_ids:
+                # A client's scope is checked once: it holds no role to lose meanwhile.
+                principal = command.principal
+                if (
+                    not isinstance(principal, ClientPrincipal)
+                    and principal.user.id not in admin_ids
+                ):
                     raise Forbidden("This operation needs the admin role.")
             user = await uow.users.get_by_id(command.user_id, for_update=True)
             if user is None:
@@ -76,7 +86,7 @@ class UpdateUser:
             after = profile_of(user)
             if after != before:
                 await uow.users.update(user)
-                actor_id = command.principal.user.id
+                actor_id = actor_of(command.principal)
                 await uow.audit.record(
                     self._events.new(
                         AuditEventType.USER_UPDATED,

@@ -2,6 +2,7 @@
 
 from domain.audit.events import (
     MAX_USER_AGENT_LENGTH,
+    ActorId,
     AuditDetails,
     AuditEvent,
     AuditEventId,
@@ -12,6 +13,7 @@ from domain.audit.events import (
 
 __all__ = [
     "MAX_USER_AGENT_LENGTH",
+    "ActorId",
     "AuditDetails",
     "AuditEvent",
     "AuditEventId",

@@ -9,10 +9,14 @@ from enum import StrEnum
 from typing import NewType, TypeAlias
 from uuid import UUID
 
+from domain.clients import ClientId
 from domain.errors import InvalidValue
 from domain.users import UserId
 
 AuditEventId = NewType("AuditEventId", UUID)
+
+ActorId: TypeAlias = "UserId | ClientId"
+"""Who made a request: an account, or a client acting on its own behalf."""
 
 JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
 AuditDetails: TypeAlias = Mapping[str, JsonValue]
@@ -70,14 +74,15 @@ class AuditEventType(StrEnum):
 class AuditEvent:
     """One recorded change; nothing about it changes once written.
 
-    `actor_id` made the request (None when anonymous or automatic); `subject_id` is the account
+    `actor_id` made the request: an account or a client (None when anonymous or automatic);
+    `subject_id` is the account
     the event is about. `details` is JSON and never holds a password, token, key or code.
     """
 
     id: AuditEventId
     occurred_at: datetime
     type: AuditEventType
-    actor_id: UserId | None = None
+    actor_id: ActorId | None = None
     subject_id: UserId | None = None
     client_ip: str | None = None
     user_agent: str | None = None

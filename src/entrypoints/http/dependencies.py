@@ -2,7 +2,8 @@
 
 A builder replacing authentication overrides `current_principal` (every route any credential
 may call, `/users/me` among them), `bearer_principal` and `password_change_principal`
-(credential management) and `admin_principal` and `bearer_admin_principal` (user management)
+(credential management), `admin_principal` and `bearer_admin_principal` (user management) and
+`users_reader_principal` and `users_writer_principal` (the user routes clients may call too)
 in `app.dependency_overrides`.
 """
 
@@ -14,13 +15,19 @@ import structlog
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 
-from application.principal import Principal
+from application.principal import (
+    AnyPrincipal,
+    ClientPrincipal,
+    Principal,
+    ensure_can_read_users,
+    ensure_can_write_users,
+)
 from application.rate_limiting import mfa_code_for, password_change_for
 from entrypoints.container import Container
 from entrypoints.http.media_types import is_json, media_type_of
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.provided import provided_to
-from entrypoints.http.rate_limits import throttled
+from entrypoints.http.rate_limits import throttled, throttled_for_clients_too
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 
@@ -48,24 +55,33 @@ async def authenticate(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     api_key: Annotated[str | None, Depends(api_key_scheme)],
-) -> Principal:
+) -> AnyPrincipal:
     """The authenticated caller, read fresh from the database; 401 without credentials.
 
     A bearer token or an API key, not both: two credentials that might name two accounts
-    are refused rather than silently preferring one.
+    are refused rather than silently preferring one. A bearer token is a user's or a client's
+    (service account's); which routes a client may call is the route's dependency's business.
     """
     if token and api_key:
         raise ProblemError("invalid_token", "Send either a bearer token or an API key, not both.")
+    principal: AnyPrincipal
     if token:
-        principal = await provided_to(request, Container.resolve_principal).execute(
-            token, lambda: request_context_of(request)
-        )
+        clients = provided_to(request, Container.resolve_client_principal)
+        if clients.accepts(token):
+            principal = await clients.execute(token)
+        else:
+            principal = await provided_to(request, Container.resolve_principal).execute(
+                token, lambda: request_context_of(request)
+            )
     elif api_key:
         principal = await provided_to(request, Container.resolve_api_key).execute(api_key)
     else:
         raise ProblemError("not_authenticated")
-    # Async on purpose: bound here, the user id reaches the access-log line of this request.
-    structlog.contextvars.bind_contextvars(user_id=str(principal.user.id))
+    # Async on purpose: bound here, the caller reaches the access-log line of this request.
+    if isinstance(principal, ClientPrincipal):
+        structlog.contextvars.bind_contextvars(client_id=principal.client_id)
+    else:
+        structlog.contextvars.bind_contextvars(user_id=str(principal.user.id))
     request.state.principal = principal
     return principal
 
@@ -73,7 +89,7 @@ async def authenticate(
 async def authenticate_bearer(
     request: Request,
     token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Principal:
+) -> AnyPrincipal:
     """The caller of a credential-management route, which declares only the bearer scheme.
 
     The `X-API-Key` header is still read, so an API key is authenticated and then refused by
@@ -92,6 +108,8 @@ password_change_principal = throttled(authenticate_bearer, password_change_for)
 admin_principal = throttled(authenticate, authorize=Principal.ensure_admin)
 bearer_admin_principal = throttled(authenticate_bearer, authorize=Principal.ensure_admin)
 mfa_code_principal = throttled(authenticate_bearer, mfa_code_for)
+users_reader_principal = throttled_for_clients_too(authenticate, authorize=ensure_can_read_users)
+users_writer_principal = throttled_for_clients_too(authenticate, authorize=ensure_can_write_users)
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 BearerPrincipal = Annotated[Principal, Depends(bearer_principal)]
@@ -100,6 +118,10 @@ AdminPrincipal = Annotated[Principal, Depends(admin_principal)]
 BearerAdminPrincipal = Annotated[Principal, Depends(bearer_admin_principal)]
 MfaCodePrincipal = Annotated[Principal, Depends(mfa_code_principal)]
 """A bearer sending a one-time code: spends its account's `mfa` limit too, right or wrong."""
+UsersReaderPrincipal = Annotated[AnyPrincipal, Depends(users_reader_principal)]
+"""An admin, or a client whose token holds `users:read` (or `users:write`)."""
+UsersWriterPrincipal = Annotated[AnyPrincipal, Depends(users_writer_principal)]
+"""An admin, or a client whose token holds `users:write`."""
 
 
 async def require_json(request: Request) -> None:

@@ -48,9 +48,13 @@ def problem_for(exc: Exception) -> ProblemError:
 
 
 def _challenge(exc: Exception) -> dict[str, str]:
-    """RFC 9470: a step-up refusal names the login age the operation accepts."""
+    """RFC 9470: a step-up refusal names the login age the operation accepts; RFC 6750 §3.1: a
+    client token's refusal names the scope the operation needs, where one would do."""
     if isinstance(exc, app_errors.ReauthenticationRequired):
         challenge = f'error="insufficient_user_authentication", max_age={exc.max_age}'
+        return {"WWW-Authenticate": f"{BEARER_CHALLENGE}, {challenge}"}
+    if isinstance(exc, app_errors.InsufficientScope) and exc.scope is not None:
+        challenge = f'error="insufficient_scope", scope="{exc.scope}"'
         return {"WWW-Authenticate": f"{BEARER_CHALLENGE}, {challenge}"}
     return {}
 

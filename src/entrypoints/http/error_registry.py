@@ -207,6 +207,15 @@ ERRORS: dict[str, ErrorSpec] = {
             fix="List the active sessions with `GET /api/v1/users/me/sessions`.",
         ),
         ErrorSpec(
+            code="client_not_found",
+            status=404,
+            title="Client not found",
+            detail="No client has this id.",
+            meaning="The id does not name a registered client.",
+            causes=["The client was deleted already.", "A typo in the client id."],
+            fix="List the clients with `GET /api/v1/clients`.",
+        ),
+        ErrorSpec(
             code="api_key_not_found",
             status=404,
             title="API key not found",
@@ -322,6 +331,35 @@ ERRORS: dict[str, ErrorSpec] = {
                 "one-time code that is wrong, malformed or used already.",
             ],
             fix="Check the credentials, or log in again with the password grant.",
+            oauth=True,
+        ),
+        ErrorSpec(
+            code="invalid_client",
+            status=401,
+            title="Invalid client",
+            detail="Client authentication failed.",
+            meaning="RFC 6749 §5.2: the client could not be authenticated at the token or "
+            'introspection endpoint. Sent with `WWW-Authenticate: Basic realm="accounts"` '
+            "when the client used (or could have used) HTTP Basic.",
+            causes=[
+                "An unknown `client_id`, a wrong or missing secret, or a deleted client.",
+                "An `Authorization: Basic` value that is not base64 of `client_id:client_secret`.",
+            ],
+            fix="Send the id and secret `POST /api/v1/clients` returned, by HTTP Basic "
+            "(`client_secret_basic`) or as `client_id` and `client_secret` in the form "
+            "(`client_secret_post`), not both.",
+            oauth=True,
+        ),
+        ErrorSpec(
+            code="invalid_scope",
+            status=400,
+            title="Invalid scope",
+            detail="The requested scope is invalid or beyond the client's.",
+            meaning="RFC 6749 §5.2: the `scope` names a scope this service does not know, or one "
+            "the client does not hold.",
+            causes=["A scope outside the client's `scopes`.", "A misspelt scope name."],
+            fix="Ask for a subset of the client's scopes (`GET /api/v1/clients`), separated by "
+            "single spaces, or leave `scope` out to get them all.",
             oauth=True,
         ),
         ErrorSpec(

@@ -9,9 +9,11 @@ from fastapi.openapi.utils import get_openapi
 from pydantic.json_schema import models_json_schema
 from starlette.routing import BaseRoute
 
+from domain.clients import Scope
 from entrypoints.http import schemas as http_schemas
 from entrypoints.http.error_registry import ERRORS
 from entrypoints.http.problems import PROBLEM_MEDIA_TYPE
+from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import OAuthProblem, Problem
 
 _COMPONENTS = "#/components/schemas/{model}"
@@ -128,6 +130,11 @@ TAGS: list[dict[str, Any]] = [
         "turn off; logging in with it is the token endpoint's MFA grant.",
     },
     {
+        "name": "clients",
+        "description": "Clients (service accounts) for other services: admins register them "
+        "with scopes; they get tokens with the client-credentials grant and introspect tokens.",
+    },
+    {
         "name": "audit",
         "description": "The audit log, for admins: who did what to which account, from where. "
         "Read only; `accounts purge-audit` removes events past their retention.",
@@ -191,7 +198,39 @@ def build_openapi(
     schemas.pop("ValidationError", None)
     _restore_model_examples(schemas)
     _apply_password_policy(schemas, password_min_length)
+    _add_client_schemes(spec)
     return spec
+
+
+CLIENT_CREDENTIALS_SCHEME = "OAuth2ClientCredentials"
+CLIENT_BASIC_SCHEME = "ClientBasic"
+
+
+def _add_client_schemes(spec: dict[str, Any]) -> None:
+    """The schemes of clients (service accounts), which no FastAPI dependency declares: the
+    token and introspection endpoints read client credentials themselves."""
+    schemes = spec["components"].setdefault("securitySchemes", {})
+    schemes[CLIENT_CREDENTIALS_SCHEME] = {
+        "type": "oauth2",
+        "description": "A client's token: `grant_type=client_credentials` with the client's "
+        "id and secret (`POST /api/v1/clients` registers one).",
+        "flows": {
+            "clientCredentials": {
+                "tokenUrl": f"{API_PREFIX}/auth/token",
+                "scopes": {
+                    Scope.USERS_READ.value: "Read users: `GET /users`, `GET /users/{id}`.",
+                    Scope.USERS_WRITE.value: "Also change users: `PATCH /users/{id}`.",
+                },
+            }
+        },
+    }
+    schemes[CLIENT_BASIC_SCHEME] = {
+        "type": "http",
+        "scheme": "basic",
+        "description": "A client's id and secret (`client_secret_basic`), at the token and "
+        "introspection endpoints; they may be sent in the form instead "
+        "(`client_secret_post`).",
+    }
 
 
 def _apply_password_policy(schemas: dict[str, Any], min_length: int) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -21,7 +21,7 @@ from starlette.types import Message
 
 from application.errors import StorageUnavailable
 from application.ports.rate_limiting import RateLimitStatus
-from application.principal import Principal
+from application.principal import AnyPrincipal, Principal, refuse_clients
 from application.rate_limiting import (
     Caller,
     Operation,
@@ -36,6 +36,7 @@ from entrypoints.http.provided import provided_to
 from entrypoints.http.request_checks import check_request
 
 STATE_KEY = "rate_limit"
+_P = TypeVar("_P", bound=AnyPrincipal)
 
 
 def reset_seconds(status: RateLimitStatus) -> int:
@@ -144,24 +145,53 @@ async def rate_limit_token_request(request: Request) -> None:
 
 
 def throttled(
-    authenticate: Callable[..., Awaitable[Principal]],
-    operation: Callable[[Principal], Operation] = operation_for,
+    authenticate: Callable[..., Awaitable[AnyPrincipal]],
+    operation: Callable[[AnyPrincipal], Operation] = operation_for,
     *,
     authorize: Callable[[Principal], None] | None = None,
 ) -> Callable[..., Awaitable[Principal]]:
     """`authenticate` (a FastAPI dependency) that also spends the caller's rate limit, then
-    `authorize`s the principal and makes the request checks.
+    `authorize`s the principal and makes the request checks; a client's token is refused with
+    403 `insufficient_scope` (after spending its client's limit): no scope opens these routes.
 
     Once the principal is known: what `operation` says it costs (by default its own policy,
-    per user or per API key). When credentials are
+    per user, per API key or per client). When credentials are
     missing or rejected: the client address's `anonymous` policy, so floods of invalid tokens
     are limited too. `functools.wraps` lets FastAPI resolve the wrapped dependency's parameters
     as before, so authentication itself stays untouched. The checks come last, so their
     refusals carry the `RateLimit` headers and never come before a 401 or a 403.
     """
 
+    def user_only(principal: AnyPrincipal) -> Principal:
+        user = refuse_clients(principal)
+        if authorize is not None:
+            authorize(user)
+        return user
+
+    return _throttled(authenticate, operation, user_only)
+
+
+def throttled_for_clients_too(
+    authenticate: Callable[..., Awaitable[AnyPrincipal]],
+    *,
+    authorize: Callable[[AnyPrincipal], None],
+) -> Callable[..., Awaitable[AnyPrincipal]]:
+    """As `throttled`, for routes a client's token may call when `authorize` finds its scope."""
+
+    def authorized(principal: AnyPrincipal) -> AnyPrincipal:
+        authorize(principal)
+        return principal
+
+    return _throttled(authenticate, operation_for, authorized)
+
+
+def _throttled(
+    authenticate: Callable[..., Awaitable[AnyPrincipal]],
+    operation: Callable[[AnyPrincipal], Operation],
+    authorize: Callable[[AnyPrincipal], _P],
+) -> Callable[..., Awaitable[_P]]:
     @functools.wraps(authenticate)
-    async def authenticate_then_spend(*args: Any, **kwargs: Any) -> Principal:
+    async def authenticate_then_spend(*args: Any, **kwargs: Any) -> _P:
         request = next(value for value in kwargs.values() if isinstance(value, Request))
         try:
             principal = await authenticate(*args, **kwargs)
@@ -177,13 +207,14 @@ def throttled(
             operation(principal),
             Caller(
                 client=client_of(request),
-                username=principal.user.email.normalized,
+                username=(
+                    principal.user.email.normalized if isinstance(principal, Principal) else None
+                ),
                 principal=principal,
             ),
         )
-        if authorize is not None:
-            authorize(principal)
+        authorized = authorize(principal)
         await check_request(request)
-        return principal
+        return authorized
 
     return authenticate_then_spend

@@ -21,6 +21,16 @@ from pydantic_core import PydanticCustomError
 
 from application.use_cases.export_account import AccountExport
 from domain.audit import AuditEvent, AuditEventType
+from domain.clients import (
+    CLIENT_ID_ALPHABET,
+    CLIENT_ID_PREFIX,
+    CLIENT_ID_RANDOM_LENGTH,
+    MAX_CLIENT_NAME_LENGTH,
+    Client,
+    ClientName,
+    Scope,
+    is_client_id,
+)
 from domain.credentials import ApiKey, ApiKeyName
 from domain.credentials.api_keys import API_KEY_NAME_PATTERN
 from domain.credentials.api_keys import MAX_NAME_LENGTH as MAX_API_KEY_NAME_LENGTH
@@ -470,6 +480,161 @@ class ApiKeyPageResponse(BaseModel):
     )
 
 
+def _actor_id(value: str) -> str:
+    try:
+        return str(UUID(value))
+    except ValueError:
+        if is_client_id(value):
+            return value
+        raise ValueError("An account id (a UUID) or a client id (cli_…).") from None
+
+
+ActorIdField = Annotated[
+    str,
+    Field(
+        max_length=64,
+        examples=["019ab2c4-5e6f-7a8b-9c0d-1e2f3a4b5c6d", "cli_k3xq7mz2pdw4h6jn"],
+        json_schema_extra={
+            "pattern": rf"^(?:[0-9a-fA-F-]{{32,36}}|{CLIENT_ID_PREFIX}"
+            rf"[{CLIENT_ID_ALPHABET}]{{{CLIENT_ID_RANDOM_LENGTH}}})$"
+        },
+    ),
+    AfterValidator(_actor_id),
+]
+
+ClientNameField = Annotated[
+    str,
+    Field(
+        max_length=MAX_CLIENT_NAME_LENGTH,
+        examples=["billing service"],
+        description="Not only whitespace; the ends are trimmed. No control characters inside, "
+        "nor format, private-use, surrogate or unassigned ones.",
+        json_schema_extra={"pattern": API_KEY_NAME_PATTERN},
+    ),
+    _domain_checked(ClientName),
+]
+
+
+class CreateClientRequest(_Input):
+    name: ClientNameField
+    scopes: list[Scope] = Field(
+        min_length=1,
+        max_length=len(Scope),
+        description="What the client's tokens may do: `users:read` (`GET /users`, "
+        "`GET /users/{id}`), `users:write` (also `PATCH /users/{id}`). An unknown scope is a "
+        "422.",
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "billing service", "scopes": ["users:read"]}]},
+    )
+
+
+_CLIENT_EXAMPLE: dict[str, Any] = {
+    "client_id": "cli_k3xq7mz2pdw4h6jn",
+    "name": "billing service",
+    "scopes": ["users:read"],
+    "created_at": "2026-12-02T10:15:30Z",
+}
+
+
+class ClientResponse(BaseModel):
+    client_id: str = Field(description="The client's public id, for Basic or `client_id`.")
+    name: str
+    scopes: list[Scope]
+    created_at: ResponseDateTime
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_CLIENT_EXAMPLE]})
+
+    @classmethod
+    def of(cls, client: Client) -> ClientResponse:
+        return cls(
+            client_id=client.id,
+            name=client.name.value,
+            scopes=sorted(client.scopes),
+            created_at=client.created_at,
+        )
+
+
+class CreatedClientResponse(ClientResponse):
+    client_secret: str = Field(
+        description="The client's secret. Shown only in this response; only its digest is kept."
+    )
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {**_CLIENT_EXAMPLE, "client_secret": "Jx0vTq3mP9wR6yL2nB8cD5fG1hK4sZ7uA0eI3oU6tQ"}
+            ]
+        }
+    )
+
+
+class ClientListResponse(BaseModel):
+    items: list[ClientResponse]
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_CLIENT_EXAMPLE]}]})
+
+
+class ClientTokenResponse(BaseModel):
+    access_token: str = Field(description="A signed JWT (`typ: at+jwt`) for `Authorization`.")
+    token_type: str = Field("Bearer", examples=["Bearer"])
+    expires_in: int = Field(examples=[900], description="Seconds until the access token expires.")
+    scope: str = Field(description="The scopes granted, space-separated.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "access_token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9…",
+                    "token_type": "Bearer",
+                    "expires_in": 900,
+                    "scope": "users:read",
+                }
+            ]
+        }
+    )
+
+
+class IntrospectionResponse(BaseModel):
+    """RFC 7662 §2.2; every member but `active` is absent for an inactive token."""
+
+    active: bool
+    sub: str | None = Field(None, description="The account id, or the client id of a client.")
+    client_id: str | None = Field(None, description="For a client's access token.")
+    scope: str | None = Field(None, description="For a client's access token, space-separated.")
+    exp: int | None = Field(
+        None,
+        description="Expiry (seconds since the epoch); absent for an API key that never expires.",
+    )
+    iat: int | None = None
+    iss: str | None = None
+    aud: str | None = None
+    token_type: str | None = Field(
+        None, description="`access_token`, `refresh_token` or `api_key`."
+    )
+    username: str | None = Field(None, description="The account's email, for a user's token.")
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "active": True,
+                    "sub": "cli_k3xq7mz2pdw4h6jn",
+                    "client_id": "cli_k3xq7mz2pdw4h6jn",
+                    "scope": "users:read",
+                    "exp": 1796207730,
+                    "iat": 1796206830,
+                    "iss": "http://127.0.0.1:8000",
+                    "aud": "accounts-api",
+                    "token_type": "access_token",
+                },
+                {"active": False},
+            ]
+        }
+    )
+
+
 class HealthResponse(BaseModel):
     status: str = Field(examples=["ok"])
     checks: dict[str, str] = Field(default_factory=dict, examples=[{"database": "ok"}])
@@ -634,8 +799,9 @@ class AuditEventResponse(BaseModel):
     id: UUID
     occurred_at: ResponseDateTime
     type: AuditEventType
-    actor_id: UUID | None = Field(
-        description="The account that made the request; `null` when anonymous or automatic."
+    actor_id: str | None = Field(
+        description="Who made the request: an account's id (a UUID) or a client's id "
+        "(`cli_…`); `null` when anonymous or automatic."
     )
     subject_id: UUID | None = Field(description="The account the event is about.")
     client_ip: str | None = Field(description="The client address, behind trusted proxies.")
@@ -655,7 +821,7 @@ class AuditEventResponse(BaseModel):
             id=event.id,
             occurred_at=event.occurred_at,
             type=event.type,
-            actor_id=event.actor_id,
+            actor_id=str(event.actor_id) if event.actor_id is not None else None,
             subject_id=event.subject_id,
             client_ip=event.client_ip,
             user_agent=event.user_agent,

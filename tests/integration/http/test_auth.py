@@ -149,7 +149,7 @@ async def test_wrong_password_and_unknown_email_get_the_same_oauth_error(api: Ap
 
 async def test_token_endpoint_rejects_malformed_requests_the_oauth_way(api: Api) -> None:
     cases = {
-        "unsupported_grant_type": {"grant_type": "client_credentials"},
+        "unsupported_grant_type": {"grant_type": "authorization_code"},
         "invalid_request": {"grant_type": "password", "username": "a@example.com"},
     }
     for error, form in cases.items():

@@ -11,7 +11,7 @@ from application.principal import Principal
 from application.use_cases.check_readiness import Readiness
 from domain.users import EmailAddress
 from entrypoints.container import Container, resolve
-from entrypoints.http.dependencies import admin_principal, current_principal
+from entrypoints.http.dependencies import current_principal, users_reader_principal
 from entrypoints.http.provided import provided
 from tests.integration.http.conftest import Api, assert_problem
 
@@ -31,7 +31,7 @@ async def test_authentication_is_replaced_by_overriding_the_principal_dependency
 
     gateway = {"X-Authenticated-User": "ada@example.com"}
     api.app.dependency_overrides[current_principal] = from_gateway
-    api.app.dependency_overrides[admin_principal] = from_gateway
+    api.app.dependency_overrides[users_reader_principal] = from_gateway
     me = await api.client.get("/api/v1/users/me", headers=gateway)
     users = await api.client.get("/api/v1/users", headers=gateway)
     api.app.dependency_overrides.clear()

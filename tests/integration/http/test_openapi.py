@@ -26,6 +26,7 @@ SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 FORM = "application/x-www-form-urlencoded"
 # The token endpoint's forms answer bad input with RFC 6749's 400 `invalid_request`, not 422.
 FORM_INPUT_ERROR = "400"
+CLIENT_BASIC = "ClientBasic"
 
 
 @pytest.fixture
@@ -129,9 +130,14 @@ async def test_errors_documented_match_what_each_operation_can_answer(
 
     for path, method, operation in operations(spec):
         where = f"{method.upper()} {path}"
-        secured = bool(operation.get("security"))
-        # 401 exactly where credentials are needed, with both ways to fail.
-        assert secured == ("401" in operation["responses"]), where
+        requirements = operation.get("security", [])
+        by_client = any(CLIENT_BASIC in requirement for requirement in requirements)
+        secured = bool(requirements) and not by_client
+        # 401 exactly where credentials are needed, with both ways to fail; client
+        # authentication (token and introspection endpoints) fails as `invalid_client`.
+        assert (secured or by_client) == ("401" in operation["responses"]), where
+        if by_client:
+            assert codes(operation, "401") == {"invalid_client"}, where
         if secured:
             assert {"not_authenticated", "invalid_token"} <= codes(operation, "401"), where
             assert "account_disabled" in codes(operation, "403"), where
@@ -151,6 +157,7 @@ async def test_errors_documented_match_what_each_operation_can_answer(
         "invalid_grant",
         "unsupported_grant_type",
         "mfa_required",
+        "invalid_scope",
     } == codes(token, "400")
 
 
@@ -160,12 +167,22 @@ async def test_security_declares_both_schemes_and_each_operation_its_own(
     schemes = spec["components"]["securitySchemes"]
     assert schemes["OAuth2PasswordBearer"]["flows"]["password"]["tokenUrl"] == "/api/v1/auth/token"
     assert (schemes["ApiKey"]["in"], schemes["ApiKey"]["name"]) == ("header", "X-API-Key")
+    client_flow = schemes["OAuth2ClientCredentials"]["flows"]["clientCredentials"]
+    assert client_flow["tokenUrl"] == "/api/v1/auth/token"
+    assert set(client_flow["scopes"]) == {"users:read", "users:write"}
+    assert (schemes[CLIENT_BASIC]["type"], schemes[CLIENT_BASIC]["scheme"]) == ("http", "basic")
+    # No requirement, or an empty one among the alternatives: callable without credentials.
     anonymous = {
         operation["operationId"]
         for _, _, operation in operations(spec)
-        if not operation.get("security")
+        if not operation.get("security") or {} in operation["security"]
     }
     assert {"register_user", "issue_token", "revoke_token", "health_live"} <= anonymous
+    by_operation = {o["operationId"]: o.get("security", []) for _, _, o in operations(spec)}
+    assert {CLIENT_BASIC: []} in by_operation["issue_token"]
+    assert {CLIENT_BASIC: []} in by_operation["introspect_token"]
+    assert {"OAuth2ClientCredentials": ["users:read"]} in by_operation["list_users"]
+    assert {"OAuth2ClientCredentials": ["users:write"]} in by_operation["update_user"]
     for _, _, operation in operations(spec):
         for requirement in operation.get("security", []):
             assert set(requirement) <= set(schemes)
@@ -180,7 +197,8 @@ async def test_operations_that_do_not_offer_the_api_key_refuse_it(
     bearer_only = [
         (path, method, operation)
         for path, method, operation in operations(spec)
-        if operation.get("security") and all("ApiKey" not in r for r in operation["security"])
+        if any("OAuth2PasswordBearer" in r for r in operation.get("security", []))
+        and all("ApiKey" not in r for r in operation["security"])
     ]
     assert {o["operationId"] for _, _, o in bearer_only} >= {"create_api_key", "change_password"}
     for path, method, operation in bearer_only:

@@ -15,6 +15,8 @@ from entrypoints.http.dependencies import (
     authenticate,
     authenticate_bearer,
     bearer_admin_principal,
+    users_reader_principal,
+    users_writer_principal,
 )
 
 SOME_ID = "00000000-0000-7000-8000-000000000000"
@@ -32,6 +34,7 @@ class Operation:
         url = self.path
         for name in ("user_id", "key_id", "api_key_id", "id"):
             url = url.replace("{" + name + "}", SOME_ID)
+        url = url.replace("{client_id}", "cli_aaaaaaaaaaaaaaaa")
         return url.replace("{code}", "not_found")
 
     @property
@@ -46,7 +49,20 @@ class Operation:
 
     @property
     def needs_admin(self) -> bool:
-        return self.depends_on(admin_principal) or self.depends_on(bearer_admin_principal)
+        return any(
+            self.depends_on(dependency)
+            for dependency in (
+                admin_principal,
+                bearer_admin_principal,
+                users_reader_principal,
+                users_writer_principal,
+            )
+        )
+
+    @property
+    def opens_to_clients(self) -> bool:
+        """Whether a client's token with the right scope may call it (the user routes)."""
+        return self.depends_on(users_reader_principal) or self.depends_on(users_writer_principal)
 
     @property
     def needs_credentials(self) -> bool:

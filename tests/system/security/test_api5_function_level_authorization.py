@@ -18,6 +18,7 @@ ANONYMOUS = {
     ("POST", "/api/v1/auth/register"),
     ("POST", "/api/v1/auth/token"),
     ("POST", "/api/v1/auth/revoke"),
+    ("POST", "/api/v1/auth/introspect"),
     ("POST", "/api/v1/auth/verify-email"),
     ("GET", "/verify-email"),
     ("POST", "/verify-email"),
@@ -45,6 +46,15 @@ ADMIN = {
     ("GET", "/api/v1/users/{user_id}/sessions"),
     ("DELETE", "/api/v1/users/{user_id}/sessions"),
     ("DELETE", "/api/v1/users/{user_id}/mfa/totp"),
+    ("POST", "/api/v1/clients"),
+    ("GET", "/api/v1/clients"),
+    ("DELETE", "/api/v1/clients/{client_id}"),
+}
+# What a client's token may call, with the scope each needs; every other route refuses it.
+CLIENT_SCOPES = {
+    ("GET", "/api/v1/users"): "users:read",
+    ("GET", "/api/v1/users/{user_id}"): "users:read",
+    ("PATCH", "/api/v1/users/{user_id}"): "users:write",
 }
 
 
@@ -104,3 +114,44 @@ async def test_anonymous_operations_do_not_need_credentials(api: Api) -> None:
     for operation in operations(api.app):
         if (operation.method, operation.path) in ANONYMOUS:
             assert not operation.needs_credentials, operation
+
+
+async def test_a_clients_token_reaches_only_the_routes_its_scopes_open(
+    api_factory: AppFactory,
+) -> None:
+    api = await api_factory(rate_limit_client="100000/minute")
+    _, admin = await api.admin()
+    victim_id, _ = await api.user("victim@example.com")
+    created = await api.client.post(
+        "/api/v1/clients", json={"name": "reader", "scopes": ["users:read"]}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    client = created.json()
+    granted = await api.client.post(
+        "/api/v1/auth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        },
+    )
+    headers = {"Authorization": f"Bearer {granted.json()['access_token']}"}
+    protected = [op for op in operations(api.app) if (op.method, op.path) not in ANONYMOUS]
+    assert {(op.method, op.path) for op in protected if op.opens_to_clients} == set(CLIENT_SCOPES)
+
+    for operation in protected:
+        url = operation.url.replace(SOME_ID, victim_id)
+        body = {"json": {"full_name": "x"}} if operation.method in {"POST", "PATCH", "PUT"} else {}
+        response = await api.client.request(operation.method, url, headers=headers, **body)
+        scope = CLIENT_SCOPES.get((operation.method, operation.path))
+        where = f"{operation.method} {operation.path}"
+        if scope == "users:read":
+            assert response.status_code == 200, where
+            continue
+        assert_problem(response, 403, "forbidden")
+        challenge = 'Bearer realm="accounts", error="insufficient_scope"'
+        if scope is not None:
+            challenge += f', scope="{scope}"'
+        assert response.headers["www-authenticate"] == challenge, where
+    victim = await api.client.get(f"/api/v1/users/{victim_id}", headers=admin)
+    assert victim.json()["full_name"] == ""

@@ -75,18 +75,23 @@ UNLIMITED = "1000000/minute"
 PASSWORD = "fuzzing-tangerine-umbrella-1987"
 ADMIN_EMAIL = "fuzz-admin@example.com"
 USER_EMAIL = "fuzz-user@example.com"
-# RFC 6749 §5.2 errors: the token endpoint, and revocation, whose RFC 7009 §2.2.1 reuses them.
-OAUTH_ENDPOINTS = {"/api/v1/auth/token", "/api/v1/auth/revoke"}
+# RFC 6749 §5.2 errors: the token endpoint, revocation (RFC 7009 §2.2.1 reuses them) and
+# introspection, which authenticates clients as the token endpoint does.
+OAUTH_ENDPOINTS = {"/api/v1/auth/token", "/api/v1/auth/revoke", "/api/v1/auth/introspect"}
 
 
 def every_error_is_a_problem(ctx: Any, response: Any, case: Any) -> bool | None:
-    """4xx and 5xx bodies are RFC 9457 problems; the token endpoint's 400s are OAuth JSON."""
+    """4xx and 5xx bodies are RFC 9457 problems; the OAuth endpoints' 400s and their 401
+    `invalid_client` are OAuth JSON."""
     if response.status_code < 400:
         return None
     media = response.headers.get("content-type", [""])
     media = (media[0] if isinstance(media, list) else media).split(";")[0].strip()
     body = response.json()
-    if case.path in OAUTH_ENDPOINTS and response.status_code == 400:
+    oauth_error = response.status_code == 400 or (
+        response.status_code == 401 and body.get("code") == "invalid_client"
+    )
+    if case.path in OAUTH_ENDPOINTS and oauth_error:
         assert media == "application/json", media
         assert body["error"] == body["code"], body
     else:
@@ -108,6 +113,7 @@ def fuzz_server(
         "ACCOUNTS_RATE_LIMIT_ANONYMOUS": UNLIMITED,
         "ACCOUNTS_RATE_LIMIT_USER": UNLIMITED,
         "ACCOUNTS_RATE_LIMIT_API_KEY": UNLIMITED,
+        "ACCOUNTS_RATE_LIMIT_CLIENT": UNLIMITED,
         "ACCOUNTS_RATE_LIMIT_LOGIN_IP": UNLIMITED,
         "ACCOUNTS_RATE_LIMIT_LOGIN_USERNAME": UNLIMITED,
         "ACCOUNTS_RATE_LIMIT_LOGIN_ACCOUNT": UNLIMITED,

@@ -9,14 +9,20 @@ from fastapi import APIRouter, Depends, Query
 
 from application.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from application.use_cases.list_audit_events import ListAuditEvents, ListAuditEventsQuery
-from domain.audit import AuditEventType
+from domain.audit import ActorId, AuditEventType
+from domain.clients import ClientId, is_client_id
 from domain.users import UserId
 from entrypoints.container import Container
 from entrypoints.http.dependencies import AdminPrincipal
 from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, problem_responses
 from entrypoints.http.provided import provided
 from entrypoints.http.routes import API_PREFIX
-from entrypoints.http.schemas import AuditEventPageResponse, AuditEventResponse, RequestDateTime
+from entrypoints.http.schemas import (
+    ActorIdField,
+    AuditEventPageResponse,
+    AuditEventResponse,
+    RequestDateTime,
+)
 
 router = APIRouter(prefix=f"{API_PREFIX}/audit-events", tags=["audit"])
 
@@ -40,7 +46,8 @@ async def list_audit_events(
     principal: AdminPrincipal,
     list_audit_events: Annotated[ListAuditEvents, Depends(provided(Container.list_audit_events))],
     actor_id: Annotated[
-        UUID | None, Query(description="Events of requests this account made.")
+        ActorIdField | None,
+        Query(description="Events of requests this account (a UUID) or client (`cli_…`) made."),
     ] = None,
     subject_id: Annotated[UUID | None, Query(description="Events about this account.")] = None,
     type: Annotated[AuditEventType | None, Query(description="Events of this one type.")] = None,
@@ -60,7 +67,7 @@ async def list_audit_events(
             principal=principal,
             limit=limit,
             cursor=cursor,
-            actor_id=UserId(actor_id) if actor_id is not None else None,
+            actor_id=_actor(actor_id),
             subject_id=UserId(subject_id) if subject_id is not None else None,
             type=type,
             since=since,
@@ -71,3 +78,11 @@ async def list_audit_events(
         items=[AuditEventResponse.of(event) for event in page.items],
         next_cursor=page.next_cursor,
     )
+
+
+def _actor(actor_id: str | None) -> ActorId | None:
+    if actor_id is None:
+        return None
+    if is_client_id(actor_id):
+        return ClientId(actor_id)
+    return UserId(UUID(actor_id))

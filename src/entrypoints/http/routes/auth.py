@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Request, Response, status
+from pydantic import BaseModel
 from starlette.datastructures import FormData
 
-from application.errors import InvalidCredentials
+from application.errors import InvalidClient, InvalidCredentials
+from application.principal import ClientPrincipal
 from application.rate_limiting import Caller, Operation
 from application.request_context import RequestContext
 from application.sessions import IssuedTokens
@@ -16,6 +19,11 @@ from application.use_cases.authenticate_with_password import (
     AuthenticateWithPassword,
     MfaRequired,
     PasswordGrantCommand,
+)
+from application.use_cases.client_credentials import (
+    AuthenticateClient,
+    ClientCredentialsGrantCommand,
+    IssueClientToken,
 )
 from application.use_cases.complete_mfa_login import (
     CompleteMfaLogin,
@@ -25,6 +33,11 @@ from application.use_cases.complete_mfa_login import (
 from application.use_cases.confirm_password_reset import (
     ConfirmPasswordReset,
     ConfirmPasswordResetCommand,
+)
+from application.use_cases.introspect_token import (
+    IntrospectedType,
+    IntrospectToken,
+    IntrospectTokenCommand,
 )
 from application.use_cases.refresh_access_token import (
     RefreshAccessToken,
@@ -38,11 +51,14 @@ from application.use_cases.request_password_reset import (
 )
 from application.use_cases.revoke_token import RevokeToken, RevokeTokenCommand, TokenTypeHint
 from application.use_cases.verify_email import VerifyEmail, VerifyEmailCommand
+from domain.clients import scope_text
+from domain.errors import ScopeNotGranted
 from domain.users import Role
 from entrypoints.container import Container
+from entrypoints.http.client_auth import presented_client
 from entrypoints.http.dependencies import require_json
 from entrypoints.http.media_types import FORM, media_type_of
-from entrypoints.http.openapi import ALWAYS, JSON_BODY, problem_responses
+from entrypoints.http.openapi import ALWAYS, CLIENT_BASIC_SCHEME, JSON_BODY, problem_responses
 from entrypoints.http.problems import ProblemError
 from entrypoints.http.provided import provided
 from entrypoints.http.rate_limits import (
@@ -51,10 +67,13 @@ from entrypoints.http.rate_limits import (
     rate_limit_token_request,
     rate_limited,
 )
+from entrypoints.http.request_checks import check_request
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
 from entrypoints.http.schemas import (
+    ClientTokenResponse,
     ConfirmPasswordResetRequest,
+    IntrospectionResponse,
     PasswordResetRequest,
     RegisterRequest,
     TokenResponse,
@@ -192,7 +211,10 @@ _TOKEN_FORM_SCHEMA = {
     "type": "object",
     "required": ["grant_type"],
     "properties": {
-        "grant_type": {"type": "string", "enum": ["password", "refresh_token", MFA_GRANT_TYPE]},
+        "grant_type": {
+            "type": "string",
+            "enum": ["password", "refresh_token", "client_credentials", MFA_GRANT_TYPE],
+        },
         "username": {
             "type": "string",
             "description": "The account email (`grant_type=password`).",
@@ -216,16 +238,35 @@ _TOKEN_FORM_SCHEMA = {
             "description": f"`grant_type={MFA_GRANT_TYPE}` only: the authenticator's current "
             "six-digit code, or one of the recovery codes.",
         },
-        "scope": {"type": "string", "description": "Ignored."},
+        "scope": {
+            "type": "string",
+            "description": "`grant_type=client_credentials`: the scopes asked for, "
+            "space-separated, a subset of the client's (absent: all of them). Ignored by the "
+            "other grants.",
+        },
+        "client_id": {
+            "type": "string",
+            "description": "`client_secret_post`: the client's id (or send HTTP Basic instead).",
+        },
+        "client_secret": {
+            "type": "string",
+            "format": "password",
+            "description": "`client_secret_post`: the client's secret.",
+        },
     },
 }
 logger = structlog.get_logger("accounts.auth")
 
 
+def _example_of(model: type[BaseModel]) -> Any:
+    """The first example a response model declares."""
+    return model.model_config["json_schema_extra"]["examples"][0]  # type: ignore[index]
+
+
 @router.post(
     "/token",
     operation_id="issue_token",
-    summary="Get tokens (OAuth2 password, refresh-token or MFA grant)",
+    summary="Get tokens (OAuth2 password, refresh-token, client-credentials or MFA grant)",
     description="RFC 6749 token endpoint for first-party clients, as a form:\n\n"
     "- `grant_type=password` with `username` (the email) and `password` starts a login "
     "session;\n"
@@ -233,7 +274,15 @@ logger = structlog.get_logger("accounts.auth")
     "access token and a new refresh token, and the one sent is spent. Sending a spent refresh "
     "token again ends the whole session (RFC 9700 §4.14);\n"
     f"- `grant_type={MFA_GRANT_TYPE}` with `mfa_token` and `otp` completes a password login "
-    "to an account with its second factor on.\n\n"
+    "to an account with its second factor on;\n"
+    "- `grant_type=client_credentials` gives a client (`POST /api/v1/clients`) an access token "
+    "of its own, holding the `scope` asked for (a subset of the client's; absent: all of them) "
+    "and no refresh token. The client authenticates with HTTP Basic (`client_secret_basic`) "
+    "or with `client_id` and `client_secret` in the form (`client_secret_post`); both at once "
+    "is `invalid_request`. A failed authentication, an unknown client included, or a Basic "
+    "value that is not base64 of `client_id:client_secret`, is 401 `invalid_client` (with "
+    "`WWW-Authenticate: Basic` unless the form was used); a scope outside the client's is "
+    "`invalid_scope`.\n\n"
     "With the second factor on, the password grant answers 400 `mfa_required` with an "
     "`mfa_token` (and `mfa_token_expires_in`, 300 seconds) instead of tokens. The MFA grant "
     "takes it with a TOTP code (one step of drift either way, each code once) or a recovery "
@@ -245,17 +294,39 @@ logger = structlog.get_logger("accounts.auth")
     "needs it, ignored elsewhere.\n\n"
     "Errors are RFC 6749 §5.2 JSON (`error`, `error_description`) alongside the problem "
     "members; every answer carries `Cache-Control: no-store`.",
-    response_model=TokenResponse,
-    responses=problem_responses(
-        "invalid_request",
-        "invalid_grant",
-        "unsupported_grant_type",
-        "mfa_required",
-        "payload_too_large",
-        *ALWAYS,
-    ),
+    response_model=TokenResponse | ClientTokenResponse,
+    responses={
+        200: {
+            "description": "A user's tokens, or (client credentials) a client's access token.",
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "user": {
+                            "summary": "Password, refresh-token or MFA grant",
+                            "value": _example_of(TokenResponse),
+                        },
+                        "client": {
+                            "summary": "Client-credentials grant: no refresh token",
+                            "value": _example_of(ClientTokenResponse),
+                        },
+                    }
+                }
+            },
+        },
+        **problem_responses(
+            "invalid_request",
+            "invalid_grant",
+            "unsupported_grant_type",
+            "mfa_required",
+            "invalid_scope",
+            "invalid_client",
+            "payload_too_large",
+            *ALWAYS,
+        ),
+    },
     dependencies=[Depends(rate_limit_token_request)],
     openapi_extra={
+        "security": [{}, {CLIENT_BASIC_SCHEME: []}],
         "requestBody": {
             "required": True,
             "content": {
@@ -277,6 +348,15 @@ logger = structlog.get_logger("accounts.auth")
                                 "refresh_token": "3q2-7wXnL0b9yY1u1kqQm2Hc5VJ8yCk4gZ6tVw0aP_s",
                             },
                         },
+                        "client_credentials": {
+                            "summary": "A client's token (client_secret_post)",
+                            "value": {
+                                "grant_type": "client_credentials",
+                                "client_id": "cli_k3xq7mz2pdw4h6jn",
+                                "client_secret": "Jx0vTq3mP9wR6yL2nB8cD5fG1hK4sZ7uA0eI3oU6tQ",
+                                "scope": "users:read",
+                            },
+                        },
                         "mfa": {
                             "summary": "Complete a login with a one-time code",
                             "value": {
@@ -288,7 +368,7 @@ logger = structlog.get_logger("accounts.auth")
                     },
                 }
             },
-        }
+        },
     },
 )
 async def issue_token(
@@ -303,11 +383,16 @@ async def issue_token(
     complete_mfa_login: Annotated[
         CompleteMfaLogin, Depends(provided(Container.complete_mfa_login))
     ],
-) -> TokenResponse:
+    issue_client_token: Annotated[
+        IssueClientToken, Depends(provided(Container.issue_client_token))
+    ],
+) -> TokenResponse | ClientTokenResponse:
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     form = await _read_form(request)
     grant_type = _single(form, "grant_type")
+    if grant_type == "client_credentials":
+        return await _client_credentials_grant(request, form, issue_client_token)
     if grant_type == "password":
         issued = await _password_grant(form, authenticate, request_context_of(request))
     elif grant_type == "refresh_token":
@@ -320,6 +405,30 @@ async def issue_token(
         access_token=issued.access_token.value,
         expires_in=issued.access_token.expires_in,
         refresh_token=issued.refresh_token,
+    )
+
+
+async def _client_credentials_grant(
+    request: Request, form: FormData, issue: IssueClientToken
+) -> ClientTokenResponse:
+    presented = presented_client(request, form)
+    scopes = form.getlist("scope")
+    if len(scopes) > 1 or not all(isinstance(scope, str) for scope in scopes):
+        raise ProblemError("invalid_request", "Parameter 'scope' is sent at most once.")
+    # RFC 6749 §3.2: a parameter sent empty counts as absent.
+    scope = str(scopes[0]) if scopes and scopes[0] else None
+    try:
+        issued = await issue.execute(
+            ClientCredentialsGrantCommand(credentials=presented.credentials, scope=scope)
+        )
+    except InvalidClient as exc:
+        raise presented.refused() from exc
+    except ScopeNotGranted as exc:
+        raise ProblemError("invalid_scope", str(exc)) from exc
+    return ClientTokenResponse(
+        access_token=issued.access_token.value,
+        expires_in=issued.access_token.expires_in,
+        scope=scope_text(issued.scopes),
     )
 
 
@@ -429,6 +538,109 @@ async def revoke_token(
         RevokeTokenCommand(token=token, hint=hint, context=request_context_of(request))
     )
     return Response(status_code=200, headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/introspect",
+    operation_id="introspect_token",
+    summary="Introspect a token (RFC 7662, for clients)",
+    description="For registered clients (`POST /api/v1/clients`), authenticated like at the "
+    "token endpoint: HTTP Basic or `client_id` and `client_secret` in the form, not both; a "
+    "failed authentication is 401 `invalid_client`. The form's `token` may be an access token "
+    "(a user's or a client's), a refresh token or an API key; `token_type_hint` "
+    "(`access_token`, `refresh_token`, `api_key`) only decides which kind is looked up first.\n\n"
+    "The answer reads the current state, so it sees at once what a self-contained token "
+    'cannot: `{"active": false}` for anything not usable now (unknown, expired, revoked, '
+    "its session ended, its key or client deleted, its account deactivated or deleted); else "
+    "`active: true` with `sub`, `exp`, `iat`, `iss`, `aud`, `token_type` (`access_token`, "
+    "`refresh_token` or `api_key`), `username` (the account's email) for a user's credential, "
+    "and `client_id` and `scope` for a client's token. Each call spends the calling client's "
+    "`client` rate limit; failed client authentications spend the address's `anonymous` one.",
+    response_model=IntrospectionResponse,
+    response_model_exclude_none=True,
+    responses=problem_responses("invalid_request", "invalid_client", "payload_too_large", *ALWAYS),
+    openapi_extra={
+        "security": [{CLIENT_BASIC_SCHEME: []}, {}],
+        "requestBody": {
+            "required": True,
+            "content": {
+                FORM: {
+                    "schema": {
+                        "type": "object",
+                        "required": ["token"],
+                        "properties": {
+                            "token": {"type": "string", "minLength": 1},
+                            "token_type_hint": {
+                                "type": "string",
+                                "description": "`access_token`, `refresh_token` or `api_key`; "
+                                "any other hint is ignored.",
+                            },
+                            "client_id": {
+                                "type": "string",
+                                "description": "`client_secret_post` only.",
+                            },
+                            "client_secret": {
+                                "type": "string",
+                                "format": "password",
+                                "description": "`client_secret_post` only.",
+                            },
+                        },
+                    },
+                    "example": {
+                        "token": "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9…",
+                        "token_type_hint": "access_token",
+                    },
+                }
+            },
+        },
+    },
+)
+async def introspect_token(
+    request: Request,
+    response: Response,
+    authenticate: Annotated[AuthenticateClient, Depends(provided(Container.authenticate_client))],
+    introspect: Annotated[IntrospectToken, Depends(provided(Container.introspect_token))],
+) -> IntrospectionResponse:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    anonymous = Caller(client=client_of(request))
+    try:
+        form = await _read_form(request)
+        presented = presented_client(request, form)
+        try:
+            client = await authenticate.execute(presented.credentials)
+        except InvalidClient as exc:
+            raise presented.refused() from exc
+    except ProblemError:
+        await enforce(request, Operation.REJECTED_CREDENTIALS, anonymous)
+        raise
+    principal = ClientPrincipal(client_id=client.id, scopes=client.scopes)
+    await enforce(
+        request, Operation.CLIENT_REQUEST, Caller(client=anonymous.client, principal=principal)
+    )
+    await check_request(request)
+    token = _single(form, "token")
+    hints = [h for h in form.getlist("token_type_hint") if h in set(IntrospectedType)]
+    hint = IntrospectedType(hints[0]) if hints else None
+    found = await introspect.execute(IntrospectTokenCommand(token=token, hint=hint))
+    if not found.active:
+        return IntrospectionResponse(active=False)
+    return IntrospectionResponse(
+        active=True,
+        sub=found.subject,
+        client_id=found.client_id,
+        scope=scope_text(found.scopes) if found.scopes is not None else None,
+        exp=_epoch(found.expires_at),
+        iat=_epoch(found.issued_at),
+        iss=found.issuer,
+        aud=found.audience,
+        token_type=found.token_type.value if found.token_type is not None else None,
+        username=found.username,
+    )
+
+
+def _epoch(moment: datetime | None) -> int | None:
+    return int(moment.timestamp()) if moment is not None else None
 
 
 async def _read_form(request: Request) -> FormData:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -25,6 +25,7 @@ from application.use_cases.send_verification_email import (
 )
 from application.use_cases.update_own_profile import UpdateOwnProfile, UpdateOwnProfileCommand
 from application.use_cases.update_user import UpdateUser, UpdateUserCommand
+from domain.clients import Scope
 from domain.users import Role, UserId
 from entrypoints.container import Container
 from entrypoints.http.dependencies import (
@@ -33,10 +34,18 @@ from entrypoints.http.dependencies import (
     BearerPrincipal,
     CurrentPrincipal,
     PasswordChangePrincipal,
+    UsersReaderPrincipal,
+    UsersWriterPrincipal,
     require_json,
 )
 from entrypoints.http.etag import etag_of, parse_if_match
-from entrypoints.http.openapi import ALWAYS, AUTHENTICATED, JSON_BODY, problem_responses
+from entrypoints.http.openapi import (
+    ALWAYS,
+    AUTHENTICATED,
+    CLIENT_CREDENTIALS_SCHEME,
+    JSON_BODY,
+    problem_responses,
+)
 from entrypoints.http.provided import provided
 from entrypoints.http.request_context import request_context_of
 from entrypoints.http.routes import API_PREFIX
@@ -61,6 +70,13 @@ _ETAG_HEADER = {
     }
 }
 _ADMIN = (*AUTHENTICATED, "forbidden", *ALWAYS)
+# Clients' tokens, with the scope each operation needs (the user schemes come from FastAPI).
+_CLIENT_READS: dict[str, Any] = {
+    "security": [{CLIENT_CREDENTIALS_SCHEME: [Scope.USERS_READ.value]}]
+}
+_CLIENT_WRITES: dict[str, Any] = {
+    "security": [{CLIENT_CREDENTIALS_SCHEME: [Scope.USERS_WRITE.value]}]
+}
 _IF_MATCH = (
     "ETags from previous reads (RFC 9110 §13.1.1): the change is made only if one of them is "
     "the user's current ETag, compared strongly (a weak `W/` tag never matches), or with `*` "
@@ -328,16 +344,18 @@ async def create_user(
     "",
     operation_id="list_users",
     summary="List users (admin)",
-    description="Keyset pagination in creation order: pass `next_cursor` back as `cursor` "
+    description="Admins, and clients whose token holds `users:read`. Keyset pagination in "
+    "creation order: pass `next_cursor` back as `cursor` "
     "until it is `null`. `email` matches exactly, case-insensitively. Each parameter is sent "
     "at most once: a repeated one (`?role=user&role=admin`) is a 422 `validation_failed` "
     "naming it (`duplicate_parameter`), never a guess at which was meant.",
     response_model=UserPageResponse,
     responses=problem_responses(*_ADMIN, "validation_failed"),
+    openapi_extra=_CLIENT_READS,
 )
 async def list_users(
     *,
-    principal: AdminPrincipal,
+    principal: UsersReaderPrincipal,
     list_users: Annotated[ListUsers, Depends(provided(Container.list_users))],
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
@@ -364,16 +382,18 @@ async def list_users(
     "/{user_id}",
     operation_id="get_user",
     summary="Get a user (admin)",
-    description="Any account by id, active or not, with its `ETag` for a later `If-Match`.",
+    description="Admins, and clients whose token holds `users:read`. Any account by id, "
+    "active or not, with its `ETag` for a later `If-Match`.",
     response_model=UserResponse,
     responses={
         200: {"headers": _ETAG_HEADER},
         **problem_responses(*_ADMIN, "user_not_found", "validation_failed"),
     },
+    openapi_extra=_CLIENT_READS,
 )
 async def get_user(
     user_id: UUID,
-    principal: AdminPrincipal,
+    principal: UsersReaderPrincipal,
     response: Response,
     get_user: Annotated[GetUser, Depends(provided(Container.get_user))],
 ) -> UserResponse:
@@ -386,7 +406,9 @@ async def get_user(
     "/{user_id}",
     operation_id="update_user",
     summary="Update a user (admin)",
-    description="Changes `full_name`, `role` or `is_active`; absent fields stay unchanged. "
+    description="Admins, and clients whose token holds `users:write` (the change is audited "
+    "with the client id as `actor_id`). Changes `full_name`, `role` or `is_active`; absent "
+    "fields stay unchanged. "
     "Send `If-Match` with the ETag you read to refuse the change (412) if the user changed "
     "meanwhile; any tag of the list, on any of its lines, may match. The last active admin "
     "cannot be demoted or deactivated (409 `last_admin`).",
@@ -404,6 +426,7 @@ async def get_user(
     dependencies=[Depends(require_json)],
     # Declared here rather than as a parameter: FastAPI would read only the first line.
     openapi_extra={
+        **_CLIENT_WRITES,
         "parameters": [
             {
                 "name": "If-Match",
@@ -412,7 +435,7 @@ async def get_user(
                 "description": _IF_MATCH,
                 "schema": {"type": "string", "examples": ['"v3"', '"v3", "v4"', "*"]},
             }
-        ]
+        ],
     },
 )
 async def update_user(
@@ -420,7 +443,7 @@ async def update_user(
     request: Request,
     user_id: UUID,
     body: AdminUpdateUserRequest,
-    principal: AdminPrincipal,
+    principal: UsersWriterPrincipal,
     response: Response,
     update_user: Annotated[UpdateUser, Depends(provided(Container.update_user))],
 ) -> UserResponse:
@@ -461,6 +484,7 @@ async def update_user(
         *ALWAYS,
     ),
     openapi_extra={
+        **_CLIENT_WRITES,
         "parameters": [
             {
                 "name": "If-Match",
@@ -469,7 +493,7 @@ async def update_user(
                 "description": _IF_MATCH,
                 "schema": {"type": "string", "examples": ['"v3"', '"v3", "v4"', "*"]},
             }
-        ]
+        ],
     },
 )
 async def delete_user(
