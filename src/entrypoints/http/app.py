@@ -24,6 +24,7 @@ from entrypoints.http.routes import (
     api_keys,
     audit_events,
     auth,
+    discovery,
     errors,
     health,
     metrics,
@@ -127,6 +128,7 @@ def create_app(
         mfa.router,
         audit_events.router,
         health.router,
+        discovery.router,
         errors.router,
         pages.router,
     )
