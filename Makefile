@@ -47,12 +47,12 @@ system-packages: ## nginx, Chromium, redis-server, PostgreSQL for the tests: ins
 	@$(PYTHON) scripts/system_packages.py
 
 lint: $(STAMP_DEV) ## ruff lint and format check
-	$(BIN)/ruff check src tests bench deploy scripts gunicorn.conf.py
-	$(BIN)/ruff format --check src tests bench deploy scripts gunicorn.conf.py
+	$(BIN)/ruff check src tests bench deploy scripts examples gunicorn.conf.py
+	$(BIN)/ruff format --check src tests bench deploy scripts examples gunicorn.conf.py
 
 format: $(STAMP_DEV) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests bench deploy scripts gunicorn.conf.py
-	$(BIN)/ruff format src tests bench deploy scripts gunicorn.conf.py
+	$(BIN)/ruff check --fix src tests bench deploy scripts examples gunicorn.conf.py
+	$(BIN)/ruff format src tests bench deploy scripts examples gunicorn.conf.py
 
 lint-deploy: $(STAMP_DEV) ## hadolint on the Dockerfile; Kubernetes manifests rendered and schema-checked
 	$(BIN)/hadolint Dockerfile
