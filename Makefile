@@ -11,7 +11,7 @@ STAMP_DEV := $(VENV)/.dev-installed
 
 .PHONY: help run test system-packages lint typecheck imports unit integration security reliability audit soak \
 	format lock migrate openapi openapi-update readme-config clean bench bench-cpu bench-instructions \
-	bench-ratelimit bench-workers \
+	bench-ratelimit bench-workers bench-discovery \
 	lint-deploy
 
 help: ## List the targets
@@ -100,6 +100,9 @@ bench-ratelimit: $(STAMP_DEV) ## Rate-limit overhead on GET /users/me: disabled 
 
 bench-workers: $(STAMP_DEV) ## Gunicorn throughput at 1, 2, 4 workers per core: /users/me and /health/live
 	$(BIN)/python bench/gunicorn_workers.py $(BENCH_ARGS)
+
+bench-discovery: $(STAMP_DEV) ## JWKS and discovery vs the bare app; the example resource server's protected vs open route
+	$(BIN)/python bench/discovery.py $(BENCH_ARGS)
 
 migrate: $(STAMP_RUNTIME) ## Apply migrations to ACCOUNTS_DATABASE_URL
 	$(BIN)/accounts migrate

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -185,3 +186,26 @@ def test_the_example_is_independent_of_accounts_source() -> None:
         for package in ("domain", "application", "adapters", "entrypoints"):
             assert f"from {package}" not in text, source
             assert f"import {package}" not in text, source
+
+
+def test_the_ten_lines_in_the_docs_verify_our_token(deployment: IssuerDeployment) -> None:
+    """docs/resource-servers.md's snippet, run as written against the running service."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "resource-servers.md"
+    snippet = re.search(r"```python\n(.*?)```", docs.read_text(), re.S)
+    assert snippet is not None
+    code = snippet[1].replace('"https://id.example.com"', repr(deployment.accounts_url))
+    namespace: dict[str, Any] = {}
+    exec(compile(code, str(docs), "exec"), namespace)  # noqa: S102 - our own documentation
+    email = _new_user(deployment)
+
+    claims = namespace["verify"](deployment.login(email))
+
+    assert claims["iss"] == deployment.accounts_url
+    kid = _kid(deployment.login(email))
+    for forged in (
+        deployment.sign(_claims(deployment, iss="https://evil.example"), kid=kid, typ="at+jwt"),
+        deployment.sign(_claims(deployment), kid=kid, typ="JWT"),
+        deployment.sign(_claims(deployment), kid="unknown", typ="at+jwt"),
+    ):
+        with pytest.raises(jwt.PyJWTError):
+            namespace["verify"](forged)
