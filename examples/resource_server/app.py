@@ -113,8 +113,11 @@ def create_app(issuer: str, audience: str = DEFAULT_AUDIENCE, **key_options: Any
 
 
 def from_environment() -> FastAPI:
-    """`RESOURCE_SERVER_ISSUER` (required) and `RESOURCE_SERVER_AUDIENCE`."""
+    """`RESOURCE_SERVER_ISSUER` (required), `RESOURCE_SERVER_AUDIENCE`,
+    `RESOURCE_SERVER_KEYS_MAX_AGE` and `RESOURCE_SERVER_REFETCH_INTERVAL` (seconds)."""
     return create_app(
         os.environ["RESOURCE_SERVER_ISSUER"],
         os.environ.get("RESOURCE_SERVER_AUDIENCE", DEFAULT_AUDIENCE),
+        max_age=float(os.environ.get("RESOURCE_SERVER_KEYS_MAX_AGE", "300")),
+        refetch_interval=float(os.environ.get("RESOURCE_SERVER_REFETCH_INTERVAL", "10")),
     )

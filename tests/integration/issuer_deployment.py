@@ -53,10 +53,17 @@ class IssuerDeployment:
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     @classmethod
-    def start(cls, database_url: str, workdir: Path, **settings: str) -> IssuerDeployment:
+    def start(
+        cls,
+        database_url: str,
+        workdir: Path,
+        example_settings: dict[str, str] | None = None,
+        **settings: str,
+    ) -> IssuerDeployment:
         """accounts on `database_url` (already migrated), then the example pointed at it.
 
-        `settings` are extra `ACCOUNTS_*` variables, named without the prefix.
+        `settings` are extra `ACCOUNTS_*` variables, named without the prefix;
+        `example_settings` extra `RESOURCE_SERVER_*` variables, named in full.
         """
         key = SigningKey.rsa("unused")
         private_file, public_file = key.write_pem_pair(workdir)
@@ -80,7 +87,11 @@ class IssuerDeployment:
         processes = [accounts_process]
         try:
             example_process, example_url = start_service(
-                {**os.environ, "RESOURCE_SERVER_ISSUER": accounts_url},
+                {
+                    **os.environ,
+                    "RESOURCE_SERVER_ISSUER": accounts_url,
+                    **(example_settings or {}),
+                },
                 workdir / "example.log",
                 factory=EXAMPLE_FACTORY,
             )

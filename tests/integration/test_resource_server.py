@@ -26,6 +26,8 @@ from tests.integration.issuer_deployment import (
 )
 from tests.jwks_server import SigningKey
 
+REFETCH_INTERVAL = 60
+
 
 @pytest.fixture(scope="module")
 async def deployment(
@@ -34,7 +36,12 @@ async def deployment(
     """One deployment for the module, on a database of its own."""
     async with fresh_database(postgres_server_url) as database_url:
         run_in_thread(migrator.upgrade, database_url)
-        started = IssuerDeployment.start(database_url, tmp_path_factory.mktemp("issuer"))
+        started = IssuerDeployment.start(
+            database_url,
+            tmp_path_factory.mktemp("issuer"),
+            # Longer than the unknown-kid test takes even on a loaded machine.
+            example_settings={"RESOURCE_SERVER_REFETCH_INTERVAL": str(REFETCH_INTERVAL)},
+        )
         try:
             yield started
         finally:
