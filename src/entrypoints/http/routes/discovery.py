@@ -97,8 +97,11 @@ def _declare(
         operation_id=f"head_{name}",
         summary=f"Headers of the {description}",
         description=f"As GET, without the body: to check `ETag` and `Cache-Control`. {_CACHING}",
-        response_model=model,
-        responses=responses,
+        response_class=Response,
+        responses={
+            200: {"description": "The GET response's headers, no body.", "headers": _CACHE_HEADERS},
+            **_NOT_MODIFIED,
+        },
     )
 
 
