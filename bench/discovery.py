@@ -8,7 +8,11 @@ interleaved rounds so drift hits all alike):
   the service's middleware and routing cost (target ≥ 0.5);
 - the example resource server's protected `/me` (a real RS256 access token of the service,
   verified locally from its JWKS) against its own unprotected `/public` (target ≥ 0.5): what
-  local verification costs, and proof that no request waits on the service.
+  local verification costs, and proof that no request waits on the service (the JWKS fetches
+  it made during the run are counted from the service's access log: one per example server).
+  wrk sends one token, so the default example verifies it once and then finds it in its cache
+  of verified tokens; a second example with that cache off (`uncached`) shows what checking
+  the RS256 signature on every request costs.
 
 The service signs with an RS256 PEM pair made here and keeps its data in a temporary SQLite file.
 """
@@ -20,6 +24,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +43,11 @@ from entrypoints.settings import Settings
 
 PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - a throwaway bench account
 MIN_RATIO = 0.5
+# No worker recycling: a restart inside a short cell would be measured (and would empty the
+# example's key cache) instead of the request path, as in `bench/run.py`.
+NO_RECYCLING = ["--max-requests", "0"]
+EXAMPLE = "examples.resource_server.app:from_environment()"
+EXAMPLE_OPTIONS = ["--pythonpath", str(ROOT), *NO_RECYCLING]
 
 
 @dataclass(frozen=True)
@@ -96,20 +106,26 @@ def main(arguments: argparse.Namespace) -> int:
             "ACCOUNTS_MAIL_SENDER_ENABLED": "false",
         }
         with (
-            Gunicorn(service_env, 1, log) as service,
-            Gunicorn(base_env, 1, log, "bare_app:app") as bare,
+            Gunicorn(service_env, 1, log, extra=NO_RECYCLING) as service,
+            Gunicorn(base_env, 1, log, "bare_app:app", extra=NO_RECYCLING) as bare,
         ):
             token = access_token(service.base)
             example_env = {**base_env, "RESOURCE_SERVER_ISSUER": service.base}
-            with Gunicorn(
-                example_env,
-                1,
-                log,
-                "examples.resource_server.app:from_environment()",
-                extra=["--pythonpath", str(ROOT)],
-                ready_path="/public",
-            ) as example:
-                bases = {"service": service.base, "bare": bare.base, "example": example.base}
+            uncached_env = {**example_env, "RESOURCE_SERVER_VERIFIED_CACHE_SIZE": "0"}
+            with (
+                Gunicorn(
+                    example_env, 1, log, EXAMPLE, EXAMPLE_OPTIONS, ready_path="/public"
+                ) as example,
+                Gunicorn(
+                    uncached_env, 1, log, EXAMPLE, EXAMPLE_OPTIONS, ready_path="/public"
+                ) as uncached,
+            ):
+                bases = {
+                    "service": service.base,
+                    "bare": bare.base,
+                    "example": example.base,
+                    "uncached": uncached.base,
+                }
                 scenarios = [
                     Scenario("bare /", "bare", "/", None),
                     Scenario("jwks", "service", "/.well-known/jwks.json", "bare /"),
@@ -122,6 +138,14 @@ def main(arguments: argparse.Namespace) -> int:
                         "example",
                         "/me",
                         "example /public",
+                        (f"Authorization: Bearer {token}",),
+                    ),
+                    Scenario("uncached /public", "uncached", "/public", None),
+                    Scenario(
+                        "uncached /me (bearer)",
+                        "uncached",
+                        "/me",
+                        "uncached /public",
                         (f"Authorization: Bearer {token}",),
                     ),
                 ]
@@ -141,13 +165,17 @@ def main(arguments: argparse.Namespace) -> int:
                         )
                         rates[scenario.name].append(result.rps)
                         errors[scenario.name] += result.errors
-                        if scenario.server == "example":
+                        if scenario.server in {"example", "uncached"}:
                             # Only the example talks to the service while its scenarios run.
                             jwks_fetches += _jwks_fetches(log) - fetched_before
     return report(arguments, scenarios, rates, errors, jwks_fetches)
 
 
 def _jwks_fetches(log: Path) -> int:
+    """JWKS requests in the service's access log, once the log has stopped growing."""
+    size = -1
+    while size != (size := log.stat().st_size):
+        time.sleep(0.3)
     return log.read_text(errors="replace").count("/.well-known/jwks.json")
 
 

@@ -114,10 +114,12 @@ def create_app(issuer: str, audience: str = DEFAULT_AUDIENCE, **key_options: Any
 
 def from_environment() -> FastAPI:
     """`RESOURCE_SERVER_ISSUER` (required), `RESOURCE_SERVER_AUDIENCE`,
-    `RESOURCE_SERVER_KEYS_MAX_AGE` and `RESOURCE_SERVER_REFETCH_INTERVAL` (seconds)."""
+    `RESOURCE_SERVER_KEYS_MAX_AGE`, `RESOURCE_SERVER_REFETCH_INTERVAL` (seconds) and
+    `RESOURCE_SERVER_VERIFIED_CACHE_SIZE` (0: verify every request afresh)."""
     return create_app(
         os.environ["RESOURCE_SERVER_ISSUER"],
         os.environ.get("RESOURCE_SERVER_AUDIENCE", DEFAULT_AUDIENCE),
         max_age=float(os.environ.get("RESOURCE_SERVER_KEYS_MAX_AGE", "300")),
         refetch_interval=float(os.environ.get("RESOURCE_SERVER_REFETCH_INTERVAL", "10")),
+        cache_size=int(os.environ.get("RESOURCE_SERVER_VERIFIED_CACHE_SIZE", "4096")),
     )

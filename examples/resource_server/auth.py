@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,7 @@ class Caller:
     """Who a verified token speaks for: a user (`role`) or a client (`client_id`, `scopes`)."""
 
     subject: str
+    expires_at: float
     role: str | None
     client_id: str | None
     scopes: frozenset[str]
@@ -109,21 +111,56 @@ class SigningKeys:
 
 
 class AccessTokenVerifier:
-    """Checks signature (algorithm pinned to the key), `typ`, `iss`, `aud`, `exp` locally."""
+    """Checks signature (algorithm pinned to the key), `typ`, `iss`, `aud`, `exp` locally.
 
-    def __init__(self, issuer: str, audience: str, keys: SigningKeys, leeway: float = 0) -> None:
+    A token that passed is remembered (up to `cache_size` of them, the oldest forgotten first):
+    the same bytes under the same published keys always give the same answer, so only its
+    expiry is checked again. Failures are never remembered.
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        keys: SigningKeys,
+        *,
+        leeway: float = 0,
+        cache_size: int = 4096,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.issuer = issuer
         self.audience = audience
         self._keys = keys
         self._leeway = leeway
+        self._cache_size = cache_size
+        self._clock = clock
+        self._verified: OrderedDict[str, Caller] = OrderedDict()
 
     @classmethod
     def from_discovery(
-        cls, issuer: str, audience: str, metadata: Mapping[str, Any], **key_options: Any
+        cls,
+        issuer: str,
+        audience: str,
+        metadata: Mapping[str, Any],
+        cache_size: int = 4096,
+        **key_options: Any,
     ) -> AccessTokenVerifier:
-        return cls(issuer, audience, SigningKeys(str(metadata["jwks_uri"]), **key_options))
+        keys = SigningKeys(str(metadata["jwks_uri"]), **key_options)
+        return cls(issuer, audience, keys, cache_size=cache_size)
 
     async def verify(self, token: str) -> Caller:
+        caller = self._verified.get(token)
+        if caller is None:
+            caller = await self._verify(token)
+            if self._cache_size > 0:
+                self._verified[token] = caller
+                if len(self._verified) > self._cache_size:
+                    self._verified.popitem(last=False)
+        if caller.expires_at <= self._clock() - self._leeway:
+            raise InvalidAccessToken("The token has expired.")
+        return caller
+
+    async def _verify(self, token: str) -> Caller:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as exc:
@@ -151,6 +188,7 @@ class AccessTokenVerifier:
         scope = claims.get("scope", "")
         return Caller(
             subject=str(claims["sub"]),
+            expires_at=float(claims["exp"]),
             role=claims.get("role") if isinstance(claims.get("role"), str) else None,
             client_id=str(claims["client_id"]) if "client_id" in claims else None,
             scopes=frozenset(scope.split()) if isinstance(scope, str) else frozenset(),

@@ -8,15 +8,15 @@ rarely and cache them. Each is bytes prepared once (per key change for the JWKS)
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from application.ports import PublicKeys, PublishedDocument
 from entrypoints.container import Container
 from entrypoints.discovery import JWKS_PATH
 from entrypoints.http.etag import none_match_fails
-from entrypoints.http.provided import provided
+from entrypoints.http.provided import provided_to
 from entrypoints.http.schemas import AuthorizationServerMetadata, JsonWebKeySet
 
 router = APIRouter(tags=["discovery"])
@@ -53,22 +53,20 @@ def published_response(request: Request, document: PublishedDocument) -> Respons
     return Response(document.body, headers=headers, media_type="application/json")
 
 
-def _metadata_route(path: str, name: str, standard: str) -> None:
-    async def metadata(
-        request: Request,
-        document: Annotated[
-            PublishedDocument, Depends(provided(Container.authorization_server_metadata))
-        ],
-    ) -> Response:
-        return published_response(request, document)
-
-    _declare(path, name, metadata, AuthorizationServerMetadata, standard)
+# The container's documents are read with `provided_to`, not solved as dependencies: a solved
+# dependency costs more than handing over prepared bytes (bench/discovery.py).
+async def metadata(request: Request) -> Response:
+    document: PublishedDocument = provided_to(request, Container.authorization_server_metadata)
+    return published_response(request, document)
 
 
-async def jwks(
-    request: Request, keys: Annotated[PublicKeys, Depends(provided(Container.public_keys))]
-) -> Response:
+async def jwks(request: Request) -> Response:
+    keys: PublicKeys = provided_to(request, Container.public_keys)
     return published_response(request, keys.jwks())
+
+
+def _metadata_route(path: str, name: str, standard: str) -> None:
+    _declare(path, name, metadata, AuthorizationServerMetadata, standard)
 
 
 def _declare(
