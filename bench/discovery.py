@@ -57,6 +57,7 @@ class Scenario:
     path: str
     baseline: str | None
     headers: tuple[str, ...] = ()
+    judged: bool = True
 
 
 def write_key_pair(directory: Path) -> tuple[Path, Path]:
@@ -147,6 +148,7 @@ def main(arguments: argparse.Namespace) -> int:
                         "/me",
                         "uncached /public",
                         (f"Authorization: Bearer {token}",),
+                        judged=False,
                     ),
                 ]
                 jwks_fetches = 0
@@ -199,10 +201,13 @@ def report(
         if scenario.baseline is not None:
             value = rate / statistics.median(rates[scenario.baseline])
             ratio = f"{value:.2f}"
-            verdict = "PASS" if value >= MIN_RATIO else "MISS"
-            missed = missed or value < MIN_RATIO
+            if scenario.judged:
+                verdict = "PASS" if value >= MIN_RATIO else "MISS"
+                missed = missed or value < MIN_RATIO
+            else:
+                verdict = "info"
         print(f"{scenario.name:<24}{rate:>10.0f}{ratio:>8}{verdict:>8}{errors[scenario.name]:>8}")
-    print(f"JWKS fetches by the example during the run: {jwks_fetches}")
+    print(f"JWKS fetches by the two examples during the run: {jwks_fetches} (one each expected)")
     return 1 if missed or any(errors.values()) else 0
 
 
