@@ -11,7 +11,7 @@ STAMP_DEV := $(VENV)/.dev-installed
 
 .PHONY: help run test system-packages lint typecheck imports unit integration security reliability audit soak \
 	format lock migrate openapi openapi-update readme-config clean bench bench-cpu bench-instructions \
-	bench-ratelimit bench-workers \
+	bench-ratelimit bench-workers bench-discovery \
 	lint-deploy
 
 help: ## List the targets
@@ -47,12 +47,12 @@ system-packages: ## nginx, Chromium, redis-server, PostgreSQL for the tests: ins
 	@$(PYTHON) scripts/system_packages.py
 
 lint: $(STAMP_DEV) ## ruff lint and format check
-	$(BIN)/ruff check src tests bench deploy scripts gunicorn.conf.py
-	$(BIN)/ruff format --check src tests bench deploy scripts gunicorn.conf.py
+	$(BIN)/ruff check src tests bench deploy scripts examples gunicorn.conf.py
+	$(BIN)/ruff format --check src tests bench deploy scripts examples gunicorn.conf.py
 
 format: $(STAMP_DEV) ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix src tests bench deploy scripts gunicorn.conf.py
-	$(BIN)/ruff format src tests bench deploy scripts gunicorn.conf.py
+	$(BIN)/ruff check --fix src tests bench deploy scripts examples gunicorn.conf.py
+	$(BIN)/ruff format src tests bench deploy scripts examples gunicorn.conf.py
 
 lint-deploy: $(STAMP_DEV) ## hadolint on the Dockerfile; Kubernetes manifests rendered and schema-checked
 	$(BIN)/hadolint Dockerfile
@@ -100,6 +100,9 @@ bench-ratelimit: $(STAMP_DEV) ## Rate-limit overhead on GET /users/me: disabled 
 
 bench-workers: $(STAMP_DEV) ## Gunicorn throughput at 1, 2, 4 workers per core: /users/me and /health/live
 	$(BIN)/python bench/gunicorn_workers.py $(BENCH_ARGS)
+
+bench-discovery: $(STAMP_DEV) ## JWKS and discovery vs the bare app; the example resource server's protected vs open route
+	$(BIN)/python bench/discovery.py $(BENCH_ARGS)
 
 migrate: $(STAMP_RUNTIME) ## Apply migrations to ACCOUNTS_DATABASE_URL
 	$(BIN)/accounts migrate

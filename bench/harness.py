@@ -127,6 +127,8 @@ class Gunicorn:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self._env = {
+            # Its issuer and links name where it listens, unless the caller says otherwise.
+            "ACCOUNTS_PUBLIC_URL": self.base,
             **env,
             "WEB_CONCURRENCY": str(workers),
             "ACCOUNTS_HOST": "127.0.0.1",

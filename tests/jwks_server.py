@@ -20,6 +20,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
@@ -55,6 +56,19 @@ class SigningKey:
         else:
             document = ECAlgorithm.to_jwk(public, as_dict=True)
         return {**document, "kid": self.kid, "alg": self.algorithm, "use": "sig", **members}
+
+    def write_pem_pair(self, directory: Path) -> tuple[Path, Path]:
+        """The key as `JWT_PRIVATE_KEY_FILE` and `JWT_PUBLIC_KEY_FILE` take it, in `directory`."""
+        private_file, public_file = directory / "private.pem", directory / "public.pem"
+        private_file.write_bytes(
+            self.private_key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        public_file.write_bytes(self.public_pem())
+        return private_file, public_file
 
     def public_pem(self) -> bytes:
         return self.private_key.public_key().public_bytes(

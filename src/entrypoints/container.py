@@ -25,6 +25,7 @@ from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
 from adapters.identity.password_hasher import Argon2PasswordHasher
 from adapters.identity.pseudonyms import HmacPseudonymizer
 from adapters.identity.secret_box import AesGcmSecretBox
+from adapters.identity.static_public_keys import StaticPublicKeys, key_id_of, published
 from adapters.identity.totp import CryptographyOneTimePasswords
 from adapters.mail.compose import parse_sender
 from adapters.mail.file_sink import FileMailer
@@ -98,6 +99,7 @@ from application.use_cases.update_own_profile import UpdateOwnProfile
 from application.use_cases.update_user import UpdateUser
 from application.use_cases.verify_email import VerifyEmail
 from domain.users import PasswordPolicy
+from entrypoints.discovery import authorization_server_metadata
 from entrypoints.metrics import Metrics, PrometheusMailObserver, PrometheusRateLimitObserver
 from entrypoints.settings import Settings, workers_from_environment
 
@@ -163,13 +165,21 @@ def _jwt_keys(settings: Settings) -> JwtKeys:
     private, public = settings.tokens.private_key_file, settings.tokens.public_key_file
     if private is None or public is None:
         raise ValueError(f"{settings.tokens.algorithm} needs both key files")
+    public_pem = public.read_bytes()
     return JwtKeys(
         settings.tokens.algorithm,
         signing_key=private.read_bytes(),
-        verification_key=public.read_bytes(),
-        key_id=settings.tokens.key_id,
+        verification_key=public_pem,
+        # Every asymmetric token names its key, so resource servers pick it from the JWKS.
+        key_id=settings.tokens.key_id or key_id_of(settings.tokens.algorithm, public_pem),
         previous_keys=previous,
     )
+
+
+def _static_public_keys(keys: JwtKeys) -> StaticPublicKeys:
+    """The JWKS of the configured keys: the current one, then the previous one if any."""
+    published_keys = {keys.key_id: keys.verification_key} if keys.key_id else {}
+    return StaticPublicKeys(keys.algorithm, {**published_keys, **keys.previous_keys})
 
 
 def _external_tokens(settings: Settings) -> ExternalTokenVerifier | None:
@@ -278,10 +288,15 @@ class Container(containers.DeclarativeContainer):
     audit_events = providers.Singleton(AuditEvents, ids=ids)
     pseudonyms = providers.Singleton(HmacPseudonymizer, settings.provided.pseudonym_key)
     hasher = providers.Resource(_hasher)
+    jwt_keys = providers.Singleton(_jwt_keys, settings)
+    public_keys = providers.Singleton(_static_public_keys, jwt_keys)
+    authorization_server_metadata = providers.Singleton(
+        published, providers.Callable(authorization_server_metadata, settings)
+    )
     tokens = providers.Singleton(
         JwtTokenService,
-        keys=providers.Callable(_jwt_keys, settings),
-        issuer=settings.provided.tokens.issuer,
+        keys=jwt_keys,
+        issuer=settings.provided.effective_issuer,
         audience=settings.provided.tokens.audience,
         access_token_ttl=providers.Callable(
             lambda s: timedelta(seconds=s.tokens.access_ttl_seconds), settings
@@ -419,7 +434,7 @@ class Container(containers.DeclarativeContainer):
         verifier=tokens,
         client_tokens=tokens,
         clock=clock,
-        issuer=settings.provided.tokens.issuer,
+        issuer=settings.provided.effective_issuer,
         audience=settings.provided.tokens.audience,
     )
     create_client = providers.Singleton(
@@ -482,7 +497,7 @@ class Container(containers.DeclarativeContainer):
         uow=uow,
         codes=second_factor_codes,
         clock=clock,
-        issuer=settings.provided.tokens.issuer,
+        issuer=settings.provided.totp_issuer,
     )
     confirm_totp_enrolment = providers.Singleton(
         ConfirmTotpEnrolment, uow=uow, codes=second_factor_codes, clock=clock, events=audit_events

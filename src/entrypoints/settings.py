@@ -219,11 +219,12 @@ class TokenSettings(_Group):
         "`./var/key-encryption-key`. In production without it, pseudonyms fall back to the "
         "token signing secret and enrolling a second factor answers 503.",
     )
-    issuer: str = Field(
-        "accounts",
+    issuer: str | None = Field(
+        None,
         min_length=1,
         validation_alias="jwt_issuer",
-        description="`iss` of issued tokens.",
+        description="`iss` of issued and accepted tokens, and the discovery `issuer`; "
+        "default `PUBLIC_URL`.",
     )
     audience: str = Field(
         "accounts-api",
@@ -252,6 +253,14 @@ class TokenSettings(_Group):
         validation_alias="session_max_age_seconds",
         description="Absolute lifetime of a login session: "
         "refreshing never extends a session past it.",
+    )
+    jwks_max_age_seconds: int = Field(
+        300,
+        ge=0,
+        le=86_400,
+        validation_alias="jwks_max_age_seconds",
+        description="`Cache-Control: max-age` of the JWKS and discovery documents: how long "
+        "resource servers may keep them.",
     )
     reauth_max_age_seconds: int = Field(
         300,
@@ -857,7 +866,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_rules(self) -> Self:
         external = self.external_provider
-        if external.issuer is not None and external.issuer == self.tokens.issuer:
+        if external.issuer is not None and external.issuer == self.effective_issuer:
             raise ValueError("ACCOUNTS_EXTERNAL_ISSUER must differ from ACCOUNTS_JWT_ISSUER")
         if not self.is_production:
             return self
@@ -896,6 +905,17 @@ class Settings(BaseSettings):
             return str(self.public_url).rstrip("/")
         host = f"[{self.http.host}]" if ":" in self.http.host else self.http.host
         return f"http://{host}:{self.http.port}"
+
+    @property
+    def effective_issuer(self) -> str:
+        """`iss` of our tokens and the discovery `issuer`: `JWT_ISSUER`, else `PUBLIC_URL`."""
+        return self.tokens.issuer or self.effective_public_url
+
+    @property
+    def totp_issuer(self) -> str:
+        """The name authenticator apps show for our codes: the issuer's host when it is a URL."""
+        issuer = self.effective_issuer
+        return urlsplit(issuer).netloc or issuer
 
     @property
     def effective_verify_email_url(self) -> str:

@@ -197,9 +197,15 @@ class PrivatePostgres:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
-def start_service(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """The service under Uvicorn on a free loopback port, as `accounts serve` runs it."""
-    port = free_port()
+def start_service(
+    env: dict[str, str],
+    log: Path,
+    port: int | None = None,
+    factory: str = "entrypoints.asgi:create",
+) -> tuple[subprocess.Popen[bytes], str]:
+    """The service (or another app `factory` of the repo) under Uvicorn on a loopback port
+    (`port`, else a free one), as `accounts serve` runs it."""
+    port = port or free_port()
     with log.open("wb") as output:
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
@@ -207,7 +213,9 @@ def start_service(env: dict[str, str], log: Path) -> tuple[subprocess.Popen[byte
                 "-m",
                 "uvicorn",
                 "--factory",
-                "entrypoints.asgi:create",
+                factory,
+                "--app-dir",
+                str(ROOT),
                 "--host",
                 "127.0.0.1",
                 "--port",

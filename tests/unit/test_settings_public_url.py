@@ -79,3 +79,36 @@ def test_a_url_that_is_no_base_names_its_variable(
         load_with(monkeypatch, {variable: value})
 
     assert str(raised.value).startswith(f"invalid configuration: {variable}: ")
+
+
+def test_the_issuer_is_the_public_url_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().effective_issuer == "http://127.0.0.1:8000"
+    assert Settings(public_url="https://id.example.com/").effective_issuer == (
+        "https://id.example.com"
+    )
+
+    settings = load_with(
+        monkeypatch,
+        {"ACCOUNTS_PUBLIC_URL": "https://id.example.com", "ACCOUNTS_JWT_ISSUER": "urn:acme:id"},
+    )
+
+    assert settings.effective_issuer == "urn:acme:id"
+    assert settings.totp_issuer == "urn:acme:id"
+
+
+def test_authenticator_apps_show_the_issuers_host() -> None:
+    assert Settings(public_url="https://id.example.com/accounts").totp_issuer == "id.example.com"
+
+
+def test_an_external_provider_cannot_share_the_default_issuer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    values = {
+        "ACCOUNTS_PUBLIC_URL": "https://id.example.com",
+        "ACCOUNTS_EXTERNAL_JWKS_URL": "https://id.example.com/jwks.json",
+        "ACCOUNTS_EXTERNAL_ISSUER": "https://id.example.com",
+        "ACCOUNTS_EXTERNAL_AUDIENCE": "accounts-api",
+    }
+
+    with pytest.raises(SettingsError, match="ACCOUNTS_EXTERNAL_ISSUER must differ"):
+        load_with(monkeypatch, values)

@@ -51,7 +51,10 @@ def test_a_partial_provider_is_one_line_naming_what_is_missing(
 
 def test_the_provider_cannot_share_our_issuer(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(SettingsError, match="ACCOUNTS_EXTERNAL_ISSUER must differ"):
-        load_with(monkeypatch, {**PROVIDER, "ACCOUNTS_EXTERNAL_ISSUER": "accounts"})
+        load_with(
+            monkeypatch,
+            {**PROVIDER, "ACCOUNTS_JWT_ISSUER": "accounts", "ACCOUNTS_EXTERNAL_ISSUER": "accounts"},
+        )
 
 
 def test_production_wants_the_jwks_over_https(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,6 +38,9 @@ _USER_ONLY_CLAIMS = ("role", "sid", "auth_time", "amr")
 # tokens one worker sees within an access token's lifetime at its request rate.
 VERIFIED_TOKEN_CACHE_SIZE = 4096
 SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256"})
+# JWS header members naming a verification key (RFC 7515 §4.1): keys are ours alone, so a
+# token carrying one is refused rather than the member merely ignored.
+_EMBEDDED_KEY_MEMBERS = frozenset({"jwk", "jku", "x5u", "x5c"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,6 +240,8 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
 
     def _decode(self, token: str, header: Mapping[str, Any], required: list[str]) -> dict[str, Any]:
         """The claims of `token` once its signature, issuer, audience and `required` hold."""
+        if not _EMBEDDED_KEY_MEMBERS.isdisjoint(header):
+            raise InvalidToken("The token's header carries or points to a key; none is trusted.")
         return jwt.decode(
             token,
             self._verification_key_for(header.get("kid")),

@@ -25,6 +25,7 @@ from entrypoints.http.routes import (
     audit_events,
     auth,
     clients,
+    discovery,
     errors,
     health,
     metrics,
@@ -129,6 +130,7 @@ def create_app(
         audit_events.router,
         clients.router,
         health.router,
+        discovery.router,
         errors.router,
         pages.router,
     )

@@ -37,3 +37,18 @@ def parse_if_match(field_lines: Sequence[str]) -> frozenset[int] | None:
         if tag:
             versions.add(int(tag.group(1)))
     return frozenset(versions)
+
+
+def none_match_fails(field_lines: Sequence[str], etag: str) -> bool:
+    """Whether `If-None-Match` names `etag` (or is `*`): the client's copy is current (304).
+
+    RFC 9110 §13.1.2: the field's lines form one list; comparison is weak (`W/"x"` matches
+    `"x"`); `*` matches any current representation.
+    """
+    if not field_lines:
+        return False
+    value = ",".join(field_lines)
+    if value.strip() == "*":
+        return True
+    ours = etag.removeprefix("W/")
+    return any(member.strip().removeprefix("W/") == ours for member in _LIST_MEMBER.findall(value))

@@ -139,6 +139,12 @@ TAGS: list[dict[str, Any]] = [
         "description": "The audit log, for admins: who did what to which account, from where. "
         "Read only; `accounts purge-audit` removes events past their retention.",
     },
+    {
+        "name": "discovery",
+        "description": "For other services: the authorization server metadata (RFC 8414) and "
+        "the public keys that verify our access tokens (JWKS, RFC 7517). Cacheable: "
+        "`Cache-Control: public, max-age=N`, a strong `ETag`, and 304 on `If-None-Match`.",
+    },
     {"name": "health", "description": "Liveness and readiness probes for the orchestrator."},
     {
         "name": "pages",

@@ -635,6 +635,92 @@ class IntrospectionResponse(BaseModel):
     )
 
 
+class AuthorizationServerMetadata(BaseModel):
+    """RFC 8414 authorization server metadata, as served (documentation only)."""
+
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    revocation_endpoint: str
+    introspection_endpoint: str
+    grant_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_methods_supported: list[str]
+    introspection_endpoint_auth_methods_supported: list[str]
+    scopes_supported: list[str]
+    response_types_supported: list[str]
+    claims_supported: list[str]
+    service_documentation: str | None = None
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "issuer": "https://id.example.com",
+                    "token_endpoint": "https://id.example.com/api/v1/auth/token",
+                    "jwks_uri": "https://id.example.com/.well-known/jwks.json",
+                    "revocation_endpoint": "https://id.example.com/api/v1/auth/revoke",
+                    "introspection_endpoint": "https://id.example.com/api/v1/auth/introspect",
+                    "grant_types_supported": [
+                        "password",
+                        "refresh_token",
+                        "client_credentials",
+                        "urn:accounts:params:oauth:grant-type:mfa",
+                    ],
+                    "token_endpoint_auth_methods_supported": [
+                        "client_secret_basic",
+                        "client_secret_post",
+                    ],
+                    "revocation_endpoint_auth_methods_supported": ["none"],
+                    "introspection_endpoint_auth_methods_supported": [
+                        "client_secret_basic",
+                        "client_secret_post",
+                    ],
+                    "scopes_supported": ["users:read", "users:write"],
+                    "response_types_supported": [],
+                    "claims_supported": ["iss", "aud", "sub", "exp", "iat", "jti", "role"],
+                }
+            ]
+        }
+    )
+
+
+class JsonWebKey(BaseModel):
+    """A public signing key (RFC 7517); members beyond these depend on `kty`."""
+
+    kty: str = Field(examples=["RSA"])
+    kid: str = Field(examples=["NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"])
+    use: str = Field(examples=["sig"])
+    alg: str = Field(examples=["RS256"])
+
+    model_config = ConfigDict(extra="allow")
+
+
+class JsonWebKeySet(BaseModel):
+    """The public keys that verify live access tokens; empty with HS256 (a shared secret)."""
+
+    keys: list[JsonWebKey]
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "keys": [
+                        {
+                            "kty": "RSA",
+                            "kid": "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs",
+                            "use": "sig",
+                            "alg": "RS256",
+                            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4…",
+                            "e": "AQAB",
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
+
 class HealthResponse(BaseModel):
     status: str = Field(examples=["ok"])
     checks: dict[str, str] = Field(default_factory=dict, examples=[{"database": "ok"}])

@@ -8,7 +8,13 @@ from uuid import uuid4
 
 import jwt
 
-from tests.integration.http.conftest import JWT_SECRET, PASSWORD, Api, assert_problem
+from tests.integration.http.conftest import (
+    BASE_URL,
+    JWT_SECRET,
+    PASSWORD,
+    Api,
+    assert_problem,
+)
 
 USER_FIELDS = {
     "id",
@@ -124,7 +130,7 @@ async def test_password_grant_issues_a_bearer_access_token(api: Api) -> None:
     )
     assert header["typ"] == "at+jwt"
     assert claims["sub"] == user_id
-    assert claims["iss"] == "accounts"
+    assert claims["iss"] == BASE_URL  # JWT_ISSUER defaults to PUBLIC_URL
     assert claims["role"] == "user"
     assert {"exp", "iat", "jti"} <= set(claims)
 
@@ -182,7 +188,7 @@ async def test_a_deactivated_account_cannot_log_in(api: Api) -> None:
 def _forge(claims: dict[str, object], key: str = JWT_SECRET, **header: object) -> str:
     now = datetime.now(UTC)
     base: dict[str, object] = {
-        "iss": "accounts",
+        "iss": BASE_URL,
         "aud": "accounts-api",
         "sub": str(uuid4()),
         "iat": int(now.timestamp()),
@@ -210,7 +216,7 @@ async def test_bad_tokens_get_401_invalid_token(api: Api) -> None:
         "refresh typ": _forge({"sub": user_id}, typ="rt+jwt"),
         "missing role": jwt.encode(
             {
-                "iss": "accounts",
+                "iss": BASE_URL,
                 "aud": "accounts-api",
                 "sub": user_id,
                 "exp": 2**31,

@@ -26,7 +26,13 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.integration.http.conftest import JWT_SECRET, Api, AppFactory, assert_problem
+from tests.integration.http.conftest import (
+    BASE_URL,
+    JWT_SECRET,
+    Api,
+    AppFactory,
+    assert_problem,
+)
 
 
 def _b64(data: bytes) -> str:
@@ -36,7 +42,7 @@ def _b64(data: bytes) -> str:
 def _claims(sub: str, **overrides: Any) -> dict[str, Any]:
     now = datetime.now(UTC)
     return {
-        "iss": "accounts",
+        "iss": BASE_URL,
         "aud": "accounts-api",
         "sub": sub,
         "iat": int(now.timestamp()),

@@ -35,6 +35,10 @@ ANONYMOUS = {
     ("GET", "/docs"),
     ("GET", "/docs/oauth2-redirect"),
     ("GET", "/redoc"),
+    # Discovery (CONTRACT §9): public documents other services read to verify our tokens.
+    ("GET", "/.well-known/oauth-authorization-server"),
+    ("GET", "/.well-known/openid-configuration"),
+    ("GET", "/.well-known/jwks.json"),
 }
 ADMIN = {
     ("GET", "/api/v1/users"),

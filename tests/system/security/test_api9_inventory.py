@@ -24,6 +24,9 @@ PLATFORM = {
     "/docs",
     "/docs/oauth2-redirect",
     "/redoc",
+    "/.well-known/oauth-authorization-server",
+    "/.well-known/openid-configuration",
+    "/.well-known/jwks.json",
 }
 DOCS = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 

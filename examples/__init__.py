@@ -1,0 +1,1 @@
+"""Examples of services that use accounts; not part of the service itself."""

@@ -1,0 +1,218 @@
+"""The example resource server (examples/resource_server) beside accounts, both real servers:
+it trusts accounts' tokens from discovery and the JWKS alone, never calling accounts per request.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import jwt
+import pytest
+
+from adapters.persistence import migrator
+from tests.integration.conftest import fresh_database, run_in_thread
+from tests.integration.issuer_deployment import (
+    JWKS_PATH,
+    METADATA_PATH,
+    IssuerDeployment,
+    bearer,
+)
+from tests.jwks_server import SigningKey
+
+REFETCH_INTERVAL = 60
+
+
+@pytest.fixture(scope="module")
+async def deployment(
+    postgres_server_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[IssuerDeployment]:
+    """One deployment for the module, on a database of its own."""
+    async with fresh_database(postgres_server_url) as database_url:
+        run_in_thread(migrator.upgrade, database_url)
+        started = IssuerDeployment.start(
+            database_url,
+            tmp_path_factory.mktemp("issuer"),
+            # Longer than the unknown-kid test takes even on a loaded machine.
+            example_settings={"RESOURCE_SERVER_REFETCH_INTERVAL": str(REFETCH_INTERVAL)},
+        )
+        try:
+            yield started
+        finally:
+            started.stop()
+
+
+def _claims(deployment: IssuerDeployment, **overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "iss": deployment.accounts_url,
+        "aud": "accounts-api",
+        "sub": str(uuid4()),
+        "iat": now,
+        "exp": now + 300,
+        "jti": str(uuid4()),
+        "role": "admin",
+        **overrides,
+    }
+
+
+def _kid(token: str) -> str:
+    kid: str = jwt.get_unverified_header(token)["kid"]
+    return kid
+
+
+def _refused(deployment: IssuerDeployment, token: str, path: str = "/me") -> None:
+    response = deployment.example.get(path, headers=bearer(token))
+    assert response.status_code == 401, response.text
+    assert response.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_a_user_token_is_accepted_without_calling_accounts_per_request(
+    deployment: IssuerDeployment,
+) -> None:
+    email = f"ada-{uuid4().hex[:8]}@example.com"
+    user_id = deployment.register(email)
+    token = deployment.login(email)
+    jwks_before = deployment.fetches(JWKS_PATH)
+
+    for _ in range(20):
+        response = deployment.example.get("/me", headers=bearer(token))
+        assert response.status_code == 200, response.text
+        assert response.json() == {"sub": user_id, "role": "user"}
+
+    # Discovery once, when the example started; the JWKS at most once, for the first token.
+    assert deployment.fetches(METADATA_PATH) == 1
+    assert deployment.fetches(JWKS_PATH) - jwks_before <= 1
+    assert deployment.fetches(JWKS_PATH) == 1
+
+
+def test_the_admin_route_takes_an_admin_and_refuses_a_user(deployment: IssuerDeployment) -> None:
+    email = f"root-{uuid4().hex[:8]}@example.com"
+    deployment.create_admin(email)
+    admin = deployment.login(email)
+    user = deployment.login(_new_user(deployment))
+
+    assert deployment.example.get("/admin", headers=bearer(admin)).json()["admin"] is True
+    refused = deployment.example.get("/admin", headers=bearer(user))
+    assert refused.status_code == 403
+    assert refused.headers["www-authenticate"] == 'Bearer error="insufficient_scope"'
+
+
+def test_a_user_token_lacks_a_client_scope(deployment: IssuerDeployment) -> None:
+    user = deployment.login(_new_user(deployment))
+
+    response = deployment.example.get("/reports", headers=bearer(user))
+
+    assert response.status_code == 403
+    assert 'scope="users:read"' in response.headers["www-authenticate"]
+
+
+def test_a_tampered_token_is_refused(deployment: IssuerDeployment) -> None:
+    token = deployment.login(_new_user(deployment))
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    claims["role"] = "admin"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+
+    _refused(deployment, f"{header}.{forged}.{signature}", "/admin")
+
+
+def test_expired_and_foreign_tokens_are_refused(deployment: IssuerDeployment) -> None:
+    kid = _kid(deployment.login(_new_user(deployment)))
+    past = int(time.time()) - 60
+    valid = deployment.sign(_claims(deployment), kid=kid, typ="at+jwt")
+    assert deployment.example.get("/admin", headers=bearer(valid)).status_code == 200
+
+    cases = {
+        "expired": deployment.sign(
+            _claims(deployment, iat=past - 900, exp=past), kid=kid, typ="at+jwt"
+        ),
+        "another issuer": deployment.sign(
+            _claims(deployment, iss="https://evil.example"), kid=kid, typ="at+jwt"
+        ),
+        "another audience": deployment.sign(
+            _claims(deployment, aud="another-api"), kid=kid, typ="at+jwt"
+        ),
+        "not an access token": deployment.sign(_claims(deployment), kid=kid, typ="JWT"),
+        "a key in the header": deployment.sign(
+            _claims(deployment), kid=kid, typ="at+jwt", jku="https://evil.example/jwks"
+        ),
+        "another key under our kid": jwt.encode(
+            _claims(deployment),
+            SigningKey.rsa().private_key,
+            algorithm="RS256",
+            headers={"kid": kid, "typ": "at+jwt"},
+        ),
+        "unsigned": jwt.encode(
+            _claims(deployment), None, algorithm="none", headers={"kid": kid, "typ": "at+jwt"}
+        ),
+    }
+    for name, token in cases.items():
+        response = deployment.example.get("/admin", headers=bearer(token))
+        assert response.status_code == 401, name
+
+
+def test_unknown_kids_refetch_the_jwks_at_most_once_per_interval(
+    deployment: IssuerDeployment,
+) -> None:
+    before = deployment.fetches(JWKS_PATH)
+
+    for _ in range(10):
+        _refused(deployment, deployment.sign(_claims(deployment), kid=uuid4().hex, typ="at+jwt"))
+
+    assert deployment.fetches(JWKS_PATH) - before <= 1
+
+
+def test_no_token_is_a_bare_challenge_and_the_public_route_needs_none(
+    deployment: IssuerDeployment,
+) -> None:
+    missing = deployment.example.get("/me")
+
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert deployment.example.get("/public").json() == {"hello": "anyone"}
+
+
+def _new_user(deployment: IssuerDeployment) -> str:
+    email = f"user-{uuid4().hex[:8]}@example.com"
+    deployment.register(email)
+    return email
+
+
+def test_the_example_is_independent_of_accounts_source() -> None:
+    """The example imports nothing of the service: it is what another team would write."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "resource_server"
+    for source in example.glob("*.py"):
+        text = source.read_text()
+        for package in ("domain", "application", "adapters", "entrypoints"):
+            assert f"from {package}" not in text, source
+            assert f"import {package}" not in text, source
+
+
+def test_the_ten_lines_in_the_docs_verify_our_token(deployment: IssuerDeployment) -> None:
+    """docs/resource-servers.md's snippet, run as written against the running service."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "resource-servers.md"
+    snippet = re.search(r"```python\n(.*?)```", docs.read_text(), re.S)
+    assert snippet is not None
+    code = snippet[1].replace('"https://id.example.com"', repr(deployment.accounts_url))
+    namespace: dict[str, Any] = {}
+    exec(compile(code, str(docs), "exec"), namespace)  # noqa: S102 - our own documentation
+    email = _new_user(deployment)
+
+    claims = namespace["verify"](deployment.login(email))
+
+    assert claims["iss"] == deployment.accounts_url
+    kid = _kid(deployment.login(email))
+    for forged in (
+        deployment.sign(_claims(deployment, iss="https://evil.example"), kid=kid, typ="at+jwt"),
+        deployment.sign(_claims(deployment), kid=kid, typ="JWT"),
+        deployment.sign(_claims(deployment), kid="unknown", typ="at+jwt"),
+    ):
+        with pytest.raises(jwt.PyJWTError):
+            namespace["verify"](forged)
