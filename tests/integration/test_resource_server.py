@@ -179,6 +179,80 @@ def test_no_token_is_a_bare_challenge_and_the_public_route_needs_none(
     assert deployment.example.get("/public").json() == {"hello": "anyone"}
 
 
+@pytest.fixture(scope="module")
+def admin(deployment: IssuerDeployment) -> str:
+    """An admin's access token on the module's deployment."""
+    email = f"admin-{uuid4().hex[:8]}@example.com"
+    deployment.create_admin(email)
+    return deployment.login(email)
+
+
+def test_a_client_token_opens_the_scope_it_holds_and_nothing_else(
+    deployment: IssuerDeployment, admin: str
+) -> None:
+    client = deployment.create_client(admin, "users:read")
+    token = deployment.client_token(client)
+
+    reports = deployment.example.get("/reports", headers=bearer(token))
+    writing = deployment.example.post("/reports", headers=bearer(token))
+    as_admin = deployment.example.get("/admin", headers=bearer(token))
+    as_user = deployment.example.get("/me", headers=bearer(token))
+
+    assert reports.status_code == 200, reports.text
+    assert reports.json() == {"client_id": client["client_id"], "scopes": ["users:read"]}
+    assert writing.status_code == 403
+    assert writing.headers["www-authenticate"] == (
+        'Bearer error="insufficient_scope", scope="users:write"'
+    )
+    # A client acts for no user, so neither the admin route nor a user's route is its.
+    assert as_admin.status_code == 403
+    assert as_user.status_code == 403
+
+
+def test_a_client_token_with_the_scope_it_asked_for(
+    deployment: IssuerDeployment, admin: str
+) -> None:
+    client = deployment.create_client(admin, "users:read", "users:write")
+    narrow = deployment.client_token(client, scope="users:read")
+    wide = deployment.client_token(client)
+
+    refused = deployment.example.post("/reports", headers=bearer(narrow))
+    filed = deployment.example.post("/reports", headers=bearer(wide))
+
+    assert refused.status_code == 403
+    assert filed.status_code == 201, filed.text
+    assert filed.json() == {"client_id": client["client_id"], "filed": True}
+
+
+def test_introspection_sees_a_deactivation_the_self_contained_token_cannot(
+    deployment: IssuerDeployment, admin: str
+) -> None:
+    resource_server = deployment.create_client(admin, "users:read", name="resource server")
+    email = f"leaver-{uuid4().hex[:8]}@example.com"
+    user_id = deployment.register(email)
+    token = deployment.login(email)
+    assert deployment.example.get("/me", headers=bearer(token)).status_code == 200
+    before = deployment.introspect(resource_server, token)
+
+    deactivated = deployment.accounts.patch(
+        f"/api/v1/users/{user_id}", json={"is_active": False}, headers=bearer(admin)
+    )
+    assert deactivated.status_code == 200, deactivated.text
+
+    # The token still verifies locally until it expires: nothing in it has changed.
+    still = deployment.example.get("/me", headers=bearer(token))
+    assert still.status_code == 200
+    assert still.json() == {"sub": user_id, "role": "user"}
+    # Introspection reads the account now, and so does accounts itself.
+    assert before["active"] is True
+    assert (before["sub"], before["username"]) == (user_id, email)
+    assert before["iss"] == deployment.accounts_url
+    assert deployment.introspect(resource_server, token) == {"active": False}
+    refused = deployment.accounts.get("/api/v1/users/me", headers=bearer(token))
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "account_disabled"
+
+
 def _new_user(deployment: IssuerDeployment) -> str:
     email = f"user-{uuid4().hex[:8]}@example.com"
     deployment.register(email)
