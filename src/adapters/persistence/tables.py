@@ -224,3 +224,18 @@ mail_outbox = Table(
     Column("last_error", String(500), nullable=True),
 )
 Index("ix_mail_outbox_next_attempt_at", mail_outbox.c.next_attempt_at)
+
+# Managed signing keys: the public half as a JWK, the private half sealed (AES-GCM) by the
+# service's key and erased once the key is retired. One generation per rotation.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("generation", Integer(), nullable=False, unique=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("public_jwk", JSON(), nullable=False),
+    Column("sealed_private_key", LargeBinary(), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("signs_from", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+)

@@ -24,6 +24,7 @@ from adapters.persistence.second_factor_repositories import (
     SqlAlchemyMfaChallengeRepository,
     SqlAlchemySecondFactorRepository,
 )
+from adapters.persistence.signing_key_repository import SqlAlchemySigningKeyRepository
 from adapters.persistence.user_repository import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
@@ -36,6 +37,7 @@ from application.ports.persistence import (
     RefreshTokenRepository,
     SecondFactorRepository,
     SessionRepository,
+    SigningKeyRepository,
     UnitOfWork,
     UserRepository,
 )
@@ -54,6 +56,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     outbox: Outbox
     second_factors: SecondFactorRepository
     mfa_challenges: MfaChallengeRepository
+    signing_keys: SigningKeyRepository
 
     def __init__(
         self,
@@ -82,6 +85,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.outbox = self._outbox
         self.second_factors = SqlAlchemySecondFactorRepository(self._session)
         self.mfa_challenges = SqlAlchemyMfaChallengeRepository(self._session)
+        self.signing_keys = SqlAlchemySigningKeyRepository(self._session)
         return self
 
     async def __aexit__(
