@@ -7,6 +7,7 @@ they are a separate step (`accounts migrate`), so workers never race to apply th
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sys
@@ -17,6 +18,8 @@ from wsgiref.simple_server import WSGIServer
 
 from gunicorn.glogging import Logger
 
+from application.errors import SigningKeysUnreadable, StorageUnavailable
+from entrypoints.container import check_signing_keys
 from entrypoints.logging import configure_logging
 from entrypoints.settings import SettingsError, load_settings
 
@@ -25,6 +28,15 @@ try:
     _settings = load_settings()
 except SettingsError as error:
     sys.exit(str(error))
+
+try:
+    # Once, here, rather than as a traceback from every worker: keys the KEK cannot open.
+    asyncio.run(check_signing_keys(_settings))
+except SigningKeysUnreadable as error:
+    sys.exit(f"gunicorn: {error}")
+except StorageUnavailable:
+    # The workers start anyway and report not ready until the database is back (or migrated).
+    pass
 
 # Measured with `make bench-workers` (bench/run.py: the production command, wrk -t2 -c64 -d8s on
 # loopback, Postgres and Redis on the same 2-core machine, each beside a bare FastAPI app run

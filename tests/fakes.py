@@ -608,9 +608,7 @@ class InMemorySigningKeyRepository(SigningKeyRepository):
 
     async def version(self) -> str:
         return repr(
-            sorted(
-                (k.kid, k.retired_at, k.sealed_private_key is None) for k in self.keys.values()
-            )
+            sorted((k.kid, k.retired_at, k.sealed_private_key is None) for k in self.keys.values())
         )
 
 
