@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
+from application.errors import StorageUnavailable
 from application.ports import Clock, SecretBox, SigningKeyring, UnitOfWorkFactory
 from application.signing_keys import SigningKeyPolicy, load_key_set, unseal
 from application.use_cases.erase_retired_signing_keys import EraseRetiredSigningKeys
@@ -70,9 +71,16 @@ class SigningKeyRefresher:
         return True
 
     async def start(self) -> None:
-        """Make the first key when there is none (or a due one), then install the keys."""
-        await self._rotate.execute(RotateSigningKeyCommand(only_if_due=True))
-        await self.refresh(force=True)
+        """Make the first key when there is none (or a due one), then install the keys.
+
+        Keys that do not open stop the start; a database that is down or not migrated yet
+        does not (the app reports not ready), and the polls make the keys once it is back.
+        """
+        try:
+            await self._rotate.execute(RotateSigningKeyCommand(only_if_due=True))
+            await self.refresh(force=True)
+        except StorageUnavailable as error:
+            self._on_error(error)
 
     async def tick(self) -> None:
         """One poll: reload on change, then rotate or erase when due, and reload again."""

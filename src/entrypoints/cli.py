@@ -99,19 +99,24 @@ def _require_schema(command: str, settings: Settings) -> None:
         raise typer.Exit(1) from None
 
 
-def _require_signing_keys(command: str, settings: Settings) -> None:
+def _require_signing_keys(
+    command: str, settings: Settings, *, database_optional: bool = False
+) -> None:
     """Stop with one line when the stored signing keys do not open with the configured
-    key-encryption key (lost or changed), before any worker starts."""
+    key-encryption key (lost or changed), before any worker starts. `database_optional`: a
+    server starts without its database (and reports not ready), a command does not."""
     try:
         asyncio.run(check_signing_keys(settings))
     except SigningKeysUnreadable as exc:
         typer.echo(f"{command}: {exc}", err=True)
         raise typer.Exit(1) from None
     except StorageNotMigrated:
-        raise _not_migrated(command, settings) from None
+        if not database_optional:
+            raise _not_migrated(command, settings) from None
     except StorageUnavailable:
-        typer.echo(f"{command}: the database is unavailable", err=True)
-        raise typer.Exit(1) from None
+        if not database_optional:
+            typer.echo(f"{command}: the database is unavailable", err=True)
+            raise typer.Exit(1) from None
 
 
 @cli.command()
@@ -127,7 +132,7 @@ def serve(
     from entrypoints.worker import EVENT_LOOP, HTTP_PROTOCOL  # noqa: PLC0415 - same reason
 
     settings = _settings()
-    _require_signing_keys("accounts serve", settings)
+    _require_signing_keys("accounts serve", settings, database_optional=True)
     if settings.http.metrics_port is not None:
         # Only Gunicorn's master serves that port; this server would serve /metrics nowhere.
         typer.echo(
