@@ -74,13 +74,11 @@ class SigningKeyRefresher:
         """Make the first key when there is none (or a due one), then install the keys.
 
         Keys that do not open stop the start; a database that is down or not migrated yet
-        does not (the app reports not ready), and the polls make the keys once it is back.
+        does not (the readiness probe reports it), and the polls make the keys once it is back.
         """
-        try:
+        with contextlib.suppress(StorageUnavailable):
             await self._rotate.execute(RotateSigningKeyCommand(only_if_due=True))
             await self.refresh(force=True)
-        except StorageUnavailable as error:
-            self._on_error(error)
 
     async def tick(self) -> None:
         """One poll: reload on change, then rotate or erase when due, and reload again."""
@@ -100,7 +98,8 @@ class SigningKeyRefresher:
         self._stopping.set()
 
     async def run(self) -> None:
-        """Poll until `stop`; a failed poll is reported and the next one tries again."""
+        """Poll until `stop`; a failed poll is reported (a database down or not migrated is the
+        readiness probe's to report) and the next one tries again."""
         while not self._stopping.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), self._poll_seconds)
@@ -108,5 +107,7 @@ class SigningKeyRefresher:
                 return
             try:
                 await self.tick()
+            except StorageUnavailable:
+                pass
             except Exception as error:  # noqa: BLE001 - the refresher outlives any one failed poll
                 self._on_error(error)
