@@ -7,10 +7,13 @@ they are a separate step (`accounts migrate`), so workers never race to apply th
 
 from __future__ import annotations
 
+import asyncio
+import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 from wsgiref.simple_server import WSGIServer
@@ -25,6 +28,37 @@ try:
     _settings = load_settings()
 except SettingsError as error:
     sys.exit(str(error))
+
+
+def _check_signing_keys(report: Connection) -> None:
+    """Send why the stored signing keys do not open with the KEK, or None."""
+    from application.errors import SigningKeysUnreadable, StorageUnavailable  # noqa: PLC0415
+    from entrypoints.container import check_signing_keys  # noqa: PLC0415
+
+    try:
+        asyncio.run(check_signing_keys(_settings))
+    except SigningKeysUnreadable as error:
+        report.send(str(error))
+        return
+    except StorageUnavailable:
+        # The workers start anyway and report not ready until the database is back (or migrated).
+        pass
+    report.send(None)
+
+
+def _signing_keys_problem() -> str | None:
+    """Keys the KEK cannot open, found once here rather than as a traceback from every worker;
+    in a child process, so that its connections and caches are not copied into the workers."""
+    receiving, sending = multiprocessing.Pipe(duplex=False)
+    child = multiprocessing.get_context("fork").Process(target=_check_signing_keys, args=(sending,))
+    child.start()
+    child.join()
+    problem: str | None = receiving.recv() if receiving.poll() else None
+    return problem
+
+
+if (_problem := _signing_keys_problem()) is not None:
+    sys.exit(f"gunicorn: {_problem}")
 
 # Measured with `make bench-workers` (bench/run.py: the production command, wrk -t2 -c64 -d8s on
 # loopback, Postgres and Redis on the same 2-core machine, each beside a bare FastAPI app run

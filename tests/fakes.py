@@ -44,7 +44,9 @@ from application.ports import (
     ExternalIdentityLink,
     ExternalIdentityRepository,
     ExternalTokenVerifier,
+    GeneratedKeyPair,
     IdGenerator,
+    KeyPairGenerator,
     MfaChallengeRepository,
     OneTimePasswords,
     OneTimeTokenRepository,
@@ -57,9 +59,12 @@ from application.ports import (
     SecretBox,
     SecretGenerator,
     SessionRepository,
+    SigningKeyRepository,
+    SigningKeyring,
     TokenIssuer,
     TokenVerifier,
     UnitOfWork,
+    UnsealedSigningKey,
     UserRepository,
 )
 from application.ports.mail import MailDeliveryObserver, Mailer, MailNotSent
@@ -91,6 +96,7 @@ from domain.credentials import (
 from domain.mail import MailKind, MailMessage, MailMessageId
 from domain.mfa import MfaChallenge, TotpFactor
 from domain.sessions import Session, SessionId
+from domain.signing_keys import SigningKey
 from domain.users import EmailAddress, HashedPassword, Role, User, UserId
 
 DEFAULT_NOW = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
@@ -608,6 +614,61 @@ class InMemoryOutbox(Outbox):
         return MailBacklog(counts, oldest)
 
 
+class InMemorySigningKeyRepository(SigningKeyRepository):
+    """Keys by kid; a second key of an existing generation is refused as a racing rotation."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, SigningKey] = {}
+
+    def clone(self) -> InMemorySigningKeyRepository:
+        copy = InMemorySigningKeyRepository()
+        copy.keys = {kid: dataclasses.replace(key) for kid, key in self.keys.items()}
+        return copy
+
+    async def list_all(self) -> list[SigningKey]:
+        return [dataclasses.replace(key) for key in self.keys.values()]
+
+    async def add(self, key: SigningKey) -> None:
+        if any(k.generation == key.generation for k in self.keys.values()):
+            raise ConcurrentUpdate("Another rotation added a signing key first.")
+        self.keys[key.kid] = dataclasses.replace(key)
+
+    async def update(self, key: SigningKey) -> None:
+        self.keys[key.kid] = dataclasses.replace(key)
+
+    async def version(self) -> str:
+        return repr(
+            sorted((k.kid, k.retired_at, k.sealed_private_key is None) for k in self.keys.values())
+        )
+
+
+class FakeKeyPairs(KeyPairGenerator):
+    """Numbered fake pairs: kid `k1`, `k2`, ..., private key `private-kN`."""
+
+    def __init__(self) -> None:
+        self.made = 0
+
+    def generate(self, algorithm: str) -> GeneratedKeyPair:
+        self.made += 1
+        return GeneratedKeyPair(
+            kid=f"k{self.made}",
+            public_jwk={"kty": "OKP", "crv": "Ed25519", "x": f"x{self.made}"},
+            private_key=f"private-k{self.made}".encode(),
+        )
+
+
+class RecordingKeyring(SigningKeyring):
+    """Remembers what was installed last."""
+
+    def __init__(self) -> None:
+        self.installed: list[UnsealedSigningKey] = []
+        self.installs = 0
+
+    def install(self, keys: Sequence[UnsealedSigningKey], now: datetime) -> None:
+        self.installed = list(keys)
+        self.installs += 1
+
+
 class FakeUnitOfWork(UnitOfWork):
     """A transaction over in-memory repositories.
 
@@ -628,6 +689,7 @@ class FakeUnitOfWork(UnitOfWork):
     second_factors: InMemorySecondFactorRepository
     mfa_challenges: InMemoryMfaChallengeRepository
     clients: InMemoryClientRepository
+    signing_keys: InMemorySigningKeyRepository
 
     def __init__(self, users: Iterable[User] = ()) -> None:
         self.store = InMemoryUserRepository(users)
@@ -641,6 +703,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.factor_store = InMemorySecondFactorRepository()
         self.challenge_store = InMemoryMfaChallengeRepository()
         self.client_store = InMemoryClientRepository()
+        self.signing_key_store = InMemorySigningKeyRepository()
         self._publish()
         self.committed = False
         self.commit_count = 0
@@ -658,6 +721,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.second_factors = self.factor_store
         self.mfa_challenges = self.challenge_store
         self.clients = self.client_store
+        self.signing_keys = self.signing_key_store
 
     @property
     def in_transaction(self) -> bool:
@@ -691,6 +755,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.second_factors = self.factor_store.clone()
         self.mfa_challenges = self.challenge_store.clone()
         self.clients = self.client_store.clone()
+        self.signing_keys = self.signing_key_store.clone()
         return self
 
     async def __aexit__(
@@ -717,6 +782,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.factor_store = self.second_factors.clone()
         self.challenge_store = self.mfa_challenges.clone()
         self.client_store = self.clients.clone()
+        self.signing_key_store = self.signing_keys.clone()
         self.committed = True
         self.commit_count += 1
 

@@ -175,3 +175,16 @@ class ClientNotFound(ApplicationError):
     """No client has this id."""
 
     code = "client_not_found"
+
+
+class SigningKeysUnreadable(ApplicationError):
+    """The stored signing keys do not open with the key-encryption key (lost or changed), or
+    there is no key to seal them with: tokens cannot be signed."""
+
+    code = "service_unavailable"
+
+
+class NoSigningKey(ApplicationError):
+    """No managed key signs at this moment (none was made yet, or all were retired)."""
+
+    code = "service_unavailable"

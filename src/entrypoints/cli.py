@@ -19,17 +19,21 @@ from dependency_injector.providers import Provider
 from application.errors import (
     ApplicationError,
     EmailAlreadyRegistered,
+    SigningKeysUnreadable,
     StorageNotMigrated,
     StorageUnavailable,
 )
+from application.use_cases.list_signing_keys import ListSigningKeys
 from application.use_cases.purge_audit_events import PurgeAuditEvents
 from application.use_cases.purge_ended_sessions import PurgeEndedSessions
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
+from application.use_cases.rotate_signing_key import RotateSigningKey, RotateSigningKeyCommand
 from domain.errors import DomainError
 from domain.users import Role
 from entrypoints.container import (
     Container,
     check_database,
+    check_signing_keys,
     command_container,
     database_location,
     migrate_database,
@@ -52,6 +56,12 @@ cli = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+keys_cli = typer.Typer(
+    help="Managed signing keys: list them, or rotate now.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+cli.add_typer(keys_cli, name="keys")
 
 
 def _settings() -> Settings:
@@ -89,6 +99,26 @@ def _require_schema(command: str, settings: Settings) -> None:
         raise typer.Exit(1) from None
 
 
+def _require_signing_keys(
+    command: str, settings: Settings, *, database_optional: bool = False
+) -> None:
+    """Stop with one line when the stored signing keys do not open with the configured
+    key-encryption key (lost or changed), before any worker starts. `database_optional`: a
+    server starts without its database (and reports not ready), a command does not."""
+    try:
+        asyncio.run(check_signing_keys(settings))
+    except SigningKeysUnreadable as exc:
+        typer.echo(f"{command}: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except StorageNotMigrated:
+        if not database_optional:
+            raise _not_migrated(command, settings) from None
+    except StorageUnavailable:
+        if not database_optional:
+            typer.echo(f"{command}: the database is unavailable", err=True)
+            raise typer.Exit(1) from None
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default ACCOUNTS_HOST).")] = None,
@@ -110,6 +140,7 @@ def serve(
             err=True,
         )
         raise typer.Exit(2)
+    _require_signing_keys("accounts serve", settings, database_optional=True)
     configure_logging(settings.logging.level, settings.effective_log_format)
     warn_if_limits_split_across_workers(settings, workers)
     if workers > 1 and settings.tokens.algorithm == "HS256" and settings.tokens.secret is None:
@@ -233,6 +264,89 @@ def _purge(command: str, counted: str, use_case: Callable[[Container], Provider[
         typer.echo(f"{command}: the database is unavailable", err=True)
         raise typer.Exit(1) from None
     typer.echo(json.dumps({counted: purged}))
+
+
+def _managed_keys_only(command: str, settings: Settings) -> None:
+    if not settings.tokens.managed_keys:
+        typer.echo(
+            f"{command}: ACCOUNTS_JWT_ALGORITHM={settings.tokens.algorithm} with "
+            + ("a shared secret" if settings.tokens.algorithm == "HS256" else "a fixed key pair")
+            + ": there are no managed keys",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+def _on_keys(
+    command: str, settings: Settings, use_case: Callable[[Container], Provider[Any]]
+) -> Any:
+    """Run a signing-key use case on its own container, once the stored keys open."""
+    _managed_keys_only(command, settings)
+    _require_signing_keys(command, settings)
+
+    async def run(action: Callable[[Any], Any]) -> Any:
+        container = command_container(settings)
+        await open_resources(container)
+        try:
+            return await action(await resolve(use_case(container)))
+        finally:
+            await shutdown(container)
+
+    return run
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """The signing keys, oldest first: kid, algorithm, dates and state (no secret)."""
+    settings = _settings()
+    run = _on_keys("keys list", settings, lambda c: c.list_signing_keys)
+
+    async def listed(use_case: ListSigningKeys) -> list[dict[str, str | None]]:
+        return [
+            {
+                "kid": key.kid,
+                "algorithm": key.algorithm,
+                "created_at": key.created_at.isoformat(),
+                "signs_from": key.signs_from.isoformat(),
+                "retired_at": key.retired_at.isoformat() if key.retired_at else None,
+                "state": key.state.value,
+            }
+            for key in await use_case.execute()
+        ]
+
+    typer.echo(json.dumps({"keys": asyncio.run(run(listed))}, indent=2))
+
+
+@keys_cli.command("rotate")
+def keys_rotate(
+    now: Annotated[
+        bool,
+        typer.Option(
+            "--now",
+            help="Sign with the new key at once (an emergency: tokens fetched with the "
+            "cached JWKS fail until resource servers refetch it).",
+        ),
+    ] = False,
+) -> None:
+    """Make a new signing key: published at once, signing after the JWKS cache lifetime."""
+    settings = _settings()
+    run = _on_keys("keys rotate", settings, lambda c: c.rotate_signing_key)
+
+    async def rotated(use_case: RotateSigningKey) -> dict[str, str]:
+        key = await use_case.execute(RotateSigningKeyCommand(immediately=now))
+        if key is None:
+            raise ApplicationError("no key was made")
+        return {
+            "kid": key.kid,
+            "algorithm": key.algorithm,
+            "signs_from": key.signs_from.isoformat(),
+        }
+
+    try:
+        typer.echo(json.dumps(asyncio.run(run(rotated))))
+    except ApplicationError as exc:
+        typer.echo(f"keys rotate: {exc}", err=True)
+        raise typer.Exit(1) from None
 
 
 @cli.command()

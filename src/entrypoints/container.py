@@ -16,16 +16,18 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.identity.common_passwords import load_common_passwords
 from adapters.identity.external_tokens import JwksTokenVerifier
-from adapters.identity.jwt_tokens import JwtKeys, JwtTokenService
+from adapters.identity.jwt_tokens import ConfiguredKeys, JwtKeys, JwtTokenService, ManagedKeys
+from adapters.identity.key_pairs import CryptographyKeyPairGenerator
 from adapters.identity.password_hasher import Argon2PasswordHasher
 from adapters.identity.pseudonyms import HmacPseudonymizer
+from adapters.identity.published import published
 from adapters.identity.secret_box import AesGcmSecretBox
-from adapters.identity.static_public_keys import StaticPublicKeys, key_id_of, published
 from adapters.identity.totp import CryptographyOneTimePasswords
 from adapters.mail.compose import parse_sender
 from adapters.mail.file_sink import FileMailer
@@ -55,6 +57,8 @@ from application.ports.rate_limiting import RateLimiter
 from application.rate_limiting import Throttle, ThrottledMailQuota
 from application.second_factor import SecondFactorCodes
 from application.sessions import SessionIssuer
+from application.signing_key_refresher import SigningKeyRefresher
+from application.signing_keys import SigningKeyPolicy, load_key_set, unseal
 from application.use_cases.authenticate_with_password import AuthenticateWithPassword
 from application.use_cases.change_password import ChangePassword
 from application.use_cases.check_readiness import CheckReadiness
@@ -74,6 +78,7 @@ from application.use_cases.deliver_mail import DeliverMail, RetrySchedule
 from application.use_cases.disable_totp import DisableTotp
 from application.use_cases.end_all_sessions import EndAllSessions
 from application.use_cases.end_session import EndSession
+from application.use_cases.erase_retired_signing_keys import EraseRetiredSigningKeys
 from application.use_cases.export_account import ExportAccount
 from application.use_cases.get_own_profile import GetOwnProfile
 from application.use_cases.get_user import GetUser
@@ -81,6 +86,7 @@ from application.use_cases.introspect_token import IntrospectToken
 from application.use_cases.list_api_keys import ListApiKeys
 from application.use_cases.list_audit_events import ListAuditEvents
 from application.use_cases.list_sessions import ListSessions
+from application.use_cases.list_signing_keys import ListSigningKeys
 from application.use_cases.list_users import ListUsers
 from application.use_cases.manage_clients import CreateClient, DeleteClient, ListClients
 from application.use_cases.purge_audit_events import PurgeAuditEvents
@@ -93,6 +99,7 @@ from application.use_cases.request_password_reset import RequestPasswordReset
 from application.use_cases.resolve_api_key_principal import ResolveApiKeyPrincipal
 from application.use_cases.resolve_principal import ResolvePrincipal
 from application.use_cases.revoke_token import RevokeToken
+from application.use_cases.rotate_signing_key import RotateSigningKey
 from application.use_cases.send_verification_email import SendVerificationEmail
 from application.use_cases.start_totp_enrolment import StartTotpEnrolment
 from application.use_cases.update_own_profile import UpdateOwnProfile
@@ -165,21 +172,68 @@ def _jwt_keys(settings: Settings) -> JwtKeys:
     private, public = settings.tokens.private_key_file, settings.tokens.public_key_file
     if private is None or public is None:
         raise ValueError(f"{settings.tokens.algorithm} needs both key files")
-    public_pem = public.read_bytes()
     return JwtKeys(
         settings.tokens.algorithm,
         signing_key=private.read_bytes(),
-        verification_key=public_pem,
-        # Every asymmetric token names its key, so resource servers pick it from the JWKS.
-        key_id=settings.tokens.key_id or key_id_of(settings.tokens.algorithm, public_pem),
+        verification_key=public.read_bytes(),
+        key_id=settings.tokens.key_id,
         previous_keys=previous,
     )
 
 
-def _static_public_keys(keys: JwtKeys) -> StaticPublicKeys:
-    """The JWKS of the configured keys: the current one, then the previous one if any."""
-    published_keys = {keys.key_id: keys.verification_key} if keys.key_id else {}
-    return StaticPublicKeys(keys.algorithm, {**published_keys, **keys.previous_keys})
+# How long a retired key stays published past the access-token lifetime: clocks disagree.
+RETIRED_KEY_MARGIN = timedelta(minutes=5)
+# How often each worker asks whether the stored signing keys changed (one small query).
+SIGNING_KEY_POLL_SECONDS = 5.0
+
+
+def _signing_key_policy(settings: Settings) -> SigningKeyPolicy:
+    tokens = settings.tokens
+    return SigningKeyPolicy(
+        algorithm=tokens.algorithm,
+        publication_delay=timedelta(seconds=tokens.jwks_max_age_seconds),
+        keep_after_retirement=timedelta(seconds=tokens.access_ttl_seconds) + RETIRED_KEY_MARGIN,
+        rotate_every=(
+            timedelta(days=tokens.signing_key_rotation_days)
+            if tokens.signing_key_rotation_days
+            else None
+        ),
+    )
+
+
+def _keyring(settings: Settings, policy: SigningKeyPolicy) -> ManagedKeys | ConfiguredKeys:
+    """Managed keys (installed by the refresher), or the secret or fixed pair of settings."""
+    if settings.tokens.managed_keys:
+        return ManagedKeys(policy.keep_after_retirement)
+    return ConfiguredKeys(_jwt_keys(settings))
+
+
+def _public_keys(keyring: ManagedKeys | ConfiguredKeys) -> ManagedKeys | ConfiguredKeys:
+    return keyring
+
+
+def _refresh_failed(error: Exception) -> None:
+    structlog.get_logger("accounts.signing_keys").error(
+        "signing_key_refresh_failed", error=type(error).__name__, detail=str(error)
+    )
+
+
+async def _signing_key_refresher(
+    settings: Settings, enabled: bool, refresher: SigningKeyRefresher
+) -> AsyncIterator[SigningKeyRefresher | None]:
+    """This worker's keyring refresher, with managed keys: the first key made (when none
+    exists) and the keys installed before the app serves, then kept current in the background."""
+    if not enabled or not settings.tokens.managed_keys:
+        yield None
+        return
+    await refresher.start()
+    task = asyncio.create_task(refresher.run(), name="signing-key-refresher")
+    try:
+        yield refresher
+    finally:
+        refresher.stop()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(task, settings.database.pool_timeout_seconds)
 
 
 def _external_tokens(settings: Settings) -> ExternalTokenVerifier | None:
@@ -288,14 +342,53 @@ class Container(containers.DeclarativeContainer):
     audit_events = providers.Singleton(AuditEvents, ids=ids)
     pseudonyms = providers.Singleton(HmacPseudonymizer, settings.provided.pseudonym_key)
     hasher = providers.Resource(_hasher)
-    jwt_keys = providers.Singleton(_jwt_keys, settings)
-    public_keys = providers.Singleton(_static_public_keys, jwt_keys)
+
+    signing_key_policy = providers.Singleton(_signing_key_policy, settings)
+    keyring = providers.Singleton(_keyring, settings, signing_key_policy)
+    public_keys = providers.Singleton(_public_keys, keyring)
+    signing_key_box = providers.Singleton(
+        AesGcmSecretBox.for_signing_keys, settings.provided.signing_key_secret
+    )
+    key_pairs = providers.Singleton(CryptographyKeyPairGenerator)
+    rotate_signing_key = providers.Singleton(
+        RotateSigningKey,
+        uow=uow,
+        key_pairs=key_pairs,
+        box=signing_key_box,
+        clock=clock,
+        events=audit_events,
+        policy=signing_key_policy,
+    )
+    erase_retired_signing_keys = providers.Singleton(EraseRetiredSigningKeys, uow=uow, clock=clock)
+    list_signing_keys = providers.Singleton(
+        ListSigningKeys, uow=uow, clock=clock, policy=signing_key_policy
+    )
+    # False in one-off commands: they neither serve tokens nor make the first key.
+    refresh_signing_keys = providers.Object(True)
+    signing_key_refresher = providers.Resource(
+        _signing_key_refresher,
+        settings,
+        refresh_signing_keys,
+        providers.Singleton(
+            SigningKeyRefresher,
+            uow=uow,
+            box=signing_key_box,
+            keyring=keyring,
+            clock=clock,
+            policy=signing_key_policy,
+            rotate=rotate_signing_key,
+            erase=erase_retired_signing_keys,
+            poll_seconds=SIGNING_KEY_POLL_SECONDS,
+            on_error=_refresh_failed,
+        ),
+    )
+
     authorization_server_metadata = providers.Singleton(
         published, providers.Callable(authorization_server_metadata, settings)
     )
     tokens = providers.Singleton(
         JwtTokenService,
-        keys=jwt_keys,
+        keys=keyring,
         issuer=settings.provided.effective_issuer,
         audience=settings.provided.tokens.audience,
         access_token_ttl=providers.Callable(
@@ -553,7 +646,23 @@ def command_container(settings: Settings) -> Container:
     """The container of a one-off command (`create-admin`, the purges): the same wiring
     without the background mail sender, which belongs to the service's workers."""
     mail = settings.mail.model_copy(update={"sender_enabled": False})
-    return Container(settings=settings.model_copy(update={"mail": mail}))
+    return Container(
+        settings=settings.model_copy(update={"mail": mail}), refresh_signing_keys=False
+    )
+
+
+async def check_signing_keys(settings: Settings) -> None:
+    """Whether every stored private signing key opens with the key-encryption key: raises
+    `SigningKeysUnreadable` (or `StorageNotMigrated`, `StorageUnavailable`) otherwise."""
+    if not settings.tokens.managed_keys:
+        return
+    container = command_container(settings)
+    await open_resources(container)
+    try:
+        _, key_set = await load_key_set(await resolve(container.uow))
+        unseal(key_set, await resolve(container.signing_key_box))
+    finally:
+        await shutdown(container)
 
 
 async def resolve(provider: providers.Provider[Any]) -> Any:

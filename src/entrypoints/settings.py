@@ -167,10 +167,12 @@ class DatabaseSettings(_Group):
 class TokenSettings(_Group):
     """How tokens are signed and verified, and how long they and login sessions live."""
 
-    algorithm: Literal["HS256", "RS256", "ES256"] = Field(
-        "HS256",
+    algorithm: Literal["RS256", "ES256", "EdDSA", "HS256"] = Field(
+        "RS256",
         validation_alias="jwt_algorithm",
-        description="The one algorithm tokens are signed and verified with.",
+        description="The one algorithm tokens are signed and verified with: RS256, ES256 or "
+        "EdDSA (Ed25519) with keys the service manages (or a fixed PEM pair), or HS256 with a "
+        "shared secret (nothing published in the JWKS).",
     )
     secret: SecretStr | None = Field(
         None,
@@ -180,18 +182,21 @@ class TokenSettings(_Group):
     private_key_file: Path | None = Field(
         None,
         validation_alias="jwt_private_key_file",
-        description="PEM private key for RS256/ES256.",
+        description="PEM private key of a fixed pair (RS256, ES256, EdDSA) instead of managed "
+        "keys: no automatic rotation.",
     )
     public_key_file: Path | None = Field(
-        None, validation_alias="jwt_public_key_file", description="PEM public key for RS256/ES256."
+        None,
+        validation_alias="jwt_public_key_file",
+        description="PEM public key of the fixed pair.",
     )
     key_id: str | None = Field(
         None,
         min_length=1,
         max_length=64,
         validation_alias="jwt_key_id",
-        description="`kid` of the current signing key, sent in every token's header; needed "
-        "for key rotation.",
+        description="`kid` of the HS256 secret or fixed key pair, sent in every token's header "
+        "(a fixed pair's RFC 7638 thumbprint by default); managed keys are named by theirs.",
     )
     previous_key_id: str | None = Field(
         None,
@@ -208,16 +213,32 @@ class TokenSettings(_Group):
     previous_public_key_file: Path | None = Field(
         None,
         validation_alias="jwt_previous_public_key_file",
-        description="The previous PEM public key (RS256/ES256) during a rotation.",
+        description="The previous PEM public key of a fixed pair during a rotation.",
     )
     key_encryption_key: SecretStr | None = Field(
         None,
         validation_alias="key_encryption_key",
-        description="Secret (≥ 32 characters) that encrypts second-factor (TOTP) secrets at rest "
-        "and keys the pseudonyms of unknown login names in the audit log, each with a key "
-        "derived for that purpose alone; in development, made once and kept in "
-        "`./var/key-encryption-key`. In production without it, pseudonyms fall back to the "
-        "token signing secret and enrolling a second factor answers 503.",
+        description="Secret (≥ 32 characters) that encrypts private signing keys and "
+        "second-factor (TOTP) secrets at rest and keys the pseudonyms of unknown login names in "
+        "the audit log, each with a key derived for that purpose alone; in development, made "
+        "once and kept in `./var/key-encryption-key`. Required in production with managed "
+        "keys; without it there, pseudonyms fall back to the token signing secret and "
+        "enrolling a second factor answers 503. Losing it loses the signing keys.",
+    )
+    signing_key_rotation_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        validation_alias="signing_key_rotation_days",
+        description="A new managed signing key every N days (0: only by `accounts keys rotate`).",
+    )
+    jwks_max_age_seconds: int = Field(
+        300,
+        ge=0,
+        le=86_400,
+        validation_alias="jwks_max_age_seconds",
+        description="How long resource servers may cache the JWKS (`Cache-Control: max-age`), "
+        "and so how long a new managed key is published before it signs.",
     )
     issuer: str | None = Field(
         None,
@@ -254,14 +275,6 @@ class TokenSettings(_Group):
         description="Absolute lifetime of a login session: "
         "refreshing never extends a session past it.",
     )
-    jwks_max_age_seconds: int = Field(
-        300,
-        ge=0,
-        le=86_400,
-        validation_alias="jwks_max_age_seconds",
-        description="`Cache-Control: max-age` of the JWKS and discovery documents: how long "
-        "resource servers may keep them.",
-    )
     reauth_max_age_seconds: int = Field(
         300,
         ge=30,
@@ -280,15 +293,22 @@ class TokenSettings(_Group):
                 raise ValueError(
                     f"ACCOUNTS_JWT_SECRET must be at least {MIN_HMAC_SECRET_BYTES} bytes"
                 )
-        else:
+        elif self.private_key_file is not None or self.public_key_file is not None:
             for variable, path in (
                 ("JWT_PRIVATE_KEY_FILE", self.private_key_file),
                 ("JWT_PUBLIC_KEY_FILE", self.public_key_file),
             ):
                 if path is None or not path.is_file():
                     raise ValueError(
-                        f"ACCOUNTS_{variable} must name a readable PEM file for {self.algorithm}"
+                        f"ACCOUNTS_{variable} must name a readable PEM file for a fixed "
+                        f"{self.algorithm} key pair (or set neither for managed keys)"
                     )
+        elif self.previous_key_id is not None or self.key_id is not None:
+            variable = "JWT_PREVIOUS_KEY_ID" if self.previous_key_id else "JWT_KEY_ID"
+            raise ValueError(
+                f"ACCOUNTS_{variable} applies to HS256 or a fixed key pair; managed keys are "
+                "named and rotated by the service (`accounts keys`)"
+            )
         self._check_previous_key()
         if self.key_encryption_key is not None and (
             len(self.key_encryption_key.get_secret_value()) < MIN_KEY_ENCRYPTION_KEY_LENGTH
@@ -310,7 +330,7 @@ class TokenSettings(_Group):
             raise ValueError("ACCOUNTS_JWT_PREVIOUS_KEY_ID must differ from ACCOUNTS_JWT_KEY_ID")
         if self.algorithm == "HS256":
             if key_file is not None:
-                raise ValueError("ACCOUNTS_JWT_PREVIOUS_PUBLIC_KEY_FILE is for RS256/ES256")
+                raise ValueError("ACCOUNTS_JWT_PREVIOUS_PUBLIC_KEY_FILE is for a fixed key pair")
             if secret is None:
                 raise ValueError("ACCOUNTS_JWT_PREVIOUS_SECRET must be set for HS256")
             if len(secret.encode()) < MIN_HMAC_SECRET_BYTES:
@@ -322,6 +342,11 @@ class TokenSettings(_Group):
                 raise ValueError(
                     "ACCOUNTS_JWT_PREVIOUS_PUBLIC_KEY_FILE must name a readable PEM file"
                 )
+
+    @property
+    def managed_keys(self) -> bool:
+        """Whether the service makes, stores and rotates its own signing keys."""
+        return self.algorithm != "HS256" and self.private_key_file is None
 
     @property
     def previous_secret_value(self) -> str | None:
@@ -882,6 +907,11 @@ class Settings(BaseSettings):
         kek = self.tokens.key_encryption_key
         if kek is not None and _is_weak(kek.get_secret_value()):
             raise ValueError(_WEAK_KEY_ENCRYPTION_KEY)
+        if kek is None and self.tokens.managed_keys:
+            raise ValueError(
+                "ACCOUNTS_KEY_ENCRYPTION_KEY must be set in production to seal the managed "
+                f"{self.tokens.algorithm} signing keys (or configure a fixed key pair)"
+            )
         if external.jwks_url is not None and external.jwks_url.scheme != "https":
             raise ValueError("ACCOUNTS_EXTERNAL_JWKS_URL must use https in production")
         if "*" in self.http.cors_origins:
@@ -964,6 +994,11 @@ class Settings(BaseSettings):
         if tokens.private_key_file is None:
             raise ValueError(f"{tokens.algorithm} needs ACCOUNTS_JWT_PRIVATE_KEY_FILE")
         return tokens.private_key_file.read_text()
+
+    def signing_key_secret(self) -> str | None:
+        """The secret private signing keys are sealed with: `KEY_ENCRYPTION_KEY`, in development
+        the one kept under `./var/`; None in production without it (refused with managed keys)."""
+        return self.second_factor_key()
 
     def second_factor_key(self) -> str | None:
         """The secret second-factor secrets are sealed with, or None when there is none.

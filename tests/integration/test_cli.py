@@ -85,7 +85,10 @@ def test_bad_configuration_stops_with_one_line_naming_the_variable(
     env: dict[str, str],
 ) -> None:
     bad_pool = _accounts("migrate", env={**env, "ACCOUNTS_DB_POOL_SIZE": "many"})
-    weak_prod = _accounts("migrate", env={**env, "ACCOUNTS_ENV": "production"})
+    weak_prod = _accounts(
+        "migrate", env={**env, "ACCOUNTS_ENV": "production", "ACCOUNTS_JWT_ALGORITHM": "HS256"}
+    )
+    no_kek = _accounts("migrate", env={**env, "ACCOUNTS_ENV": "production"})
 
     assert bad_pool.returncode == 2
     assert bad_pool.stderr.strip().splitlines() == [
@@ -94,6 +97,9 @@ def test_bad_configuration_stops_with_one_line_naming_the_variable(
     ]
     assert weak_prod.returncode == 2
     assert "ACCOUNTS_JWT_SECRET" in weak_prod.stderr
+    assert no_kek.returncode == 2
+    assert "ACCOUNTS_KEY_ENCRYPTION_KEY must be set in production" in no_kek.stderr
+    assert len(no_kek.stderr.strip().splitlines()) == 1
 
 
 def test_serve_names_its_own_address_in_problem_types_whatever_the_host_header(
@@ -260,3 +266,59 @@ def test_purge_audit_without_a_database_fails_in_one_line(env: dict[str, str]) -
 
     assert purged.returncode == 1
     assert purged.stderr.strip() == "purge-audit: the database is unavailable"
+
+
+KEK = "cli-test-key-encryption-key-0123456789-abcdef"
+
+
+def test_keys_rotate_publishes_first_and_now_signs_at_once(env: dict[str, str]) -> None:
+    env = {**env, "ACCOUNTS_KEY_ENCRYPTION_KEY": KEK}
+    _accounts("migrate", env=env)
+
+    first = _accounts("keys", "rotate", env=env)
+    scheduled = _accounts("keys", "rotate", env=env)
+    listed = _accounts("keys", "list", env=env)
+    emergency = _accounts("keys", "rotate", "--now", env=env)
+    after = _accounts("keys", "list", env=env)
+
+    assert first.returncode == 0, first.stderr
+    made = [json.loads(r.stdout) for r in (first, scheduled, emergency)]
+    assert made[0]["algorithm"] == "RS256"
+    signs_from = [datetime.fromisoformat(m["signs_from"]) for m in made]
+    # Published for one JWKS cache lifetime (300 s) before it signs, unless --now.
+    assert signs_from[1] - signs_from[0] >= timedelta(seconds=299)
+    assert signs_from[2] < signs_from[1]
+    assert [(k["kid"], k["state"]) for k in json.loads(listed.stdout)["keys"]] == [
+        (made[0]["kid"], "current"),
+        (made[1]["kid"], "next"),
+    ]
+    states = {k["kid"]: k["state"] for k in json.loads(after.stdout)["keys"]}
+    assert states == {
+        made[0]["kid"]: "retired",
+        made[1]["kid"]: "retired",
+        made[2]["kid"]: "current",
+    }
+    assert "PRIVATE" not in after.stdout
+    assert "sealed" not in after.stdout
+
+
+def test_a_wrong_key_encryption_key_stops_commands_and_serve_in_one_line(
+    env: dict[str, str],
+) -> None:
+    _accounts("migrate", env=env)
+    _accounts("keys", "rotate", env={**env, "ACCOUNTS_KEY_ENCRYPTION_KEY": KEK})
+    wrong = {**env, "ACCOUNTS_KEY_ENCRYPTION_KEY": KEK[::-1], "ACCOUNTS_PORT": str(free_port())}
+
+    for result in (_accounts("keys", "list", env=wrong), _accounts("serve", env=wrong)):
+        assert result.returncode == 1
+        assert "ACCOUNTS_KEY_ENCRYPTION_KEY" in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_keys_commands_refuse_a_shared_secret(env: dict[str, str]) -> None:
+    _accounts("migrate", env=env)
+
+    result = _accounts("keys", "list", env={**env, "ACCOUNTS_JWT_ALGORITHM": "HS256"})
+
+    assert result.returncode == 2
+    assert "HS256" in result.stderr

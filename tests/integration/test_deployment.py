@@ -137,7 +137,7 @@ def chain(
         "ACCOUNTS_PUBLIC_URL": "https://accounts.example.com",
         "ACCOUNTS_MAIL_URL": "smtp://127.0.0.1:25",
         "ACCOUNTS_DATABASE_URL": deployment_database,
-        "ACCOUNTS_JWT_SECRET": secrets.token_urlsafe(48),
+        "ACCOUNTS_KEY_ENCRYPTION_KEY": secrets.token_urlsafe(48),
         "ACCOUNTS_RATE_LIMIT_STORAGE_URL": redis_url,
         "ACCOUNTS_RATE_LIMIT_KEY_PREFIX": prefix,
         "ACCOUNTS_RATE_LIMIT_ANONYMOUS": f"{LIMIT}/minute",

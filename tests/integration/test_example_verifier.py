@@ -14,12 +14,13 @@ from tests.jwks_server import JwksServer, SigningKey
 
 ISSUER = "https://id.example.test"
 AUDIENCE = "accounts-api"
-T0 = float(int(time.time()))  # PyJWT checks `exp` and `iat` against the real clock
 
 
 class Clock:
+    """Starts at the real time (PyJWT checks `exp` and `iat` against it), then moves by hand."""
+
     def __init__(self) -> None:
-        self.now = T0
+        self.start = self.now = float(int(time.time()))
 
     def __call__(self) -> float:
         return self.now
@@ -37,15 +38,19 @@ def _verifier(provider: JwksServer, clock: Clock, **options: float) -> AccessTok
 
 
 def _token(
-    key: SigningKey, kid: str | None = None, alg: str | None = None, **claims: object
+    key: SigningKey,
+    clock: Clock,
+    kid: str | None = None,
+    alg: str | None = None,
+    **claims: object,
 ) -> str:
     return jwt.encode(
         {
             "iss": ISSUER,
             "aud": AUDIENCE,
             "sub": "u1",
-            "iat": int(T0),
-            "exp": int(T0) + 300,
+            "iat": int(clock.start),
+            "exp": int(clock.start) + 300,
             **claims,
         },
         key.private_key,
@@ -61,17 +66,17 @@ async def test_a_rotated_in_key_is_fetched_once_and_made_up_kids_do_not_refetch(
     provider.publish(old)
     clock = Clock()
     verifier = _verifier(provider, clock, refetch_interval=10)
-    assert (await verifier.verify(_token(old))).subject == "u1"
+    assert (await verifier.verify(_token(old, clock))).subject == "u1"
     assert provider.requests == 1
 
     provider.publish(old, new)
     clock.now += 11
-    assert (await verifier.verify(_token(new, sub="u2"))).subject == "u2"
+    assert (await verifier.verify(_token(new, clock, sub="u2"))).subject == "u2"
     assert provider.requests == 2
 
     for kid in ("made-up-1", "made-up-2", "made-up-3"):
         with pytest.raises(InvalidAccessToken):
-            await verifier.verify(_token(new, kid=kid))
+            await verifier.verify(_token(new, clock, kid=kid))
     assert provider.requests == 2
 
 
@@ -80,13 +85,13 @@ async def test_the_key_set_is_fetched_again_after_its_max_age(provider: JwksServ
     provider.publish(key)
     clock = Clock()
     verifier = _verifier(provider, clock, max_age=300)
-    await verifier.verify(_token(key))
+    await verifier.verify(_token(key, clock))
 
     clock.now += 299
-    await verifier.verify(_token(key, sub="u2"))
+    await verifier.verify(_token(key, clock, sub="u2"))
     assert provider.requests == 1
     clock.now += 2
-    await verifier.verify(_token(key, sub="u3", exp=int(T0) + 900))
+    await verifier.verify(_token(key, clock, sub="u3", exp=int(clock.start) + 900))
     assert provider.requests == 2
 
 
@@ -95,10 +100,10 @@ async def test_a_remembered_token_still_expires(provider: JwksServer) -> None:
     provider.publish(key)
     clock = Clock()
     verifier = _verifier(provider, clock)
-    token = _token(key)
+    token = _token(key, clock)
     await verifier.verify(token)
 
-    clock.now = T0 + 300
+    clock.now = clock.start + 300
 
     with pytest.raises(InvalidAccessToken, match="expired"):
         await verifier.verify(token)
@@ -107,8 +112,9 @@ async def test_a_remembered_token_still_expires(provider: JwksServer) -> None:
 async def test_the_algorithm_is_the_keys_never_the_tokens(provider: JwksServer) -> None:
     key = SigningKey.rsa("k")
     provider.publish(key)
-    verifier = _verifier(provider, Clock())
-    assert (await verifier.verify(_token(key))).subject == "u1"
+    clock = Clock()
+    verifier = _verifier(provider, clock)
+    assert (await verifier.verify(_token(key, clock))).subject == "u1"
 
     with pytest.raises(InvalidAccessToken):
-        await verifier.verify(_token(key, alg="PS256", sub="u2"))
+        await verifier.verify(_token(key, clock, alg="PS256", sub="u2"))

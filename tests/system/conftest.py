@@ -16,7 +16,7 @@ from tests.integration.conftest import (
     session_factory,
     uow_factory,
 )
-from tests.integration.http.conftest import api, api_factory
+from tests.integration.http.conftest import api, api_factory, key_pairs
 
 __all__ = [
     "api",
@@ -25,6 +25,7 @@ __all__ = [
     "clean_tables",
     "database_url",
     "engine",
+    "key_pairs",
     "migrated_database_url",
     "postgres_server_url",
     "redis_url",

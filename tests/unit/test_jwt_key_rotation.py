@@ -109,7 +109,7 @@ def test_settings_refuse_an_inconsistent_or_weak_previous_key(
     settings: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(ValidationError, match=message):
-        Settings(jwt_secret=NEW, **settings)
+        Settings(jwt_algorithm="HS256", jwt_secret=NEW, **settings)
 
 
 def test_settings_accept_a_rotation() -> None:
@@ -117,6 +117,7 @@ def test_settings_accept_a_rotation() -> None:
         env="production",
         public_url="https://id.example.com",
         mail_url="smtp://mail.example.com:587",
+        jwt_algorithm="HS256",
         jwt_secret=NEW,
         jwt_key_id="k2",
         jwt_previous_key_id="k1",

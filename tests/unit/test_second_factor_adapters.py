@@ -15,6 +15,7 @@ KEY = "a-key-encryption-key-of-enough-length-0123456789"
 PRODUCTION = {
     "env": "production",
     "public_url": "https://accounts.example",
+    "jwt_algorithm": "HS256",
     "jwt_secret": KEY,
     "mail_url": "smtp://mail.example.com:587",
 }

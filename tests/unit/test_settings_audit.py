@@ -38,7 +38,7 @@ def test_a_set_key_is_the_pseudonym_key() -> None:
 
 
 def test_production_without_one_falls_back_to_the_signing_secret() -> None:
-    settings = Settings(jwt_secret=STRONG + "-jwt", **PRODUCTION)
+    settings = Settings(jwt_algorithm="HS256", jwt_secret=STRONG + "-jwt", **PRODUCTION)
 
     assert settings.pseudonym_key() == STRONG + "-jwt"
 

@@ -12,6 +12,7 @@ from entrypoints.settings import SettingsError, load_settings
 STRONG_SECRET = "a-strong-production-secret-with-enough-entropy-0123456789"
 PRODUCTION = {
     "ACCOUNTS_ENV": "production",
+    "ACCOUNTS_JWT_ALGORITHM": "HS256",
     "ACCOUNTS_JWT_SECRET": STRONG_SECRET,
     "ACCOUNTS_PUBLIC_URL": "https://id.example.com",
 }

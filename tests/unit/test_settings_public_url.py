@@ -50,7 +50,7 @@ def test_production_stops_without_a_public_url_in_one_line(
 ) -> None:
     production = {
         "ACCOUNTS_ENV": "production",
-        "ACCOUNTS_JWT_SECRET": STRONG_SECRET,
+        "ACCOUNTS_KEY_ENCRYPTION_KEY": STRONG_SECRET,
         "ACCOUNTS_MAIL_URL": "smtp://mail.example.com:587",
     }
 

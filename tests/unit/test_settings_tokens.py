@@ -62,6 +62,7 @@ def test_production_wants_the_jwks_over_https(monkeypatch: pytest.MonkeyPatch) -
         **PROVIDER,
         "ACCOUNTS_ENV": "production",
         "ACCOUNTS_PUBLIC_URL": "https://id.example.com",
+        "ACCOUNTS_JWT_ALGORITHM": "HS256",
         "ACCOUNTS_JWT_SECRET": STRONG_SECRET,
         "ACCOUNTS_EXTERNAL_JWKS_URL": "http://idp.example.com/jwks.json",
     }

@@ -1,31 +1,38 @@
-"""Signed JWT access tokens (RFC 9068 profile) through PyJWT."""
+"""Signed JWT access tokens (RFC 9068 profile) through PyJWT, and the keys they are signed with."""
 
 from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 import jwt
 
+from adapters.identity.key_pairs import public_jwk_of, thumbprint
 from adapters.identity.numeric_dates import numeric_date
+from adapters.identity.published import published
 from adapters.identity.token_errors import EXPIRED, client_safe_reason
-from application.errors import InvalidToken
+from application.errors import InvalidToken, NoSigningKey
 from application.ports import (
     AccessToken,
     AccessTokenClaims,
     ClientAccessTokenClaims,
     ClientTokens,
+    PublicKeys,
+    PublishedDocument,
+    SigningKeyring,
     TokenIssuer,
     TokenVerifier,
+    UnsealedSigningKey,
 )
 from domain.clients import ClientId, Scope, is_client_id, parse_scope_text, scope_text
 from domain.errors import ScopeNotGranted
 from domain.sessions import Session
+from domain.signing_keys import KeySet
 from domain.users import Role, User, UserId
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a JOSE media type, not a secret
@@ -37,7 +44,7 @@ _USER_ONLY_CLAIMS = ("role", "sid", "auth_time", "amr")
 # Distinct tokens whose verification is remembered (about 1 KiB each): far more than the
 # tokens one worker sees within an access token's lifetime at its request rate.
 VERIFIED_TOKEN_CACHE_SIZE = 4096
-SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256"})
+SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256", "EdDSA"})
 # JWS header members naming a verification key (RFC 7515 §4.1): keys are ours alone, so a
 # token carrying one is refused rather than the member merely ignored.
 _EMBEDDED_KEY_MEMBERS = frozenset({"jwk", "jku", "x5u", "x5c"})
@@ -45,7 +52,7 @@ _EMBEDDED_KEY_MEMBERS = frozenset({"jwk", "jku", "x5u", "x5c"})
 
 @dataclass(frozen=True, slots=True)
 class JwtKeys:
-    """The one pinned algorithm and its keys: a shared secret (HS256) or a PEM pair.
+    """Keys given by configuration: a shared secret (HS256) or a fixed PEM pair.
 
     `key_id` names the current key (the `kid` header of issued tokens). During a rotation,
     `previous_keys` maps the `kid` of each retired key to what verifies it; they never sign.
@@ -66,17 +73,165 @@ class JwtKeys:
             raise ValueError("A previous key cannot share the current key's id.")
 
 
-class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
-    """Issues and verifies access tokens with one configured algorithm.
+@dataclass(frozen=True, slots=True)
+class RingKey:
+    """One key as the token service uses it: parsed once, bound to its algorithm.
 
-    Verification never takes the algorithm from the token (so no `alg=none` or HS/RS
-    confusion), requires every claim and refuses any `typ` but `at+jwt` (refresh or reset
-    tokens are never accepted as access tokens).
+    `signer` is the prepared private key (or secret), None for a key that only verifies;
+    it signs from `signs_from` until `retired_at` (POSIX seconds).
+    """
+
+    kid: str | None
+    verifier: jwt.PyJWK
+    signer: Any = field(default=None, repr=False)
+    signs_from: float = float("-inf")
+    retired_at: float = float("inf")
+
+
+class KeyRing:
+    """An immutable set of keys: which one signs at a moment, and which verifies a `kid`.
+
+    A token without `kid` is checked with `default` (configured keys only: managed keys
+    always name theirs). `jwks` is the published document of the same keys.
     """
 
     def __init__(
         self,
-        keys: JwtKeys,
+        keys: Sequence[RingKey],
+        jwks: PublishedDocument,
+        default: RingKey | None = None,
+    ) -> None:
+        self._by_kid = {key.kid: key for key in keys if key.kid is not None}
+        # Newest first: the first whose time has come signs.
+        self._signers = sorted(
+            (key for key in keys if key.signer is not None),
+            key=lambda key: key.signs_from,
+            reverse=True,
+        )
+        self._default = default
+        self.jwks = jwks
+
+    def signer(self, now: float) -> RingKey:
+        for key in self._signers:
+            if key.signs_from <= now < key.retired_at:
+                return key
+        raise NoSigningKey("No signing key is in service; see `accounts keys list`.")
+
+    def verifier(self, kid: object) -> jwt.PyJWK:
+        """The key a token's `kid` names, by id only: each key pins its own algorithm."""
+        if kid is None and self._default is not None:
+            return self._default.verifier
+        if isinstance(kid, str) and (key := self._by_kid.get(kid)) is not None:
+            return key.verifier
+        raise InvalidToken("The token was signed with a key this service does not know.")
+
+
+def _published(entries: Sequence[Mapping[str, str]]) -> PublishedDocument:
+    """The JWKS of `entries`, prepared once."""
+    return published({"keys": list(entries)})
+
+
+def _jwks_entry(kid: str, algorithm: str, public_jwk: Mapping[str, str]) -> dict[str, str]:
+    return {"kid": kid, "alg": algorithm, "use": "sig", **public_jwk}
+
+
+def _verifier(algorithm: str, key: Any) -> jwt.PyJWK:
+    """A public key (or secret) as a PyJWK bound to `algorithm`: PyJWT refuses any other."""
+    implementation = jwt.PyJWS().get_algorithm_by_name(algorithm)
+    prepared = implementation.prepare_key(key)
+    if hasattr(prepared, "public_key"):
+        prepared = prepared.public_key()
+    return jwt.PyJWK(implementation.to_jwk(prepared, as_dict=True), algorithm)
+
+
+def _signer(algorithm: str, key: str | bytes) -> Any:
+    """A private key (PEM) or secret parsed once, as PyJWT signs with it."""
+    return jwt.PyJWS().get_algorithm_by_name(algorithm).prepare_key(key)
+
+
+class ConfiguredKeys(PublicKeys):
+    """Keys from settings: an HS256 secret (nothing published) or a fixed PEM pair, whose
+    `kid` is `JWT_KEY_ID` or its RFC 7638 thumbprint."""
+
+    def __init__(self, keys: JwtKeys) -> None:
+        algorithm = keys.algorithm
+        symmetric = algorithm == "HS256"
+        current_public = None if symmetric else public_jwk_of(algorithm, keys.verification_key)
+        kid = keys.key_id
+        if kid is None and current_public is not None:
+            kid = thumbprint(current_public)
+        current = RingKey(
+            kid, _verifier(algorithm, keys.verification_key), _signer(algorithm, keys.signing_key)
+        )
+        previous = [
+            RingKey(previous_kid, _verifier(algorithm, key))
+            for previous_kid, key in keys.previous_keys.items()
+        ]
+        entries = []
+        if current_public is not None and kid is not None:
+            entries.append(_jwks_entry(kid, algorithm, current_public))
+            entries.extend(
+                _jwks_entry(previous_kid, algorithm, public_jwk_of(algorithm, key))
+                for previous_kid, key in keys.previous_keys.items()
+            )
+        self.ring = KeyRing([current, *previous], _published(entries), default=current)
+
+    def jwks(self) -> PublishedDocument:
+        return self.ring.jwks
+
+
+class ManagedKeys(SigningKeyring, PublicKeys):
+    """The managed keys of the database, as the refresher installs them; each install
+    replaces the ring whole (and with it the token service's verification cache)."""
+
+    def __init__(self, keep_after_retirement: timedelta) -> None:
+        self._keep = keep_after_retirement
+        self.ring = KeyRing([], _published([]))
+
+    def install(self, keys: Sequence[UnsealedSigningKey], now: datetime) -> None:
+        published = {key.kid for key in KeySet.of(k.key for k in keys).published(now, self._keep)}
+        ring_keys = []
+        entries = []
+        for unsealed in keys:
+            key = unsealed.key
+            if key.kid not in published:
+                continue
+            retired_at = key.retired_at.timestamp() if key.retired_at else float("inf")
+            ring_keys.append(
+                RingKey(
+                    key.kid,
+                    jwt.PyJWK(dict(key.public_jwk), key.algorithm),
+                    None
+                    if unsealed.private_key is None
+                    else _signer(key.algorithm, unsealed.private_key),
+                    key.signs_from.timestamp(),
+                    retired_at,
+                )
+            )
+            entries.append(_jwks_entry(key.kid, key.algorithm, key.public_jwk))
+        self.ring = KeyRing(ring_keys, _published(entries))
+
+    def jwks(self) -> PublishedDocument:
+        return self.ring.jwks
+
+
+class KeySource(Protocol):
+    """Where the token service finds the key ring in force."""
+
+    ring: KeyRing
+
+
+class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
+    """Issues and verifies access tokens with one configured algorithm.
+
+    Verification never takes the algorithm from the token (so no `alg=none` or HS/RS
+    confusion): the key its `kid` names pins it. It requires every claim and refuses any
+    `typ` but `at+jwt` (refresh or reset tokens are never accepted as access tokens).
+    """
+
+    def __init__(
+        self,
+        keys: JwtKeys | KeySource,
         *,
         issuer: str,
         audience: str,
@@ -84,32 +239,31 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
         clock: Callable[[], float] = time.time,
         cache_size: int = VERIFIED_TOKEN_CACHE_SIZE,
     ) -> None:
-        self._keys = keys
+        self._keys = ConfiguredKeys(keys) if isinstance(keys, JwtKeys) else keys
         self._clock = clock
         self._issuer = issuer
         self._audience = audience
         self._ttl = access_token_ttl
-        self._algorithms = [keys.algorithm]
-        # Keys are parsed (PEM) once here, not on every request, as PyJWK objects: each is
-        # bound to the pinned algorithm, and PyJWT refuses a token whose `alg` differs.
-        algorithm = jwt.PyJWS().get_algorithm_by_name(keys.algorithm)
-
-        def as_jwk(key: str | bytes) -> jwt.PyJWK:
-            prepared = algorithm.prepare_key(key)
-            return jwt.PyJWK(algorithm.to_jwk(prepared, as_dict=True), keys.algorithm)
-
-        self._current_key = as_jwk(keys.verification_key)
-        self._previous_keys = {kid: as_jwk(key) for kid, key in keys.previous_keys.items()}
-        self._headers: dict[str, Any] = {"typ": ACCESS_TOKEN_TYPE}
-        if keys.key_id:
-            self._headers["kid"] = keys.key_id
-        # A token's signature, issuer, audience, type and claims are checked once per worker:
-        # the same bytes under the same keys always give the same answer (keys change only
-        # with a restart). Only the expiry moves with time, so it is checked on every use, and
-        # revocation is the principal read's business. Failures are never cached.
+        self._cache_size = cache_size
+        self._ring = self._keys.ring
+        # A token's signature, issuer, audience, type and claims are checked once per key
+        # ring: the same bytes under the same keys always give the same answer, and a new
+        # ring (a key added, retired or unpublished) starts a new cache. Only the expiry
+        # moves with time, so it is checked on every use, and revocation is the principal
+        # read's business. Failures are never cached.
         self._verified = functools.lru_cache(maxsize=cache_size)(self._verify)
         self._verified_client = functools.lru_cache(maxsize=cache_size)(self._verify_client)
         self._client_shaped = functools.lru_cache(maxsize=cache_size)(self._names_a_client)
+
+    def _current_ring(self) -> KeyRing:
+        ring = self._keys.ring
+        if ring is not self._ring:
+            self._ring = ring
+            self._verified = functools.lru_cache(maxsize=self._cache_size)(self._verify)
+            self._verified_client = functools.lru_cache(maxsize=self._cache_size)(
+                self._verify_client
+            )
+        return ring
 
     def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
         issued_at = now.replace(microsecond=0)
@@ -135,6 +289,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
         )
 
     def verify_access_token(self, token: str) -> AccessTokenClaims:
+        self._current_ring()
         claims = self._verified(token)
         # PyJWT's own rule, without leeway: expired from the second `exp` names.
         if claims.expires_at.timestamp() <= self._clock():
@@ -187,6 +342,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
         return self._client_shaped(token)
 
     def verify_client_token(self, token: str) -> ClientAccessTokenClaims:
+        self._current_ring()
         claims = self._verified_client(token)
         if claims.expires_at.timestamp() <= self._clock():
             raise InvalidToken(EXPIRED)
@@ -233,34 +389,28 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
         )
 
     def _sign(self, claims: dict[str, Any]) -> str:
-        """The compact JWS of `claims` under the current signing key, with `typ` and `kid`."""
+        """The compact JWS of `claims` under the key signing now, with `typ` and `kid`."""
+        key = self._current_ring().signer(self._clock())
+        headers: dict[str, Any] = {"typ": ACCESS_TOKEN_TYPE}
+        if key.kid is not None:
+            headers["kid"] = key.kid
         return jwt.encode(
-            claims, self._keys.signing_key, algorithm=self._keys.algorithm, headers=self._headers
+            claims, key.signer, algorithm=key.verifier.algorithm_name, headers=headers
         )
 
     def _decode(self, token: str, header: Mapping[str, Any], required: list[str]) -> dict[str, Any]:
         """The claims of `token` once its signature, issuer, audience and `required` hold."""
         if not _EMBEDDED_KEY_MEMBERS.isdisjoint(header):
             raise InvalidToken("The token's header carries or points to a key; none is trusted.")
+        key = self._current_ring().verifier(header.get("kid"))
         return jwt.decode(
             token,
-            self._verification_key_for(header.get("kid")),
-            algorithms=self._algorithms,
+            key,
+            algorithms=[key.algorithm_name],
             audience=self._audience,
             issuer=self._issuer,
             options={"require": required},
         )
-
-    def _verification_key_for(self, kid: object) -> jwt.PyJWK:
-        """The key a token's `kid` names; a token without `kid` is checked with the current key.
-
-        Selected by id only, never by the token's algorithm: every key uses the pinned one.
-        """
-        if kid is None or kid == self._keys.key_id:
-            return self._current_key
-        if isinstance(kid, str) and kid in self._previous_keys:
-            return self._previous_keys[kid]
-        raise InvalidToken("The token was signed with a key this service does not know.")
 
 
 def _role(value: object) -> Role | None:

@@ -240,3 +240,17 @@ clients = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_clients_created_at", clients.c.created_at, clients.c.id)
+# Managed signing keys: the public half as a JWK, the private half sealed (AES-GCM) by the
+# service's key and erased once the key is retired. One generation per rotation.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("generation", Integer(), nullable=False, unique=True),
+    Column("algorithm", String(16), nullable=False),
+    Column("public_jwk", JSON(), nullable=False),
+    Column("sealed_private_key", LargeBinary(), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("signs_from", DateTime(timezone=True), nullable=False),
+    Column("retired_at", DateTime(timezone=True), nullable=True),
+)

@@ -25,6 +25,7 @@ from adapters.persistence.second_factor_repositories import (
     SqlAlchemyMfaChallengeRepository,
     SqlAlchemySecondFactorRepository,
 )
+from adapters.persistence.signing_key_repository import SqlAlchemySigningKeyRepository
 from adapters.persistence.user_repository import SqlAlchemyUserRepository
 from application.errors import StorageUnavailable
 from application.ports.persistence import (
@@ -38,6 +39,7 @@ from application.ports.persistence import (
     RefreshTokenRepository,
     SecondFactorRepository,
     SessionRepository,
+    SigningKeyRepository,
     UnitOfWork,
     UserRepository,
 )
@@ -57,6 +59,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     second_factors: SecondFactorRepository
     mfa_challenges: MfaChallengeRepository
     clients: ClientRepository
+    signing_keys: SigningKeyRepository
 
     def __init__(
         self,
@@ -86,6 +89,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.second_factors = SqlAlchemySecondFactorRepository(self._session)
         self.mfa_challenges = SqlAlchemyMfaChallengeRepository(self._session)
         self.clients = SqlAlchemyClientRepository(self._session)
+        self.signing_keys = SqlAlchemySigningKeyRepository(self._session)
         return self
 
     async def __aexit__(

@@ -21,6 +21,7 @@ from domain.credentials import (
 from domain.mail import MailKind, MailMessage, MailMessageId
 from domain.mfa import MfaChallenge, TotpFactor
 from domain.sessions import Session, SessionId
+from domain.signing_keys import SigningKey
 from domain.users import EmailAddress, Role, User, UserId
 
 
@@ -388,6 +389,27 @@ class PrincipalReader(Protocol):
         ...
 
 
+class SigningKeyRepository(Protocol):
+    """Managed signing keys, one row each; a key's generation is unique."""
+
+    async def list_all(self) -> list[SigningKey]:
+        """Every key, expired ones included."""
+        ...
+
+    async def add(self, key: SigningKey) -> None:
+        """Store a new key; raises `ConcurrentUpdate` (at the latest on commit) when another
+        transaction stored a key of the same generation."""
+        ...
+
+    async def update(self, key: SigningKey) -> None:
+        """Store a key's retirement and the erasure of its private half."""
+        ...
+
+    async def version(self) -> str:
+        """A cheap token that changes whenever any key is added, retired or erased."""
+        ...
+
+
 class DatabaseProbe(Protocol):
     """Tells whether the database answers and holds the schema."""
 
@@ -411,6 +433,7 @@ class UnitOfWork(Protocol):
     second_factors: SecondFactorRepository
     mfa_challenges: MfaChallengeRepository
     clients: ClientRepository
+    signing_keys: SigningKeyRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -9,6 +10,7 @@ from uuid import UUID
 
 from domain.clients import ClientId, Scope
 from domain.sessions import Session
+from domain.signing_keys import SigningKey
 from domain.users import HashedPassword, Role, User, UserId
 
 
@@ -73,6 +75,37 @@ class PublicKeys(Protocol):
     """
 
     def jwks(self) -> PublishedDocument: ...
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedKeyPair:
+    """A new key pair: its RFC 7638 thumbprint, public JWK and private key (PKCS #8 PEM)."""
+
+    kid: str
+    public_jwk: Mapping[str, str]
+    private_key: bytes = field(repr=False)
+
+
+class KeyPairGenerator(Protocol):
+    """Makes new asymmetric key pairs for a JWS algorithm (RS256, ES256, EdDSA)."""
+
+    def generate(self, algorithm: str) -> GeneratedKeyPair: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UnsealedSigningKey:
+    """A managed key with its private half opened (None once erased: it verifies only)."""
+
+    key: SigningKey
+    private_key: bytes | None = field(repr=False)
+
+
+class SigningKeyring(Protocol):
+    """The managed keys this process signs and verifies with, replaced whole on each change."""
+
+    def install(self, keys: Sequence[UnsealedSigningKey], now: datetime) -> None:
+        """Sign and verify with `keys` from now on, and publish those published at `now`."""
+        ...
 
 
 class TokenIssuer(Protocol):
@@ -153,7 +186,8 @@ class Pseudonymizer(Protocol):
 class SecretBox(Protocol):
     """Encrypts secrets kept at rest (authenticated encryption under a key of the service).
 
-    Raises `SecondFactorUnavailable` when the service holds no key to do so.
+    Raises its own `ApplicationError` (`SecondFactorUnavailable` for second-factor secrets,
+    `SigningKeysUnreadable` for signing keys) when it holds no key or the key does not fit.
     """
 
     def seal(self, plaintext: bytes) -> bytes:
@@ -161,7 +195,7 @@ class SecretBox(Protocol):
         ...
 
     def open(self, sealed: bytes) -> bytes:
-        """The plaintext `seal` was given; raises `SecondFactorUnavailable` if it cannot."""
+        """The plaintext `seal` was given; raises the box's error if it cannot."""
         ...
 
 

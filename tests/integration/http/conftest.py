@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from dependency_injector import providers
 from fastapi import FastAPI
 
 from application.use_cases.register_user import RegisterUser, RegisterUserCommand
@@ -16,6 +17,7 @@ from domain.users import Role
 from entrypoints.container import Container, resolve
 from entrypoints.http.app import create_app
 from entrypoints.settings import Settings
+from tests.integration.key_pairs import PremadeKeyPairs
 
 JWT_SECRET = "integration-tests-secret-0123456789-abcdefghijklmnop"
 PASSWORD = "correct-horse-battery-staple-42"
@@ -100,7 +102,13 @@ AppFactory = Callable[..., Awaitable[Api]]
 
 
 @pytest.fixture
-async def api_factory(backend_url: str) -> AsyncIterator[AppFactory]:
+def key_pairs() -> PremadeKeyPairs:
+    """Real key pairs made once per session: an RSA key per app start would slow the suite."""
+    return PremadeKeyPairs()
+
+
+@pytest.fixture
+async def api_factory(backend_url: str, key_pairs: PremadeKeyPairs) -> AsyncIterator[AppFactory]:
     """Start apps with custom settings; every one is shut down after the test."""
     managers: list[tuple[LifespanManager, httpx.AsyncClient]] = []
 
@@ -111,6 +119,7 @@ async def api_factory(backend_url: str) -> AsyncIterator[AppFactory]:
     ) -> Api:
         """An app on `settings`; `overrides` swap container providers by name."""
         container = Container(settings=make_settings(database_url or backend_url, **settings))
+        container.key_pairs.override(providers.Object(key_pairs))
         for name, provider in (overrides or {}).items():
             getattr(container, name).override(provider)
         app = create_app(container.settings(), container)

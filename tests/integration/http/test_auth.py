@@ -13,6 +13,7 @@ from tests.integration.http.conftest import (
     JWT_SECRET,
     PASSWORD,
     Api,
+    AppFactory,
     assert_problem,
 )
 
@@ -125,10 +126,13 @@ async def test_password_grant_issues_a_bearer_access_token(api: Api) -> None:
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
     header = jwt.get_unverified_header(body["access_token"])
+    # The default: RS256 under the service's own key, published in its JWKS.
+    jwks = jwt.PyJWKSet.from_json(api.app.state.provided["public_keys"].jwks().body.decode())
     claims = jwt.decode(
-        body["access_token"], JWT_SECRET, algorithms=["HS256"], audience="accounts-api"
+        body["access_token"], jwks[header["kid"]], algorithms=["RS256"], audience="accounts-api"
     )
     assert header["typ"] == "at+jwt"
+    assert header["alg"] == "RS256"
     assert claims["sub"] == user_id
     assert claims["iss"] == BASE_URL  # JWT_ISSUER defaults to PUBLIC_URL
     assert claims["role"] == "user"
@@ -201,7 +205,9 @@ def _forge(claims: dict[str, object], key: str = JWT_SECRET, **header: object) -
     )
 
 
-async def test_bad_tokens_get_401_invalid_token(api: Api) -> None:
+async def test_bad_tokens_get_401_invalid_token(api_factory: AppFactory) -> None:
+    # Forged with the shared secret: the claims are wrong, the signature is not.
+    api = await api_factory(jwt_algorithm="HS256")
     user_id, headers = await api.user("ada@example.com")
     good = headers["Authorization"].removeprefix("Bearer ")
     past = int((datetime.now(UTC) - timedelta(hours=1)).timestamp())

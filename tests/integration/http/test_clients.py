@@ -12,7 +12,6 @@ import jwt
 import pytest
 
 from tests.integration.http.conftest import (
-    JWT_SECRET,
     Api,
     AppFactory,
     assert_oauth_error,
@@ -152,8 +151,9 @@ async def test_client_credentials_by_basic_and_by_form_give_a_scoped_token(api: 
     assert by_form.json()["scope"] == "users:read"
     header = jwt.get_unverified_header(body["access_token"])
     assert header["typ"] == "at+jwt"
+    jwks = jwt.PyJWKSet.from_json((await api.client.get("/.well-known/jwks.json")).text)
     claims = jwt.decode(
-        body["access_token"], JWT_SECRET, algorithms=["HS256"], audience="accounts-api"
+        body["access_token"], jwks[header["kid"]], algorithms=["RS256"], audience="accounts-api"
     )
     assert claims["sub"] == claims["client_id"] == client["client_id"]
     assert claims["scope"] == "users:read users:write"

@@ -74,7 +74,8 @@ async def test_the_issuer_is_every_tokens_iss(api_factory: AppFactory) -> None:
     assert (await api.client.get("/api/v1/users/me", headers=headers)).status_code == 200
 
 
-async def test_a_shared_secret_publishes_no_key(api: Api) -> None:
+async def test_a_shared_secret_publishes_no_key(api_factory: AppFactory) -> None:
+    api = await api_factory(jwt_algorithm="HS256")
     response = await api.client.get(JWKS_PATH)
 
     assert response.status_code == 200

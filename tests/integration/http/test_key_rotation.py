@@ -11,11 +11,12 @@ NEW = "new-signing-secret-9876543210-ponmlkjihgfedcba"
 async def test_tokens_of_the_previous_key_work_until_it_is_removed(
     api_factory: AppFactory,
 ) -> None:
-    before = await api_factory(jwt_secret=OLD, jwt_key_id="2026-10")
+    before = await api_factory(jwt_algorithm="HS256", jwt_secret=OLD, jwt_key_id="2026-10")
     await before.register("ada@example.com")
     old = await before.tokens("ada@example.com")
 
     rotating = await api_factory(
+        jwt_algorithm="HS256",
         jwt_secret=NEW,
         jwt_key_id="2026-11",
         jwt_previous_key_id="2026-10",
@@ -26,7 +27,7 @@ async def test_tokens_of_the_previous_key_work_until_it_is_removed(
     refreshed = (await rotating.refresh(old["refresh_token"])).json()
     new_token = refreshed["access_token"]
 
-    after = await api_factory(jwt_secret=NEW, jwt_key_id="2026-11")
+    after = await api_factory(jwt_algorithm="HS256", jwt_secret=NEW, jwt_key_id="2026-11")
     retired = await after.client.get("/api/v1/users/me", headers=bearer(old["access_token"]))
     current = await after.client.get("/api/v1/users/me", headers=bearer(new_token))
 
@@ -41,12 +42,14 @@ async def test_publishing_the_next_key_first_lets_mixed_instances_accept_each_ot
 ) -> None:
     # docs/operations.md, step 3: every instance verifies the next key before any signs with it.
     prepared = await api_factory(
+        jwt_algorithm="HS256",
         jwt_secret=OLD,
         jwt_key_id="2026-10",
         jwt_previous_key_id="2026-11",
         jwt_previous_secret=NEW,
     )
     switched = await api_factory(
+        jwt_algorithm="HS256",
         jwt_secret=NEW,
         jwt_key_id="2026-11",
         jwt_previous_key_id="2026-10",

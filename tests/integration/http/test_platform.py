@@ -205,7 +205,9 @@ async def test_openapi_declares_the_password_flow_and_the_api_key(api: Api) -> N
 
 
 async def test_production_hides_the_docs(api_factory: AppFactory) -> None:
-    api = await api_factory(env="production")
+    api = await api_factory(
+        env="production", key_encryption_key="a-production-key-encryption-key-4b7e91c2d8f0"
+    )
 
     for path in ("/docs", "/redoc", "/openapi.json"):
         assert_problem(await api.client.get(path), 404, "not_found")

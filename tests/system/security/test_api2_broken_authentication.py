@@ -23,6 +23,7 @@ from typing import Any
 from uuid import uuid4
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -33,6 +34,13 @@ from tests.integration.http.conftest import (
     AppFactory,
     assert_problem,
 )
+
+
+@pytest.fixture
+async def api(api_factory: AppFactory) -> Api:
+    """The app on a shared secret: these tests forge tokens whose signature is right, so that
+    what refuses them is the rule under test, not an unknown key."""
+    return await api_factory(jwt_algorithm="HS256")
 
 
 def _b64(data: bytes) -> str:

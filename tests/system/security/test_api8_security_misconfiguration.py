@@ -35,7 +35,7 @@ class _Exploding(GetOwnProfile):
 async def test_a_production_500_is_a_bare_problem(api_factory: AppFactory) -> None:
     api = await api_factory(
         env="production",
-        jwt_secret=PRODUCTION_SECRET,
+        key_encryption_key=PRODUCTION_SECRET,
         overrides={"get_own_profile": providers.Object(_Exploding())},
     )
     _, headers = await api.user("ada@example.com")
