@@ -27,6 +27,8 @@ from tests.integration.issuer_deployment import (
 from tests.jwks_server import SigningKey
 
 REFETCH_INTERVAL = 60
+# CONTRACT §9: running workers pick up a rotation within 10 seconds.
+ROTATION_PICKUP_SECONDS = 10
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,28 @@ async def deployment(
             tmp_path_factory.mktemp("issuer"),
             # Longer than the unknown-kid test takes even on a loaded machine.
             example_settings={"RESOURCE_SERVER_REFETCH_INTERVAL": str(REFETCH_INTERVAL)},
+        )
+        try:
+            yield started
+        finally:
+            started.stop()
+
+
+@pytest.fixture
+async def managed(postgres_server_url: str, tmp_path: Path) -> AsyncIterator[IssuerDeployment]:
+    """A deployment whose accounts makes and rotates its own keys, on a database of its own;
+    its example verifies every request afresh, so a token it accepts is checked against the
+    keys published now, not remembered from before a rotation."""
+    async with fresh_database(postgres_server_url) as database_url:
+        run_in_thread(migrator.upgrade, database_url)
+        started = IssuerDeployment.start(
+            database_url,
+            tmp_path,
+            example_settings={
+                "RESOURCE_SERVER_REFETCH_INTERVAL": "1",
+                "RESOURCE_SERVER_VERIFIED_CACHE_SIZE": "0",
+            },
+            managed_keys=True,
         )
         try:
             yield started
@@ -251,6 +275,57 @@ def test_introspection_sees_a_deactivation_the_self_contained_token_cannot(
     refused = deployment.accounts.get("/api/v1/users/me", headers=bearer(token))
     assert refused.status_code == 403
     assert refused.json()["code"] == "account_disabled"
+
+
+def _key_states(deployment: IssuerDeployment) -> dict[str, str]:
+    listed = json.loads(deployment.accounts_cli("keys", "list").stdout)["keys"]
+    return {key["kid"]: key["state"] for key in listed}
+
+
+def test_a_rotation_reaches_new_tokens_and_the_running_example(managed: IssuerDeployment) -> None:
+    admin_email = f"root-{uuid4().hex[:8]}@example.com"
+    managed.create_admin(admin_email)
+    client = managed.create_client(managed.login(admin_email), "users:read")
+    email = _new_user(managed)
+    old_client_token = managed.client_token(client)
+    old_user_token = managed.login(email)
+    old_kid = _kid(old_client_token)
+    assert _kid(old_user_token) == old_kid
+    assert _key_states(managed) == {old_kid: "current"}
+    assert managed.example.get("/reports", headers=bearer(old_client_token)).status_code == 200
+    jwks_fetches = managed.fetches(JWKS_PATH)
+
+    new_kid = json.loads(managed.accounts_cli("keys", "rotate", "--now").stdout)["kid"]
+    rotated_at = time.monotonic()
+
+    assert new_kid != old_kid
+    assert _key_states(managed) == {old_kid: "retired", new_kid: "current"}
+    # The running accounts signs with the new key once its own poll has seen it: no restart.
+    new_client_token = managed.client_token(client)
+    while _kid(new_client_token) != new_kid:
+        waited = time.monotonic() - rotated_at
+        assert waited < ROTATION_PICKUP_SECONDS, f"still {old_kid} after {waited:.1f} s"
+        time.sleep(0.25)
+        new_client_token = managed.client_token(client)
+    new_user_token = managed.login(email)
+    assert _kid(new_user_token) == new_kid
+    published = {key["kid"] for key in managed.accounts.get(JWKS_PATH).json()["keys"]}
+    assert published == {old_kid, new_kid}
+
+    # The example, started before the rotation, fetches the new key on its first unknown kid
+    # and keeps accepting the old key's tokens, which have not expired.
+    for token, path in (
+        (new_client_token, "/reports"),
+        (new_user_token, "/me"),
+        (old_client_token, "/reports"),
+        (old_user_token, "/me"),
+    ):
+        response = managed.example.get(path, headers=bearer(token))
+        assert response.status_code == 200, (path, _kid(token), response.text)
+    assert managed.fetches(JWKS_PATH) > jwks_fetches
+    # accounts itself still takes the old key's tokens too.
+    assert managed.introspect(client, old_user_token)["active"] is True
+    assert managed.accounts.get("/api/v1/users/me", headers=bearer(old_user_token)).is_success
 
 
 def _new_user(deployment: IssuerDeployment) -> str:
