@@ -2,16 +2,17 @@
 
 Under the same `gunicorn.conf.py` (one Uvicorn worker each, no recycling, driven by wrk on
 loopback, in interleaved rounds so drift hits all alike), against the floor app of `make bench`
-(`bench/floor_app.py`: an RS256 check and one SELECT, nothing else), target ≥ 0.5 each:
+(`bench/floor_app.py`: the same JWT check and one SELECT, nothing else), target ≥ 0.5 each:
 
 - `POST /api/v1/auth/token` with `grant_type=client_credentials` (client_secret_basic): the
-  client read and its secret checked, a token signed with RS256;
+  client read and its secret checked, a token signed;
 - `POST /api/v1/auth/introspect` (a registered client, Basic) of a user's access token (the
   client read, the token verified, the user and its session read) and of a client's token.
 
 The service runs as `make bench` runs it (`ACCOUNTS_ENV=production`, JSON access log, rate limits
 set never to refuse, in Redis unless `--limits memory`) on a fresh Postgres database dropped
-afterwards, signing with a fixed RS256 pair made here, which the floor app verifies with too.
+afterwards, signing with a fixed key pair made here (RS256, or `--jwt-algorithm ES256|EdDSA` to
+see what RSA signing costs the grant), which the floor app verifies with too.
 """
 
 from __future__ import annotations
@@ -29,12 +30,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    PublicFormat,
+)
 from harness import Gunicorn, cleanup_on_exit, run_wrk, unlimited_rate_limits, wrk_command
-from run import drain, fresh_database, jwt_env
+from run import drain, fresh_database
 
 PASSWORD = "correct-horse-battery-staple-42"  # noqa: S105 - throwaway bench accounts
 MIN_RATIO = 0.5
-FLOOR = "floor /me (RS256 + 1 SELECT)"
+FLOOR = "floor /me (JWT + 1 SELECT)"
+ALGORITHMS = ("RS256", "ES256", "EdDSA")
 NO_RECYCLING = ["--max-requests", "0"]
 
 
@@ -56,13 +65,34 @@ class Seed:
     """`Authorization: Basic …` of a client holding `users:read`."""
 
 
+def key_pair_env(algorithm: str, directory: Path) -> dict[str, str]:
+    """A fixed key pair of `algorithm` in PEM files, as the service and the floor app read it."""
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+    if algorithm == "RS256":
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    elif algorithm == "ES256":
+        key = ec.generate_private_key(ec.SECP256R1())
+    else:
+        key = ed25519.Ed25519PrivateKey.generate()
+    private, public = directory / "jwt-private.pem", directory / "jwt-public.pem"
+    private.write_bytes(key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
+    public.write_bytes(
+        key.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    return {
+        "ACCOUNTS_JWT_ALGORITHM": algorithm,
+        "ACCOUNTS_JWT_PRIVATE_KEY_FILE": str(private),
+        "ACCOUNTS_JWT_PUBLIC_KEY_FILE": str(public),
+    }
+
+
 def service_env(arguments: argparse.Namespace, database_url: str, keys: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ACCOUNTS_")}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     return {
         **env,
         **unlimited_rate_limits(),
-        **jwt_env("RS256", keys),
+        **key_pair_env(arguments.jwt_algorithm, keys),
         "MALLOC_ARENA_MAX": "1",
         "ACCOUNTS_ENV": "production",
         # The issuer both the service and the floor app name (the floor reads it from here).
@@ -192,7 +222,7 @@ def report(
     print(
         f"1 Gunicorn worker each, wrk {arguments.connections} connections, "
         f"{arguments.rounds} rounds x {arguments.seconds} s (median req/s), "
-        f"rate limits in {arguments.limits}"
+        f"rate limits in {arguments.limits}, tokens signed with {arguments.jwt_algorithm}"
     )
     print(f"{'scenario':<30}{'req/s':>10}{'ratio':>8}{'target':>8}{'errors':>8}")
     floor = statistics.median(rates[FLOOR])
@@ -218,6 +248,7 @@ def parse_arguments() -> argparse.Namespace:
         help="a Postgres URL allowed to CREATE and DROP DATABASE",
     )
     parser.add_argument("--limits", choices=["redis", "memory"], default="redis")
+    parser.add_argument("--jwt-algorithm", choices=ALGORITHMS, default="RS256")
     parser.add_argument(
         "--redis-url", default=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
     )
