@@ -11,7 +11,7 @@ STAMP_DEV := $(VENV)/.dev-installed
 
 .PHONY: help run test system-packages lint typecheck imports unit integration security reliability audit soak \
 	format lock migrate openapi openapi-update readme-config clean bench bench-cpu bench-instructions \
-	bench-ratelimit bench-workers bench-discovery \
+	bench-ratelimit bench-workers bench-discovery bench-issuer \
 	lint-deploy
 
 help: ## List the targets
@@ -103,6 +103,9 @@ bench-workers: $(STAMP_DEV) ## Gunicorn throughput at 1, 2, 4 workers per core: 
 
 bench-discovery: $(STAMP_DEV) ## JWKS and discovery vs the bare app; the example resource server's protected vs open route
 	$(BIN)/python bench/discovery.py $(BENCH_ARGS)
+
+bench-issuer: $(STAMP_DEV) ## client_credentials and introspection vs the floor app (fresh Postgres database)
+	$(BIN)/python bench/issuer.py $(BENCH_ARGS)
 
 migrate: $(STAMP_RUNTIME) ## Apply migrations to ACCOUNTS_DATABASE_URL
 	$(BIN)/accounts migrate

@@ -32,7 +32,8 @@ KEY = (
         else Path(os.environ["ACCOUNTS_JWT_PUBLIC_KEY_FILE"]).read_bytes()
     )
 )
-ISSUER = os.environ.get("ACCOUNTS_JWT_ISSUER", "accounts")
+# As the service: `JWT_ISSUER`, else `PUBLIC_URL` (the benches always set one of them).
+ISSUER = os.environ.get("ACCOUNTS_JWT_ISSUER") or os.environ["ACCOUNTS_PUBLIC_URL"].rstrip("/")
 AUDIENCE = os.environ.get("ACCOUNTS_JWT_AUDIENCE", "accounts-api")
 DATABASE_URL = os.environ["ACCOUNTS_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
 POOL_SIZE = int(os.environ.get("ACCOUNTS_DB_POOL_SIZE", "10"))

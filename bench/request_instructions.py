@@ -101,6 +101,7 @@ async def child(args: argparse.Namespace) -> None:
             # under Gunicorn in `make bench`; the service's token for the same user is its input.
             os.environ["ACCOUNTS_JWT_ALGORITHM"] = settings.tokens.algorithm
             os.environ["ACCOUNTS_JWT_SECRET"] = settings.tokens.hmac_secret()
+            os.environ["ACCOUNTS_JWT_ISSUER"] = settings.effective_issuer
             os.environ["ACCOUNTS_DATABASE_URL"] = args.database_url
             from floor_app import app as floor  # noqa: PLC0415
 

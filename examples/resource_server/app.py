@@ -109,6 +109,12 @@ def create_app(issuer: str, audience: str = DEFAULT_AUDIENCE, **key_options: Any
     ) -> dict[str, Any]:
         return {"client_id": client.client_id, "scopes": sorted(client.scopes)}
 
+    @app.post("/reports", status_code=201)
+    async def file_report(
+        client: Annotated[Caller, Depends(require_scope("users:write"))],
+    ) -> dict[str, Any]:
+        return {"client_id": client.client_id, "filed": True}
+
     return app
 
 
