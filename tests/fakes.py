@@ -970,7 +970,7 @@ class FakeTokens(TokenIssuer, TokenVerifier, ClientTokens):
         self._client_claims: dict[str, ClientAccessTokenClaims] = {}
         self._serial = 0
 
-    def issue_client_token(
+    async def issue_client_token(
         self, client_id: ClientId, scopes: frozenset[Scope], now: datetime
     ) -> AccessToken:
         self._serial += 1
@@ -1002,7 +1002,7 @@ class FakeTokens(TokenIssuer, TokenVerifier, ClientTokens):
             raise InvalidToken("The token has expired.")
         return claims
 
-    def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
+    async def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
         return self.issue_for_claims(
             subject=user.id,
             role=user.role,

@@ -85,11 +85,11 @@ class SessionIssuer:
         )
         return NewRefreshToken(record=record, secret=secret)
 
-    def tokens_for(
+    async def tokens_for(
         self, user: User, session: Session, new: NewRefreshToken, now: datetime
     ) -> IssuedTokens:
         """The pair the client receives: an access token of `session`, and `new`."""
-        access = self.tokens.issue_access_token(user, session, now)
+        access = await self.tokens.issue_access_token(user, session, now)
         return IssuedTokens(
             access_token=access, refresh_token=new.secret, refresh_expires_at=new.record.expires_at
         )

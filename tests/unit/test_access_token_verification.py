@@ -32,16 +32,16 @@ def a_service(clock: Clock) -> JwtTokenService:
     )
 
 
-def a_token(service: JwtTokenService) -> str:
+async def a_token(service: JwtTokenService) -> str:
     now = datetime.now(UTC)
     user = a_user(now)
-    return service.issue_access_token(user, session_of(user, now), now).value
+    return (await service.issue_access_token(user, session_of(user, now), now)).value
 
 
-def test_a_token_verified_before_is_refused_once_it_expires() -> None:
+async def test_a_token_verified_before_is_refused_once_it_expires() -> None:
     clock = Clock()
     service = a_service(clock)
-    token = a_token(service)
+    token = await a_token(service)
     expires_at = service.verify_access_token(token).expires_at
 
     clock.now = expires_at.timestamp() - 1
@@ -51,9 +51,9 @@ def test_a_token_verified_before_is_refused_once_it_expires() -> None:
         service.verify_access_token(token)
 
 
-def test_a_forged_signature_on_a_verified_token_is_refused() -> None:
+async def test_a_forged_signature_on_a_verified_token_is_refused() -> None:
     service = a_service(Clock())
-    token = a_token(service)
+    token = await a_token(service)
     service.verify_access_token(token)
     header, payload, signature = token.split(".")
     forged = f"{header}.{payload}.{signature[:-4]}AAAA"
@@ -63,7 +63,7 @@ def test_a_forged_signature_on_a_verified_token_is_refused() -> None:
     assert service.verify_access_token(token).subject
 
 
-def test_tokens_of_another_service_stay_refused_however_often_they_are_sent() -> None:
+async def test_tokens_of_another_service_stay_refused_however_often_they_are_sent() -> None:
     service = a_service(Clock())
     other = JwtTokenService(
         JwtKeys("HS256", SECRET[::-1], SECRET[::-1]),
@@ -71,20 +71,22 @@ def test_tokens_of_another_service_stay_refused_however_often_they_are_sent() ->
         audience="accounts-api",
         access_token_ttl=TTL,
     )
-    token = a_token(other)
+    token = await a_token(other)
 
     for _ in range(3):
         with pytest.raises(InvalidToken, match="signature"):
             service.verify_access_token(token)
 
 
-def test_a_token_names_its_session_login_time_and_methods() -> None:
+async def test_a_token_names_its_session_login_time_and_methods() -> None:
     service = a_service(Clock())
     now = datetime.now(UTC)
     user = a_user(now)
     session = session_of(user, now - timedelta(minutes=3, microseconds=1), amr=("pwd", "otp"))
 
-    claims = service.verify_access_token(service.issue_access_token(user, session, now).value)
+    claims = service.verify_access_token(
+        (await service.issue_access_token(user, session, now)).value
+    )
 
     assert claims.session_id == session.id
     assert claims.auth_time == session.auth_time.replace(microsecond=0)

@@ -28,11 +28,11 @@ def a_service(clock: list[float] | None = None, issuer: str = "accounts") -> Jwt
     )
 
 
-def test_a_client_token_carries_the_client_and_its_scopes_and_no_user_claims() -> None:
+async def test_a_client_token_carries_the_client_and_its_scopes_and_no_user_claims() -> None:
     service = a_service()
     now = datetime.now(UTC)
 
-    token = service.issue_client_token(CLIENT, BOTH, now).value
+    token = (await service.issue_client_token(CLIENT, BOTH, now)).value
 
     assert jwt.get_unverified_header(token)["typ"] == "at+jwt"
     claims = jwt.decode(token, SECRET, algorithms=["HS256"], audience="accounts-api")
@@ -45,12 +45,12 @@ def test_a_client_token_carries_the_client_and_its_scopes_and_no_user_claims() -
     assert (verified.client_id, verified.scopes) == (CLIENT, BOTH)
 
 
-def test_a_client_token_is_never_a_users_and_the_reverse() -> None:
+async def test_a_client_token_is_never_a_users_and_the_reverse() -> None:
     service = a_service()
     now = datetime.now(UTC)
     user = a_user(now)
-    users_token = service.issue_access_token(user, session_of(user, now), now).value
-    clients_token = service.issue_client_token(CLIENT, BOTH, now).value
+    users_token = (await service.issue_access_token(user, session_of(user, now), now)).value
+    clients_token = (await service.issue_client_token(CLIENT, BOTH, now)).value
 
     assert not service.is_client_token(users_token)
     with pytest.raises(InvalidToken):
@@ -59,10 +59,10 @@ def test_a_client_token_is_never_a_users_and_the_reverse() -> None:
         service.verify_access_token(clients_token)
 
 
-def test_an_expired_client_token_is_refused_though_verified_before() -> None:
+async def test_an_expired_client_token_is_refused_though_verified_before() -> None:
     clock = [datetime.now(UTC).timestamp()]
     service = a_service(clock)
-    token = service.issue_client_token(CLIENT, BOTH, datetime.now(UTC)).value
+    token = (await service.issue_client_token(CLIENT, BOTH, datetime.now(UTC))).value
     service.verify_client_token(token)
 
     clock[0] += 5 * 60 + 1
@@ -71,9 +71,9 @@ def test_an_expired_client_token_is_refused_though_verified_before() -> None:
         service.verify_client_token(token)
 
 
-def test_a_token_of_another_issuer_is_not_routed_to_the_client_verifier() -> None:
+async def test_a_token_of_another_issuer_is_not_routed_to_the_client_verifier() -> None:
     other = a_service(issuer="https://idp.example")
-    token = other.issue_client_token(CLIENT, BOTH, datetime.now(UTC)).value
+    token = (await other.issue_client_token(CLIENT, BOTH, datetime.now(UTC))).value
 
     assert not a_service().is_client_token(token)
     with pytest.raises(InvalidToken):

@@ -156,7 +156,7 @@ async def test_a_clients_token_is_active_while_the_client_exists(
         now=clock.now(),
     )
     await uow.client_store.add(client)
-    token = tokens.issue_client_token(client.id, frozenset({Scope.USERS_READ}), clock.now())
+    token = await tokens.issue_client_token(client.id, frozenset({Scope.USERS_READ}), clock.now())
 
     active = await introspect.execute(IntrospectTokenCommand(token.value))
     await uow.client_store.delete(client.id)

@@ -26,34 +26,34 @@ def service(secret: str, kid: str | None, previous: dict[str, str | bytes] | Non
     )
 
 
-def token(signer: JwtTokenService) -> str:
+async def token(signer: JwtTokenService) -> str:
     user = a_user(NOW)
-    return signer.issue_access_token(user, session_of(user, NOW), NOW).value
+    return (await signer.issue_access_token(user, session_of(user, NOW), NOW)).value
 
 
-def test_issued_tokens_name_the_current_key() -> None:
-    assert jwt.get_unverified_header(token(service(NEW, "k2")))["kid"] == "k2"
+async def test_issued_tokens_name_the_current_key() -> None:
+    assert jwt.get_unverified_header(await token(service(NEW, "k2")))["kid"] == "k2"
 
 
-def test_during_a_rotation_tokens_of_the_previous_key_still_verify() -> None:
-    old_token = token(service(OLD, "k1"))
+async def test_during_a_rotation_tokens_of_the_previous_key_still_verify() -> None:
+    old_token = await token(service(OLD, "k1"))
     rotating = service(NEW, "k2", {"k1": OLD})
 
     assert rotating.verify_access_token(old_token).subject
-    assert rotating.verify_access_token(token(rotating)).subject
+    assert rotating.verify_access_token(await token(rotating)).subject
 
 
-def test_once_the_previous_key_is_removed_its_tokens_are_refused() -> None:
-    old_token = token(service(OLD, "k1"))
+async def test_once_the_previous_key_is_removed_its_tokens_are_refused() -> None:
+    old_token = await token(service(OLD, "k1"))
 
     with pytest.raises(InvalidToken, match="key this service does not know"):
         service(NEW, "k2").verify_access_token(old_token)
 
 
-def test_the_kid_selects_the_key_so_a_wrong_pairing_fails() -> None:
+async def test_the_kid_selects_the_key_so_a_wrong_pairing_fails() -> None:
     """A token signed with the new secret but claiming the old kid is checked with the old key."""
     forged = jwt.encode(
-        jwt.decode(token(service(NEW, "k2")), options={"verify_signature": False}),
+        jwt.decode(await token(service(NEW, "k2")), options={"verify_signature": False}),
         NEW,
         algorithm="HS256",
         headers={"typ": "at+jwt", "kid": "k1"},
@@ -63,8 +63,8 @@ def test_the_kid_selects_the_key_so_a_wrong_pairing_fails() -> None:
         service(NEW, "k2", {"k1": OLD}).verify_access_token(forged)
 
 
-def test_a_token_without_kid_is_checked_with_the_current_key_only() -> None:
-    no_kid_old = token(service(OLD, None))
+async def test_a_token_without_kid_is_checked_with_the_current_key_only() -> None:
+    no_kid_old = await token(service(OLD, None))
     rotating = service(NEW, "k2", {"k1": OLD})
 
     assert service(OLD, "k1").verify_access_token(no_kid_old).subject

@@ -66,10 +66,10 @@ def service(keys: ManagedKeys | ConfiguredKeys, clock: Clock) -> JwtTokenService
     )
 
 
-def issue(tokens: JwtTokenService, clock: Clock) -> str:
+async def issue(tokens: JwtTokenService, clock: Clock) -> str:
     now = datetime.fromtimestamp(clock.now, UTC)
     user = a_user(now)
-    return tokens.issue_access_token(user, session_of(user, now), now).value
+    return (await tokens.issue_access_token(user, session_of(user, now), now)).value
 
 
 def test_the_rfc_7638_example_thumbprint() -> None:
@@ -88,18 +88,18 @@ def test_the_rfc_7638_example_thumbprint() -> None:
     assert thumbprint(jwk) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 
 
-def test_nothing_signs_before_keys_are_installed() -> None:
+async def test_nothing_signs_before_keys_are_installed() -> None:
     with pytest.raises(NoSigningKey):
-        issue(service(ManagedKeys(KEEP), Clock()), Clock())
+        await issue(service(ManagedKeys(KEEP), Clock()), Clock())
 
 
 @pytest.mark.parametrize("algorithm", ["ES256", "EdDSA"])
-def test_tokens_name_their_key_and_verify_against_the_published_jwks(algorithm: str) -> None:
+async def test_tokens_name_their_key_and_verify_against_the_published_jwks(algorithm: str) -> None:
     clock, keys = Clock(), ManagedKeys(KEEP)
     keys.install([unsealed(PAIRS[algorithm], 1, NOW, algorithm=algorithm)], NOW)
     tokens = service(keys, clock)
 
-    token = issue(tokens, clock)
+    token = await issue(tokens, clock)
 
     header = jwt.get_unverified_header(token)
     assert header == {"alg": algorithm, "kid": PAIRS[algorithm].kid, "typ": "at+jwt"}
@@ -114,15 +114,15 @@ def test_tokens_name_their_key_and_verify_against_the_published_jwks(algorithm: 
     assert tokens.verify_access_token(token).subject is not None
 
 
-def test_a_scheduled_key_signs_on_time_without_a_reload() -> None:
+async def test_a_scheduled_key_signs_on_time_without_a_reload() -> None:
     clock, keys = Clock(), ManagedKeys(KEEP)
     later = NOW + timedelta(minutes=1)
     keys.install([unsealed(PAIRS["ES256"], 1, NOW, later), unsealed(SECOND, 2, later)], NOW)
     tokens = service(keys, clock)
 
-    before = issue(tokens, clock)
+    before = await issue(tokens, clock)
     clock.now = later.timestamp()
-    after = issue(tokens, clock)
+    after = await issue(tokens, clock)
 
     assert jwt.get_unverified_header(before)["kid"] == PAIRS["ES256"].kid
     assert jwt.get_unverified_header(after)["kid"] == SECOND.kid
@@ -130,11 +130,11 @@ def test_a_scheduled_key_signs_on_time_without_a_reload() -> None:
     tokens.verify_access_token(after)
 
 
-def test_a_key_no_longer_published_verifies_nothing_even_after_a_cached_success() -> None:
+async def test_a_key_no_longer_published_verifies_nothing_even_after_a_cached_success() -> None:
     clock, keys = Clock(), ManagedKeys(KEEP)
     keys.install([unsealed(PAIRS["ES256"], 1, NOW)], NOW)
     tokens = service(keys, clock)
-    token = issue(tokens, clock)
+    token = await issue(tokens, clock)
     tokens.verify_access_token(token)
 
     # Rotated at once, then the old key's publication ended (and the refresher reinstalled).
@@ -145,11 +145,11 @@ def test_a_key_no_longer_published_verifies_nothing_even_after_a_cached_success(
     assert [k["kid"] for k in json.loads(keys.jwks().body)["keys"]] == [SECOND.kid]
 
 
-def test_a_token_without_kid_or_with_another_algorithm_is_refused() -> None:
+async def test_a_token_without_kid_or_with_another_algorithm_is_refused() -> None:
     clock, keys = Clock(), ManagedKeys(KEEP)
     keys.install([unsealed(PAIRS["ES256"], 1, NOW)], NOW)
     tokens = service(keys, clock)
-    claims = jwt.decode(issue(tokens, clock), options={"verify_signature": False})
+    claims = jwt.decode(await issue(tokens, clock), options={"verify_signature": False})
     hmac_with_public_key = jwt.encode(
         claims, "x" * 40, algorithm="HS256", headers={"kid": PAIRS["ES256"].kid, "typ": "at+jwt"}
     )
@@ -162,7 +162,7 @@ def test_a_token_without_kid_or_with_another_algorithm_is_refused() -> None:
             tokens.verify_access_token(forged)
 
 
-def test_hs256_publishes_nothing_and_a_fixed_pair_its_thumbprint() -> None:
+async def test_hs256_publishes_nothing_and_a_fixed_pair_its_thumbprint() -> None:
     secret = "a-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
     assert json.loads(ConfiguredKeys(JwtKeys("HS256", secret, secret)).jwks().body) == {"keys": []}
 
@@ -172,7 +172,7 @@ def test_hs256_publishes_nothing_and_a_fixed_pair_its_thumbprint() -> None:
     )
     fixed = ConfiguredKeys(JwtKeys("EdDSA", pair.private_key, public_pem))
     clock = Clock()
-    token = issue(service(fixed, clock), clock)
+    token = await issue(service(fixed, clock), clock)
 
     assert jwt.get_unverified_header(token)["kid"] == pair.kid
     assert [k["kid"] for k in json.loads(fixed.jwks().body)["keys"]] == [pair.kid]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -48,6 +49,9 @@ SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256", "EdDSA"})
 # JWS header members naming a verification key (RFC 7515 §4.1): keys are ours alone, so a
 # token carrying one is refused rather than the member merely ignored.
 _EMBEDDED_KEY_MEMBERS = frozenset({"jwk", "jku", "x5u", "x5c"})
+# Algorithms whose signing costs more than a thread handoff (RSA: ~1 ms; ECDSA, EdDSA and HMAC
+# take tens of microseconds, less than the handoff itself).
+_SIGNED_ON_A_THREAD = frozenset({"RS256"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +269,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
             )
         return ring
 
-    def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
+    async def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
         issued_at = now.replace(microsecond=0)
         expires_at = issued_at + self._ttl
         claims = {
@@ -283,7 +287,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
             # Informational, as of issuance: resource servers decide what unverified means.
             "email_verified": user.email_verified,
         }
-        token = self._sign(claims)
+        token = await self._sign(claims)
         return AccessToken(
             value=token, expires_in=int(self._ttl.total_seconds()), expires_at=expires_at
         )
@@ -318,7 +322,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
         except (ValueError, TypeError) as exc:
             raise InvalidToken("The token's claims are malformed.") from exc
 
-    def issue_client_token(
+    async def issue_client_token(
         self, client_id: ClientId, scopes: frozenset[Scope], now: datetime
     ) -> AccessToken:
         issued_at = now.replace(microsecond=0)
@@ -333,7 +337,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
             "client_id": client_id,
             "scope": scope_text(scopes),
         }
-        token = self._sign(claims)
+        token = await self._sign(claims)
         return AccessToken(
             value=token, expires_in=int(self._ttl.total_seconds()), expires_at=expires_at
         )
@@ -388,15 +392,20 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
             payload.get("iss") == self._issuer and "client_id" in payload and "sid" not in payload
         )
 
-    def _sign(self, claims: dict[str, Any]) -> str:
+    async def _sign(self, claims: dict[str, Any]) -> str:
         """The compact JWS of `claims` under the key signing now, with `typ` and `kid`."""
         key = self._current_ring().signer(self._clock())
         headers: dict[str, Any] = {"typ": ACCESS_TOKEN_TYPE}
         if key.kid is not None:
             headers["kid"] = key.kid
-        return jwt.encode(
-            claims, key.signer, algorithm=key.verifier.algorithm_name, headers=headers
-        )
+        algorithm = key.verifier.algorithm_name
+        if algorithm in _SIGNED_ON_A_THREAD:
+            # An RSA signature is a millisecond of CPU with the GIL released: signed on a
+            # thread, the event loop serves other requests (on another core) meanwhile.
+            return await asyncio.to_thread(
+                jwt.encode, claims, key.signer, algorithm=algorithm, headers=headers
+            )
+        return jwt.encode(claims, key.signer, algorithm=algorithm, headers=headers)
 
     def _decode(self, token: str, header: Mapping[str, Any], required: list[str]) -> dict[str, Any]:
         """The claims of `token` once its signature, issuer, audience and `required` hold."""

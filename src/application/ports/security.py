@@ -111,7 +111,7 @@ class SigningKeyring(Protocol):
 class TokenIssuer(Protocol):
     """Signs access tokens for a user."""
 
-    def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
+    async def issue_access_token(self, user: User, session: Session, now: datetime) -> AccessToken:
         """A token for `user` in `session`, carrying its id, `auth_time` and `amr`."""
         ...
 
@@ -130,7 +130,7 @@ class ClientAccessTokenClaims:
 class ClientTokens(Protocol):
     """Signs and verifies the access tokens of clients (no user, no session: scopes instead)."""
 
-    def issue_client_token(
+    async def issue_client_token(
         self, client_id: ClientId, scopes: frozenset[Scope], now: datetime
     ) -> AccessToken:
         """A token for `client_id` carrying `scopes`."""

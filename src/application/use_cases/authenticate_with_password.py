@@ -113,7 +113,7 @@ class AuthenticateWithPassword:
         except AccountDeleted:
             # Deleted while the password was being checked: there is nobody to log in.
             raise InvalidCredentials("Invalid email or password.") from None
-        return self._sessions.tokens_for(user, session, refresh, now)
+        return await self._sessions.tokens_for(user, session, refresh, now)
 
     async def _challenge(
         self, user: User, check: PasswordVerification, now: datetime

@@ -75,7 +75,7 @@ class IssueClientToken:
         client = await self._authenticate.execute(command.credentials)
         requested = parse_scope_text(command.scope) if command.scope is not None else None
         scopes = client.grant(requested)
-        token = self._tokens.issue_client_token(client.id, scopes, self._clock.now())
+        token = await self._tokens.issue_client_token(client.id, scopes, self._clock.now())
         return IssuedClientToken(access_token=token, scopes=scopes)
 
 

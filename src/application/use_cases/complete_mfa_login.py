@@ -115,4 +115,4 @@ class CompleteMfaLogin:
                 )
             )
             await uow.commit()
-        return self._sessions.tokens_for(user, session, refresh, now)
+        return await self._sessions.tokens_for(user, session, refresh, now)

@@ -84,4 +84,4 @@ class RefreshAccessToken:
             await uow.refresh_tokens.add(successor.record)
             await uow.sessions.update(session)
             await uow.commit()
-        return self._sessions.tokens_for(user, session, successor, now)
+        return await self._sessions.tokens_for(user, session, successor, now)
