@@ -208,10 +208,6 @@ def _keyring(settings: Settings, policy: SigningKeyPolicy) -> ManagedKeys | Conf
     return ConfiguredKeys(_jwt_keys(settings))
 
 
-def _public_keys(keyring: ManagedKeys | ConfiguredKeys) -> ManagedKeys | ConfiguredKeys:
-    return keyring
-
-
 def _refresh_failed(error: Exception) -> None:
     structlog.get_logger("accounts.signing_keys").error(
         "signing_key_refresh_failed", error=type(error).__name__, detail=str(error)
@@ -345,7 +341,8 @@ class Container(containers.DeclarativeContainer):
 
     signing_key_policy = providers.Singleton(_signing_key_policy, settings)
     keyring = providers.Singleton(_keyring, settings, signing_key_policy)
-    public_keys = providers.Singleton(_public_keys, keyring)
+    # The keyring publishes what it verifies with: one object, two names.
+    public_keys = keyring
     signing_key_box = providers.Singleton(
         AesGcmSecretBox.for_signing_keys, settings.provided.signing_key_secret
     )

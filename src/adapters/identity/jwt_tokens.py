@@ -49,8 +49,7 @@ SUPPORTED_ALGORITHMS = frozenset({"HS256", "RS256", "ES256", "EdDSA"})
 # JWS header members naming a verification key (RFC 7515 §4.1): keys are ours alone, so a
 # token carrying one is refused rather than the member merely ignored.
 _EMBEDDED_KEY_MEMBERS = frozenset({"jwk", "jku", "x5u", "x5c"})
-# Algorithms whose signing costs more than a thread handoff (RSA: ~1 ms; ECDSA, EdDSA and HMAC
-# take tens of microseconds, less than the handoff itself).
+# Algorithms whose signing costs more than a thread handoff (bench/RESULTS.md has the figures).
 _SIGNED_ON_A_THREAD = frozenset({"RS256"})
 
 
@@ -400,8 +399,7 @@ class JwtTokenService(TokenIssuer, TokenVerifier, ClientTokens):
             headers["kid"] = key.kid
         algorithm = key.verifier.algorithm_name
         if algorithm in _SIGNED_ON_A_THREAD:
-            # An RSA signature is a millisecond of CPU with the GIL released: signed on a
-            # thread, the event loop serves other requests (on another core) meanwhile.
+            # cryptography releases the GIL while it signs: the event loop serves meanwhile.
             return await asyncio.to_thread(
                 jwt.encode, claims, key.signer, algorithm=algorithm, headers=headers
             )
